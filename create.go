@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/teu-runtime/teu/libcontainer"
+)
+
+var createFlags = []cli.Flag{
+	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "path to the bundle (default: current directory)"},
+	&cli.StringFlag{Name: "console-socket", Usage: "AF_UNIX socket to receive the pty master of a terminal container"},
+	&cli.StringFlag{Name: "pid-file", Usage: "write the container init's pid to this file"},
+	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for a rootfs on ramfs)"},
+	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not give the container a session keyring of its own"},
+	&cli.UintFlag{Name: "preserve-fds", Usage: "pass N fds after stdio (3..3+N-1) into the container"},
+}
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container",
+	ArgsUsage: "<container-id>",
+	Description: `Creates a container from the bundle's config.json. Its init waits for
+"teu start" before it runs the user's process.`,
+	Flags: createFlags,
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1); err != nil {
+			return err
+		}
+		opts, err := createOpts(c)
+		if err != nil {
+			return err
+		}
+		ct, err := libcontainer.Create(root(c), opts)
+		if err != nil {
+			return err
+		}
+		ct.Close()
+		return nil
+	},
+}
+
+func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
+	id, err := containerID(c)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := bundlePath(c)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := loadSpec(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", id, err)
+	}
+	return &libcontainer.CreateOpts{
+		ID: id, Bundle: bundle, Spec: spec,
+		ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
+		NoPivot: c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring"),
+		PreserveFds: int(c.Uint("preserve-fds")),
+	}, nil
+}
+
+func absOrEmpty(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := absPath(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// decodeSpec parses a config.json, naming the spot of a syntax error.
+func decodeSpec(r io.Reader) (*specs.Spec, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		if se, ok := err.(*json.SyntaxError); ok {
+			return nil, fmt.Errorf("invalid config.json: %v at byte %d", se, se.Offset)
+		}
+		return nil, fmt.Errorf("invalid config.json: %w", err)
+	}
+	return &s, nil
+}
+
+func absPath(p string) (string, error) {
+	if len(p) > 0 && p[0] == '/' {
+		return p, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return wd + "/" + p, nil
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/teu-runtime/teu/libcontainer"
+)
+
+var deleteCommand = &cli.Command{
+	Name:      "delete",
+	Usage:     "delete a container and what it holds",
+	ArgsUsage: "<container-id>",
+	Description: `Deletes a stopped (or created) container. With --force a running container
+is killed first; --force also succeeds when there is nothing to delete.`,
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is running"},
+	},
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1); err != nil {
+			return err
+		}
+		id, err := containerID(c)
+		if err != nil {
+			return err
+		}
+		force := c.Bool("force")
+		ct, err := libcontainer.Load(root(c), id)
+		if err != nil {
+			if errors.Is(err, libcontainer.ErrNotExist) && force {
+				return nil
+			}
+			return err
+		}
+		defer ct.Close()
+		return ct.Delete(force)
+	},
+}

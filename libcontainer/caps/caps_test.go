@@ -1,0 +1,32 @@
+package caps
+
+import (
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestParse(t *testing.T) {
+	if v, err := Parse("CAP_SYS_ADMIN"); err != nil || v != 21 {
+		t.Fatalf("Parse(CAP_SYS_ADMIN) = %d, %v", v, err)
+	}
+	if _, err := Parse("CAP_BOGUS"); err == nil {
+		t.Fatal("Parse accepted CAP_BOGUS")
+	}
+	if n := Names(); len(n) != 41 || n[0] != "CAP_CHOWN" || n[40] != "CAP_CHECKPOINT_RESTORE" {
+		t.Fatalf("Names() = %v", n)
+	}
+}
+
+func TestNewMasks(t *testing.T) {
+	s, err := New(&specs.LinuxCapabilities{Bounding: []string{"CAP_KILL", "CAP_CHOWN"}, Ambient: []string{"CAP_NET_RAW"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Bounding != 1<<5|1<<0 || s.Ambient != 1<<13 || s.Effective != 0 {
+		t.Fatalf("got %+v", s)
+	}
+	if _, err := New(&specs.LinuxCapabilities{Effective: []string{"NOPE"}}); err == nil {
+		t.Fatal("New accepted an unknown capability")
+	}
+}

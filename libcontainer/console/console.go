@@ -1,0 +1,113 @@
+// Package console makes a container's pseudo-terminal and hands its master
+// to the engine over a console socket with SCM_RIGHTS, as runc does.
+package console
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// OpenPty opens a new pty pair from the devpts mounted at /dev/pts of the
+// current root. The peer is opened through TIOCGPTPEER, never by path.
+func OpenPty() (master, peer *os.File, err error) {
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		unix.Close(mfd)
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	pfd, err := unix.IoctlRetInt(mfd, unix.TIOCGPTPEER)
+	if err != nil {
+		unix.Close(mfd)
+		return nil, nil, fmt.Errorf("open pty peer: %w", err)
+	}
+	return os.NewFile(uintptr(mfd), "/dev/ptmx"), os.NewFile(uintptr(pfd), "pty-peer"), nil
+}
+
+// PtyName returns the /dev/pts path of a pty peer.
+func PtyName(master *os.File) (string, error) {
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("/dev/pts/%d", n), nil
+}
+
+// SetSize sets a terminal's window size.
+func SetSize(f *os.File, rows, cols uint16) error {
+	return unix.IoctlSetWinsize(int(f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+}
+
+// CopySize copies the window size of from to to.
+func CopySize(from, to *os.File) error {
+	ws, err := unix.IoctlGetWinsize(int(from.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return err
+	}
+	return unix.IoctlSetWinsize(int(to.Fd()), unix.TIOCSWINSZ, ws)
+}
+
+// SendFd sends f over a unix socket, with name as the message body.
+func SendFd(sock *os.File, name string, f *os.File) error {
+	rights := unix.UnixRights(int(f.Fd()))
+	return unix.Sendmsg(int(sock.Fd()), []byte(name), rights, nil, 0)
+}
+
+// RecvFd receives one fd sent by SendFd.
+func RecvFd(sock *os.File) (*os.File, error) {
+	name := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), name, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 && oobn == 0 {
+		return nil, io.EOF
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, errors.New("console socket: no fd received")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, errors.New("console socket: expected one fd")
+	}
+	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
+}
+
+// MakeRaw puts a terminal in raw mode and returns a function that restores
+// it.
+func MakeRaw(f *os.File) (func(), error) {
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil, err
+	}
+	raw := *old
+	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	raw.Oflag &^= unix.OPOST
+	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	raw.Cflag &^= unix.CSIZE | unix.PARENB
+	raw.Cflag |= unix.CS8
+	raw.Cc[unix.VMIN] = 1
+	raw.Cc[unix.VTIME] = 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
+		return nil, err
+	}
+	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, old) }, nil
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,183 @@
+// Package libcontainer creates and manages containers from OCI bundles. It
+// knows nothing of the command line: commands call Create, Load and the
+// Container methods.
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/system"
+)
+
+// Status is a container's lifecycle state as `state` reports it.
+type Status string
+
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Paused   Status = "paused"
+	Stopped  Status = "stopped"
+)
+
+// State is what teu keeps in <root>/<id>/state.json.
+type State struct {
+	ID            string            `json:"id"`
+	InitPid       int               `json:"init_pid"`
+	InitStartTime uint64            `json:"init_start_time"`
+	Bundle        string            `json:"bundle"`
+	Rootfs        string            `json:"rootfs"`
+	Created       time.Time         `json:"created"`
+	Owner         string            `json:"owner"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	// Creating is true until create has finished; a container left so by a
+	// killed create can only be deleted with --force.
+	Creating bool `json:"creating,omitempty"`
+}
+
+// Container is a loaded container. The methods that change it hold the
+// lock on its state directory between Load and Close.
+type Container struct {
+	root  string
+	state State
+	dir   *stateDir
+}
+
+// Load reads the container id under root and locks it against other teu
+// processes until Close.
+func Load(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	d, err := openStateDir(root, id)
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{root: root, dir: d}
+	if err := readJSON(d.file(stateFile), &c.state); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			d.unlock()
+			return nil, fmt.Errorf("read state: %w", err)
+		}
+		// create was killed before it wrote anything: only delete --force
+		// can act on this, and there is nothing but the directory to remove.
+		c.state = State{ID: id, Creating: true}
+	}
+	return c, nil
+}
+
+// LoadState reads a container's state without locking it, for the cheap,
+// read-only commands (state, list) that engines call often.
+func LoadState(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	c := &Container{root: root}
+	p := filepath.Join(root, id)
+	if err := readJSON(filepath.Join(p, stateFile), &c.state); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			if _, serr := os.Stat(p); serr == nil {
+				c.state = State{ID: id, Creating: true}
+				return c, nil
+			}
+			return nil, ErrNotExist
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close releases the lock taken by Load.
+func (c *Container) Close() {
+	if c.dir != nil {
+		c.dir.unlock()
+	}
+}
+
+// ID returns the container's id.
+func (c *Container) ID() string { return c.state.ID }
+
+// State returns the persisted state.
+func (c *Container) State() State { return c.state }
+
+func (c *Container) stateDirPath() string { return filepath.Join(c.root, c.state.ID) }
+
+// initAlive reports whether the container's init still exists (and is not
+// a recycled pid).
+func (c *Container) initAlive() bool {
+	fd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}
+
+// Status derives the container's status from its init process and files:
+// no init means stopped; an exec.fifo still there means start has not run.
+func (c *Container) Status() Status {
+	if !c.initAlive() {
+		return Stopped
+	}
+	if c.state.Creating {
+		return Creating
+	}
+	if _, err := os.Lstat(filepath.Join(c.stateDirPath(), fifoFile)); err == nil {
+		return Created
+	}
+	return Running
+}
+
+// OCIState is the state in runtime-spec form (for hooks).
+func (c *Container) OCIState() specs.State {
+	st := c.Status()
+	pid := c.state.InitPid
+	if st == Stopped {
+		pid = 0
+	}
+	if st == Creating {
+		st = Creating
+	}
+	return specs.State{
+		Version:     specs.Version,
+		ID:          c.state.ID,
+		Status:      specs.ContainerState(st),
+		Pid:         pid,
+		Bundle:      c.state.Bundle,
+		Annotations: c.state.Annotations,
+	}
+}
+
+// Config reads the spec the container was created with.
+func (c *Container) Config() (*specs.Spec, error) {
+	var s specs.Spec
+	if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// List returns the ids of all containers under root.
+func List(root string) ([]string, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && ValidateID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}

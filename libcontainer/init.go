@@ -1,0 +1,433 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/caps"
+	"github.com/teu-runtime/teu/libcontainer/console"
+	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/rootfs"
+	"github.com/teu-runtime/teu/libcontainer/system"
+	"github.com/teu-runtime/teu/libcontainer/validate"
+	"github.com/teu-runtime/teu/nsenter"
+)
+
+// Init is the container's init, entered from main when nsexec.c has set up
+// the namespaces. It never returns: it execs the user's process or exits 1
+// after telling the parent why. The caller must have locked the main
+// goroutine to its OS thread (credentials, capabilities and no_new_privs
+// are per thread; the thread that execs is the one that counts).
+func Init() {
+	sockFd, _ := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
+	sync := syncSock{os.NewFile(uintptr(sockFd), "init-sync")}
+	err := runInit(sync)
+	// runInit returns only on failure.
+	if sync.send(syncMsg{Type: msgError, Error: err.Error()}) != nil {
+		fmt.Fprintln(os.Stderr, "teu init:", err)
+	}
+	os.Exit(1)
+}
+
+func runInit(sync syncSock) error {
+	cfgFd, err := strconv.Atoi(os.Getenv(envInitConfig))
+	if err != nil {
+		return errors.New("init: no config fd")
+	}
+	os.Clearenv()
+	var cfg initConfig
+	cfgFile := os.NewFile(uintptr(cfgFd), "init-config")
+	if err := json.NewDecoder(cfgFile).Decode(&cfg); err != nil {
+		return fmt.Errorf("read init config: %w", err)
+	}
+	cfgFile.Close()
+	s := cfg.Spec
+	p := s.Process
+
+	if !cfg.NoNewKeyring {
+		if err := joinSessionKeyring(cfg.ID); err != nil {
+			return err
+		}
+	}
+	rc := &rootfs.Config{
+		Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, Mounts: s.Mounts, Devices: s.Linux.Devices,
+		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: cfg.NoPivot,
+		UserNS: hasNewNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
+		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths,
+	}
+	unix.Umask(0o022)
+	if err := rootfs.Prepare(rc); err != nil {
+		return err
+	}
+	// prestart and createRuntime hooks run in the parent, now.
+	if err := sync.send(syncMsg{Type: msgHooks}); err != nil {
+		return err
+	}
+	if m, err := sync.recv(); err != nil || m.Type != msgAck {
+		if err == nil {
+			err = errors.New(m.Error)
+		}
+		return fmt.Errorf("waiting for hooks: %w", err)
+	}
+	state := specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating,
+		Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations}
+	if s.Hooks != nil {
+		if err := hooks.Run("createContainer", s.Hooks.CreateContainer, &state); err != nil {
+			return err
+		}
+	}
+	if err := rootfs.Pivot(cfg.Rootfs, cfg.NoPivot, s.Linux.RootfsPropagation); err != nil {
+		return err
+	}
+	if p.Terminal {
+		if err := setupConsole(&cfg); err != nil {
+			return err
+		}
+	}
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("set domainname: %w", err)
+		}
+	}
+	if err := writeProcFiles(s); err != nil {
+		return err
+	}
+	if err := rootfs.Finalize(rc); err != nil {
+		return err
+	}
+	for _, r := range p.Rlimits {
+		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+		// syscall.Setrlimit also stops Go from restoring its own idea of
+		// RLIMIT_NOFILE at exec.
+		if err := syscall.Setrlimit(validate.Rlimits[r.Type], &lim); err != nil {
+			return fmt.Errorf("set %s to %d/%d: %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+
+	env := append(append([]string{}, p.Env...), cfg.ExtraEnv...)
+	if os.Getenv("HOME") == "" && !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+homeDir(int(p.User.UID)))
+	}
+	argv := p.Args
+	path, err := lookPath(argv[0], env)
+	if err != nil {
+		return err
+	}
+	if err := finalizeCredentials(p); err != nil {
+		return err
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
+	}
+	if err := checkCwd(); err != nil {
+		return err
+	}
+	umask := 0o022
+	if p.User.Umask != nil {
+		umask = int(*p.User.Umask)
+	}
+	unix.Umask(umask)
+	// Nothing of ours may reach the user's process: from here every fd
+	// past the preserved ones closes on exec.
+	if err := system.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
+		return fmt.Errorf("close fds: %w", err)
+	}
+	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
+		return err
+	}
+	sync.f.Close()
+	// Blocks until `teu start` opens the other end.
+	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if _, err := fifo.Write([]byte{0}); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	fifo.Close()
+	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
+		state.Status = specs.StateCreated
+		if err := hooks.Run("startContainer", s.Hooks.StartContainer, &state); err != nil {
+			return err
+		}
+	}
+	if err := unix.Exec(path, argv, env); err != nil {
+		return fmt.Errorf("exec %s: %w", argv[0], err)
+	}
+	return nil
+}
+
+func hasNs(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNewNs(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+func hasEnv(env []string, name string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// joinSessionKeyring gives the container a session keyring of its own, so
+// it cannot read the host's keys.
+func joinSessionKeyring(id string) error {
+	_, err := unix.KeyctlJoinSessionKeyring("_ses." + id)
+	if err != nil && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("join session keyring: %w", err)
+	}
+	return nil
+}
+
+func setupConsole(cfg *initConfig) error {
+	if cfg.ConsoleFd < 0 {
+		return errors.New("process.terminal needs a console socket")
+	}
+	sock := os.NewFile(uintptr(cfg.ConsoleFd), "console-socket")
+	defer sock.Close()
+	master, peer, err := console.OpenPty()
+	if err != nil {
+		return err
+	}
+	defer master.Close()
+	if cs := cfg.Spec.Process.ConsoleSize; cs != nil {
+		if err := console.SetSize(peer, uint16(cs.Height), uint16(cs.Width)); err != nil {
+			return fmt.Errorf("set console size: %w", err)
+		}
+	}
+	if err := rootfs.BindConsole(peer); err != nil {
+		return err
+	}
+	if err := console.SendFd(sock, master.Name(), master); err != nil {
+		return fmt.Errorf("send pty to console socket: %w", err)
+	}
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(int(peer.Fd()), fd, 0); err != nil {
+			return fmt.Errorf("dup pty: %w", err)
+		}
+	}
+	peer.Close()
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("set controlling terminal: %w", err)
+	}
+	return nil
+}
+
+// writeProcFiles writes sysctls and oom_score_adj through a procfs handle
+// that is checked to be a real procfs and never follows a symlink or
+// crosses into another mount, so nothing the image put in the rootfs can
+// redirect these writes (CVE-2025-52881).
+func writeProcFiles(s *specs.Spec) error {
+	if len(s.Linux.Sysctl) == 0 && s.Process.OOMScoreAdj == nil {
+		return nil
+	}
+	proc, err := openProc()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(proc)
+	for k, v := range s.Linux.Sysctl {
+		if err := writeProc(proc, "sys/"+strings.ReplaceAll(k, ".", "/"), v); err != nil {
+			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
+		}
+	}
+	if adj := s.Process.OOMScoreAdj; adj != nil {
+		if err := writeProc(proc, "self/oom_score_adj", strconv.Itoa(*adj)); err != nil {
+			return fmt.Errorf("set oom_score_adj %d: %w", *adj, err)
+		}
+	}
+	return nil
+}
+
+func openProc() (int, error) {
+	fd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /proc: %w", err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil || st.Type != unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, errors.New("/proc is not a procfs")
+	}
+	return fd, nil
+}
+
+func writeProc(proc int, rel, val string) error {
+	how := &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS}
+	if strings.HasPrefix(rel, "self/") {
+		// self is a magic link to our own pid: resolve it ourselves.
+		rel = strconv.Itoa(os.Getpid()) + rel[4:]
+	}
+	fd, err := unix.Openat2(proc, rel, how)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	_, err = unix.Write(fd, []byte(val))
+	return err
+}
+
+// finalizeCredentials switches to the process's user and capabilities, on
+// this (locked) thread only: it is the one that execs.
+func finalizeCredentials(p *specs.Process) error {
+	set, err := caps.New(p.Capabilities)
+	if err != nil {
+		return err
+	}
+	if err := set.ApplyBounding(); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("keep capabilities: %w", err)
+	}
+	u := p.User
+	if err := setGroups(u.AdditionalGids); err != nil {
+		return err
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("setresgid %d: %w", u.GID, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("setresuid %d: %w", u.UID, e)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear keep capabilities: %w", err)
+	}
+	if err := set.Apply(); err != nil {
+		return err
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+func setGroups(gids []uint32) error {
+	// In a user namespace with setgroups denied, only an empty list is
+	// possible, and then there is nothing to change.
+	if data, err := os.ReadFile("/proc/self/setgroups"); err == nil && strings.TrimSpace(string(data)) == "deny" {
+		if len(gids) > 0 {
+			return errors.New("additionalGids cannot be set: setgroups is denied in this user namespace")
+		}
+		return nil
+	}
+	list := make([]uintptr, 0, len(gids))
+	for _, g := range gids {
+		list = append(list, uintptr(g))
+	}
+	var ptr uintptr
+	if len(list) > 0 {
+		ptr = uintptr(unsafePointer(&list[0]))
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), ptr, 0); e != 0 {
+		return fmt.Errorf("setgroups %v: %w", gids, e)
+	}
+	return nil
+}
+
+// checkCwd refuses a working directory outside the container's root, the
+// way a leaked host directory fd would show (CVE-2024-21626).
+func checkCwd() error {
+	wd, err := unix.Getwd()
+	if err != nil {
+		return fmt.Errorf("working directory is not inside the container: %w", err)
+	}
+	if !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("working directory %q is not inside the container", wd)
+	}
+	return nil
+}
+
+func homeDir(uid int) string {
+	users, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == uid })
+	if err == nil && len(users) > 0 && users[0].Home != "" {
+		return users[0].Home
+	}
+	return "/"
+}
+
+// lookPath finds argv0 in the container's PATH, as execvp would.
+func lookPath(argv0 string, env []string) (string, error) {
+	if strings.Contains(argv0, "/") {
+		if err := checkExecutable(argv0); err != nil {
+			return "", fmt.Errorf("exec %s: %w", argv0, err)
+		}
+		return argv0, nil
+	}
+	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			pathEnv = e[5:]
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, argv0)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %s: executable file not found in $PATH", argv0)
+}
+
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return errors.Unwrap(err)
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory")
+	}
+	if fi.Mode()&0o111 == 0 {
+		return errors.New("permission denied")
+	}
+	return nil
+}
+
+// EnsureInitThread locks the calling goroutine to its thread when this
+// process is the container's init; main calls it from an init function,
+// while the main goroutine is still on the main thread.
+func EnsureInitThread() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		runtime.LockOSThread()
+	}
+}

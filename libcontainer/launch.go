@@ -1,0 +1,439 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/system"
+	"github.com/teu-runtime/teu/libcontainer/validate"
+	"github.com/teu-runtime/teu/nsenter"
+)
+
+// CreateOpts are the inputs of create (and run).
+type CreateOpts struct {
+	ID            string
+	Bundle        string // absolute path of the bundle
+	Spec          *specs.Spec
+	ConsoleSocket string   // path of the engine's console socket
+	ConsoleConn   *os.File // or an already-connected socket (run with a tty)
+	PidFile       string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFds   int
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
+	// Trace, if set, receives the duration of each phase of create.
+	Trace func(phase string, d time.Duration)
+}
+
+// initConfig is what the parent sends the Go side of init.
+type initConfig struct {
+	ID           string      `json:"id"`
+	Spec         *specs.Spec `json:"spec"`
+	Bundle       string      `json:"bundle"`
+	Rootfs       string      `json:"rootfs"`
+	NoPivot      bool        `json:"no_pivot,omitempty"`
+	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
+	PreserveFds  int         `json:"preserve_fds"` // fds 3..3+n-1 pass into the container
+	FifoFd       int         `json:"fifo_fd"`
+	ConsoleFd    int         `json:"console_fd"` // -1 without a console socket
+	ExtraEnv     []string    `json:"extra_env,omitempty"`
+}
+
+const envInitConfig = "_TEU_INIT_CONFIG"
+
+// Create makes a container whose init waits on exec.fifo for start.
+func Create(root string, o *CreateOpts) (c *Container, retErr error) {
+	trace := o.Trace
+	if trace == nil {
+		trace = func(string, time.Duration) {}
+	}
+	t0 := time.Now()
+	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	s := o.Spec
+	if err := validate.Spec(s, o.Bundle); err != nil {
+		return nil, err
+	}
+	if s.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
+		return nil, errors.New("process.terminal needs --console-socket when teu does not stay attached")
+	}
+	if !s.Process.Terminal && (o.ConsoleSocket != "" || o.ConsoleConn != nil) {
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	rootfs := s.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(o.Bundle, rootfs)
+	}
+	if r, err := filepath.EvalSymlinks(rootfs); err == nil {
+		rootfs = r
+	}
+
+	d, err := newStateDir(root, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	c = &Container{root: root, dir: d, state: State{
+		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
+		Owner: ownerName(), Annotations: s.Annotations, Creating: true,
+	}}
+	l := &launcher{c: c, opts: o, spec: s}
+	defer func() {
+		if retErr != nil {
+			l.abort()
+			d.remove()
+			retErr = fmt.Errorf("create %s: %w", o.ID, retErr)
+		}
+	}()
+	if err := d.writeJSON(configFile, s); err != nil {
+		return nil, fmt.Errorf("save config: %w", err)
+	}
+	if err := d.writeJSON(stateFile, &c.state); err != nil {
+		return nil, fmt.Errorf("save state: %w", err)
+	}
+	trace("parse", time.Since(t0))
+	if err := l.start(); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(c.state.InitPid))); err != nil {
+			return nil, fmt.Errorf("write pid file: %w", err)
+		}
+	}
+	c.state.Creating = false
+	if err := d.writeJSON(stateFile, &c.state); err != nil {
+		return nil, fmt.Errorf("save state: %w", err)
+	}
+	return c, nil
+}
+
+func ownerName() string {
+	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+type launcher struct {
+	c     *Container
+	opts  *CreateOpts
+	spec  *specs.Spec
+	cmd   *exec.Cmd
+	sync  syncSock
+	pidfd int
+}
+
+// abort kills whatever the failed create started.
+func (l *launcher) abort() {
+	if l.cmd != nil && l.cmd.Process != nil && l.cmd.ProcessState == nil {
+		l.cmd.Process.Kill()
+		l.cmd.Wait()
+	}
+	if l.c.state.InitPid > 0 {
+		if fd, err := system.PidFD(l.c.state.InitPid, l.c.state.InitStartTime); err == nil {
+			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			system.WaitPidFD(fd)
+			unix.Close(fd)
+		}
+	}
+}
+
+func (l *launcher) start() error {
+	o, s, d := l.opts, l.spec, l.c.dir
+	trace := o.Trace
+	if trace == nil {
+		trace = func(string, time.Duration) {}
+	}
+	t0 := time.Now()
+	fifo := d.file(fifoFile)
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		return fmt.Errorf("make exec fifo: %w", err)
+	}
+	fifoFd, err := os.OpenFile(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifoFd.Close()
+
+	parentSock, childSock, err := socketPair("init")
+	if err != nil {
+		return err
+	}
+	defer parentSock.Close()
+	defer childSock.Close()
+	l.sync = syncSock{parentSock}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer cfgR.Close()
+	defer cfgW.Close()
+
+	exe, err := sealedSelf()
+	if err != nil {
+		return err
+	}
+	defer exe.Close()
+
+	var console *os.File
+	if o.ConsoleConn != nil {
+		console = o.ConsoleConn
+	} else if o.ConsoleSocket != "" {
+		console, err = dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return err
+		}
+		defer console.Close()
+	}
+
+	// Child fds: 3.. preserved fds, then ours.
+	preserve := o.PreserveFds
+	var extraEnv []string
+	if n, err := strconv.Atoi(os.Getenv("LISTEN_FDS")); err == nil && n > 0 {
+		preserve += n
+		extraEnv = append(extraEnv, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
+	}
+	var extra []*os.File
+	for i := 0; i < preserve; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd"))
+	}
+	fdOf := func(f *os.File) int { extra = append(extra, f); return 2 + len(extra) }
+	sockFd := fdOf(childSock)
+	cfgFd := fdOf(cfgR)
+	ic := initConfig{ID: o.ID, Spec: s, Bundle: o.Bundle, Rootfs: l.c.state.Rootfs, NoPivot: o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring, PreserveFds: preserve, FifoFd: fdOf(fifoFd), ConsoleFd: -1, ExtraEnv: extraEnv}
+	if console != nil {
+		ic.ConsoleFd = fdOf(console)
+	}
+	exeFd := fdOf(exe)
+
+	boot, err := bootstrapFor(s)
+	if err != nil {
+		return err
+	}
+	msg, err := boot.Encode()
+	if err != nil {
+		return err
+	}
+	stdio := func(f, def *os.File) *os.File {
+		if f != nil {
+			return f
+		}
+		return def
+	}
+	l.cmd = &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
+		Args:       []string{"teu", "init"},
+		Env:        []string{nsenter.EnvInitSock + "=" + strconv.Itoa(sockFd), envInitConfig + "=" + strconv.Itoa(cfgFd)},
+		Stdin:      stdio(o.Stdin, os.Stdin),
+		Stdout:     stdio(o.Stdout, os.Stdout),
+		Stderr:     stdio(o.Stderr, os.Stderr),
+		ExtraFiles: extra,
+		Dir:        "/",
+	}
+	if err := l.cmd.Start(); err != nil {
+		return fmt.Errorf("start init: %w", err)
+	}
+	childSock.Close()
+	cfgR.Close()
+	// Cgroups are joined here, before the init can create a cgroup namespace.
+	if err := l.bootstrap(msg); err != nil {
+		return err
+	}
+	trace("namespaces", time.Since(t0))
+	t0 = time.Now()
+
+	go func() {
+		json.NewEncoder(cfgW).Encode(&ic)
+		cfgW.Close()
+	}()
+	for {
+		m, err := l.sync.recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) {
+				return errors.New("container init exited during setup")
+			}
+			return fmt.Errorf("read from init: %w", err)
+		}
+		switch m.Type {
+		case msgError:
+			return errors.New(m.Error)
+		case msgHooks:
+			trace("mounts", time.Since(t0))
+			t0 = time.Now()
+			st := l.c.OCIState()
+			st.Status = specs.StateCreating
+			if s.Hooks != nil {
+				//nolint:staticcheck // prestart is deprecated but still honoured, before createRuntime
+				if err := hooks.Run("prestart", s.Hooks.Prestart, &st); err != nil {
+					l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
+					return err
+				}
+				if err := hooks.Run("createRuntime", s.Hooks.CreateRuntime, &st); err != nil {
+					l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
+					return err
+				}
+			}
+			trace("hooks", time.Since(t0))
+			t0 = time.Now()
+			if err := l.sync.send(syncMsg{Type: msgAck}); err != nil {
+				return fmt.Errorf("write to init: %w", err)
+			}
+		case msgReady:
+			trace("finish", time.Since(t0))
+			return nil
+		default:
+			return fmt.Errorf("unexpected message %q from init", m.Type)
+		}
+	}
+}
+
+// bootstrap drives nsexec.c: it sends the namespaces to join and create,
+// writes id maps when asked, and learns the init's pid.
+func (l *launcher) bootstrap(msg []byte) error {
+	if _, err := l.sync.f.Write(msg); err != nil {
+		return fmt.Errorf("send bootstrap: %w", err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		n, err := l.sync.f.Read(buf)
+		if err != nil || n == 0 {
+			l.cmd.Wait()
+			return errors.New("container init exited during namespace setup")
+		}
+		reply := string(buf[:n])
+		switch {
+		case reply == "U":
+			if err := writeIDMaps(l.cmd.Process.Pid, l.spec.Linux); err != nil {
+				return err
+			}
+			if _, err := l.sync.f.Write([]byte("M")); err != nil {
+				return fmt.Errorf("write to init: %w", err)
+			}
+		case strings.HasPrefix(reply, "P "):
+			pid, err := strconv.Atoi(reply[2:])
+			if err != nil {
+				return fmt.Errorf("bad pid message %q", reply)
+			}
+			// The intermediate process exits right after sending the pid.
+			l.cmd.Wait()
+			st, err := system.StartTime(pid)
+			if err != nil {
+				return fmt.Errorf("container init %d vanished: %w", pid, err)
+			}
+			l.c.state.InitPid, l.c.state.InitStartTime = pid, st
+			// Record the pid at once: if we are killed now, delete --force
+			// still finds the init.
+			return l.c.dir.writeJSON(stateFile, &l.c.state)
+		case strings.HasPrefix(reply, "E "):
+			l.cmd.Wait()
+			return errors.New(reply[2:])
+		default:
+			return fmt.Errorf("unexpected bootstrap reply %q", reply)
+		}
+	}
+}
+
+var nsFlags = map[specs.LinuxNamespaceType]uint32{
+	specs.PIDNamespace: unix.CLONE_NEWPID, specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace: unix.CLONE_NEWNS, specs.IPCNamespace: unix.CLONE_NEWIPC,
+	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.UserNamespace: unix.CLONE_NEWUSER,
+	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
+}
+
+func bootstrapFor(s *specs.Spec) (*nsenter.Bootstrap, error) {
+	b := &nsenter.Bootstrap{}
+	for _, ns := range s.Linux.Namespaces {
+		flag := nsFlags[ns.Type]
+		if ns.Path == "" {
+			b.CloneFlags |= flag
+		} else {
+			b.Join = append(b.Join, nsenter.NsPath{Type: flag, Path: ns.Path})
+		}
+	}
+	if b.CloneFlags&unix.CLONE_NEWNS == 0 {
+		joinsMnt := false
+		for _, j := range b.Join {
+			joinsMnt = joinsMnt || j.Type == unix.CLONE_NEWNS
+		}
+		if !joinsMnt {
+			return nil, errors.New("a mount namespace is required")
+		}
+	}
+	var sb strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if off, ok := s.Linux.TimeOffsets[clock]; ok {
+			fmt.Fprintf(&sb, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		}
+	}
+	b.TimensOffsets = sb.String()
+	return b, nil
+}
+
+func writeIDMaps(pid int, l *specs.Linux) error {
+	format := func(ms []specs.LinuxIDMapping) []byte {
+		var b strings.Builder
+		for _, m := range ms {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		return []byte(b.String())
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	if err := os.WriteFile(dir+"uid_map", format(l.UIDMappings), 0); err != nil {
+		return fmt.Errorf("write uid_map: %w", err)
+	}
+	if os.Geteuid() != 0 {
+		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("write setgroups: %w", err)
+		}
+	}
+	if err := os.WriteFile(dir+"gid_map", format(l.GIDMappings), 0); err != nil {
+		return fmt.Errorf("write gid_map: %w", err)
+	}
+	return nil
+}
+
+// sealedSelf returns an O_PATH handle on our own binary through a private,
+// detached, read-only bind mount of it. The init is executed through this
+// handle, so /proc/<pid>/exe of every process teu starts inside a container
+// names a file on a read-only mount nobody else can reach: opening it for
+// writing fails (CVE-2019-5736), and no copy of the binary is made.
+func sealedSelf() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("clone teu binary mount: %w", err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("make teu binary mount read-only: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "teu-exe"), nil
+}
+
+func dialConsole(path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("connect to console socket %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(fd), "console-socket"), nil
+}

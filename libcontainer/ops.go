@@ -1,0 +1,214 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/system"
+)
+
+// Start releases a created container's init to exec the user's process,
+// then runs the poststart hooks.
+func (c *Container) Start() error {
+	if st := c.Status(); st != Created {
+		return fmt.Errorf("cannot start container %s: it is %s, not created", c.ID(), st)
+	}
+	fifo, err := os.OpenFile(c.dir.file(fifoFile), os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+	pidfd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
+	if err != nil {
+		return fmt.Errorf("container init is gone: %w", err)
+	}
+	defer unix.Close(pidfd)
+	// Wait for the init's byte or its death, whichever comes first.
+	fds := []unix.PollFd{{Fd: int32(fifo.Fd()), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	if err := system.Retry(func() error { _, err := unix.Poll(fds, -1); return err }); err != nil {
+		return fmt.Errorf("wait for init: %w", err)
+	}
+	if fds[0].Revents&unix.POLLIN == 0 {
+		return errors.New("container init exited before it was started")
+	}
+	buf := make([]byte, 1)
+	if n, err := fifo.Read(buf); n != 1 {
+		return fmt.Errorf("read exec fifo: %v", err)
+	}
+	if err := os.Remove(c.dir.file(fifoFile)); err != nil {
+		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	spec, err := c.Config()
+	if err != nil {
+		return err
+	}
+	if spec.Hooks != nil && len(spec.Hooks.Poststart) > 0 {
+		st := c.OCIState()
+		st.Status = specs.StateRunning
+		if err := hooks.Run("poststart", spec.Hooks.Poststart, &st); err != nil {
+			// runtime-spec 1.3: a failed poststart hook stops the container.
+			c.kill(unix.SIGKILL)
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseSignal accepts "KILL", "SIGKILL", "kill" or "9".
+func ParseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal %q", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := s
+	if len(name) < 3 || !(name[:3] == "SIG" || name[:3] == "sig") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(upper(name))
+	if sig == 0 {
+		return 0, fmt.Errorf("unknown signal %q", s)
+	}
+	return sig, nil
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if 'a' <= ch && ch <= 'z' {
+			b[i] = ch - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// Signal sends sig to the container's init, or with all to every process
+// of the container.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	st := c.Status()
+	if st == Stopped {
+		return errors.New("container not running")
+	}
+	if all {
+		return c.signalAll(sig)
+	}
+	return c.kill(sig)
+}
+
+func (c *Container) kill(sig unix.Signal) error {
+	fd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
+	if err != nil {
+		return errors.New("container not running")
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal init: %w", err)
+	}
+	return nil
+}
+
+// signalAll signals every process in the container's pid namespace. The
+// init goes last, so that SIGKILL to it does not race the others' delivery.
+func (c *Container) signalAll(sig unix.Signal) error {
+	spec, err := c.Config()
+	if err != nil {
+		return err
+	}
+	if !hasNewNs(spec, specs.PIDNamespace) {
+		return errors.New("kill --all needs the container's own pid namespace (or its cgroup)")
+	}
+	initNs, err := os.Readlink("/proc/" + strconv.Itoa(c.state.InitPid) + "/ns/pid")
+	if err != nil {
+		return errors.New("container not running")
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == c.state.InitPid {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns == initNs {
+			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+				// Re-check through the pidfd's pid: it cannot be recycled now.
+				if ns2, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns2 == initNs {
+					unix.PidfdSendSignal(fd, sig, nil, 0)
+				}
+				unix.Close(fd)
+			}
+		}
+	}
+	return c.kill(sig)
+}
+
+// Delete removes a stopped (or, with force, any) container: its processes
+// are killed and waited for, the poststop hooks run, its state goes.
+func (c *Container) Delete(force bool) error {
+	st := c.Status()
+	switch st {
+	case Stopped:
+	case Created, Creating:
+		// A created container never ran the user's process: runc deletes
+		// those without --force too.
+		if st == Creating && !force {
+			return fmt.Errorf("cannot delete container %s that is still being created; use --force", c.ID())
+		}
+		c.killAndWait()
+	default:
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.ID(), st)
+		}
+		c.killAndWait()
+	}
+	if spec, err := c.Config(); err == nil && spec.Hooks != nil && len(spec.Hooks.Poststop) > 0 {
+		s := c.OCIState()
+		s.Status = specs.StateStopped
+		if err := hooks.Run("poststop", spec.Hooks.Poststop, &s); err != nil {
+			slog.Warn("poststop hook failed", "id", c.ID(), "error", err)
+		}
+	}
+	if err := c.dir.remove(); err != nil {
+		return fmt.Errorf("remove state dir: %w", err)
+	}
+	return nil
+}
+
+// killAndWait SIGKILLs the init and waits for it on a pidfd: no polling.
+func (c *Container) killAndWait() {
+	fd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	spec, _ := c.Config()
+	if spec != nil && hasNewNs(spec, specs.PIDNamespace) {
+		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	} else {
+		c.signalAll(unix.SIGKILL)
+		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	}
+	system.WaitPidFD(fd)
+}
+
+// RemoveStale removes the state directory of a container whose create died
+// before writing any state.
+func RemoveStale(root, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	d, err := openStateDir(root, id)
+	if err != nil {
+		return err
+	}
+	return d.remove()
+}

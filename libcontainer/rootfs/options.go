@@ -1,0 +1,142 @@
+// Package rootfs builds a container's root filesystem inside its new mount
+// namespace: the spec's mounts in order, device nodes, pivot_root, masked
+// and read-only paths. Every destination is resolved inside the rootfs and
+// held as an O_PATH fd before anything is mounted on it, so a symlink the
+// container planted cannot send a mount elsewhere.
+package rootfs
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountOpts is a parsed mount options list.
+type mountOpts struct {
+	flags     uintptr // MS_* to set
+	clear     uintptr // MS_* explicitly negated ("rw", "suid", ...)
+	prop      []uintptr
+	recSet    uint64 // MOUNT_ATTR_* set recursively ("rro", ...)
+	recClr    uint64
+	data      []string // passed to the filesystem
+	bind, rec bool
+	idmap     bool
+}
+
+var flagOpts = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"async": {true, unix.MS_SYNCHRONOUS}, "atime": {true, unix.MS_NOATIME},
+	"bind": {false, unix.MS_BIND}, "defaults": {false, 0},
+	"dev": {true, unix.MS_NODEV}, "diratime": {true, unix.MS_NODIRATIME},
+	"dirsync": {false, unix.MS_DIRSYNC}, "exec": {true, unix.MS_NOEXEC},
+	"iversion": {false, unix.MS_I_VERSION}, "noiversion": {true, unix.MS_I_VERSION},
+	"lazytime": {false, unix.MS_LAZYTIME}, "nolazytime": {true, unix.MS_LAZYTIME},
+	"loud": {true, unix.MS_SILENT}, "mand": {false, unix.MS_MANDLOCK}, "nomand": {true, unix.MS_MANDLOCK},
+	"noatime": {false, unix.MS_NOATIME}, "nodev": {false, unix.MS_NODEV},
+	"nodiratime": {false, unix.MS_NODIRATIME}, "noexec": {false, unix.MS_NOEXEC},
+	"norelatime": {true, unix.MS_RELATIME}, "nostrictatime": {true, unix.MS_STRICTATIME},
+	"nosuid": {false, unix.MS_NOSUID}, "rbind": {false, unix.MS_BIND | unix.MS_REC},
+	"relatime": {false, unix.MS_RELATIME}, "remount": {false, unix.MS_REMOUNT},
+	"ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY}, "silent": {false, unix.MS_SILENT},
+	"strictatime": {false, unix.MS_STRICTATIME}, "suid": {true, unix.MS_NOSUID},
+	"sync": {false, unix.MS_SYNCHRONOUS}, "nosymfollow": {false, unix.MS_NOSYMFOLLOW},
+	"symfollow": {true, unix.MS_NOSYMFOLLOW},
+}
+
+var propOpts = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+var recAttrOpts = map[string]struct {
+	clear bool
+	attr  uint64
+}{
+	"rro": {false, unix.MOUNT_ATTR_RDONLY}, "rrw": {true, unix.MOUNT_ATTR_RDONLY},
+	"rnosuid": {false, unix.MOUNT_ATTR_NOSUID}, "rsuid": {true, unix.MOUNT_ATTR_NOSUID},
+	"rnodev": {false, unix.MOUNT_ATTR_NODEV}, "rdev": {true, unix.MOUNT_ATTR_NODEV},
+	"rnoexec": {false, unix.MOUNT_ATTR_NOEXEC}, "rexec": {true, unix.MOUNT_ATTR_NOEXEC},
+	"rnodiratime": {false, unix.MOUNT_ATTR_NODIRATIME}, "rdiratime": {true, unix.MOUNT_ATTR_NODIRATIME},
+	"rnosymfollow": {false, unix.MOUNT_ATTR_NOSYMFOLLOW}, "rsymfollow": {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	"rrelatime": {false, unix.MOUNT_ATTR_RELATIME}, "rnoatime": {false, unix.MOUNT_ATTR_NOATIME},
+	"rstrictatime": {false, unix.MOUNT_ATTR_STRICTATIME},
+}
+
+func parseOptions(opts []string) (*mountOpts, error) {
+	o := &mountOpts{}
+	for _, opt := range opts {
+		if f, ok := flagOpts[opt]; ok {
+			if f.clear {
+				o.flags &^= f.flag
+				o.clear |= f.flag
+			} else {
+				o.flags |= f.flag
+				o.clear &^= f.flag
+			}
+			continue
+		}
+		if p, ok := propOpts[opt]; ok {
+			o.prop = append(o.prop, p)
+			continue
+		}
+		if a, ok := recAttrOpts[opt]; ok {
+			if a.clear {
+				o.recClr |= a.attr
+			} else {
+				if a.attr == unix.MOUNT_ATTR_RELATIME || a.attr == unix.MOUNT_ATTR_NOATIME || a.attr == unix.MOUNT_ATTR_STRICTATIME {
+					o.recClr |= unix.MOUNT_ATTR__ATIME
+				}
+				o.recSet |= a.attr
+			}
+			continue
+		}
+		switch opt {
+		case "idmap", "ridmap":
+			o.idmap = true
+			continue
+		case "tmpcopyup", "":
+			continue
+		}
+		if strings.ContainsRune(opt, ',') {
+			return nil, fmt.Errorf("invalid mount option %q", opt)
+		}
+		o.data = append(o.data, opt)
+	}
+	o.bind = o.flags&unix.MS_BIND != 0
+	o.rec = o.flags&unix.MS_REC != 0
+	return o, nil
+}
+
+// attrs converts the MS_* flags of a bind mount to mount_setattr(2) form.
+func (o *mountOpts) attrs() (set, clr uint64) {
+	conv := []struct {
+		ms   uintptr
+		attr uint64
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME}, {unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	}
+	for _, c := range conv {
+		if o.flags&c.ms != 0 {
+			set |= c.attr
+		}
+		if o.clear&c.ms != 0 {
+			clr |= c.attr
+		}
+	}
+	switch {
+	case o.flags&unix.MS_NOATIME != 0:
+		set, clr = set|unix.MOUNT_ATTR_NOATIME, clr|unix.MOUNT_ATTR__ATIME
+	case o.flags&unix.MS_STRICTATIME != 0:
+		set, clr = set|unix.MOUNT_ATTR_STRICTATIME, clr|unix.MOUNT_ATTR__ATIME
+	case o.flags&unix.MS_RELATIME != 0:
+		set, clr = set|unix.MOUNT_ATTR_RELATIME, clr|unix.MOUNT_ATTR__ATIME
+	}
+	return set, clr
+}

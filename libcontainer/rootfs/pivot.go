@@ -1,0 +1,73 @@
+package rootfs
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/system"
+)
+
+// Pivot makes the rootfs the process's root. pivot_root(".", ".") stacks
+// the old root under the new one, where it is detached at once: no
+// directory inside the rootfs is needed. With noPivot (--no-pivot, for
+// ramfs roots) the rootfs is moved over / and chroot'ed into instead.
+func Pivot(rootfs string, noPivot bool, propagation string) error {
+	if noPivot {
+		return moveRoot(rootfs)
+	}
+	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open old root: %w", err)
+	}
+	defer unix.Close(oldRoot)
+	newRoot, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs: %w", err)
+	}
+	defer unix.Close(newRoot)
+	if err := unix.Fchdir(newRoot); err != nil {
+		return fmt.Errorf("chdir rootfs: %w", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Fchdir(oldRoot); err != nil {
+		return fmt.Errorf("chdir old root: %w", err)
+	}
+	// Keep the unmount of the old root from propagating to the host.
+	if err := system.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make old root rslave: %w", err)
+	}
+	if err := system.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return finishPropagation(propagation)
+}
+
+func moveRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir rootfs: %w", err)
+	}
+	if err := system.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move rootfs to /: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// finishPropagation applies a "shared" rootfsPropagation, which cannot be
+// set before pivot_root.
+func finishPropagation(p string) error {
+	if flag, ok := propOpts[p]; ok && flag&unix.MS_SHARED != 0 {
+		if err := system.Mount("", "/", "", flag, ""); err != nil {
+			return fmt.Errorf("set / propagation %s: %w", p, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/system"
+)
+
+// Files in a container's state directory <root>/<id>.
+const (
+	stateFile  = "state.json"  // State, rewritten atomically
+	configFile = "config.json" // the spec the container was created from
+	fifoFile   = "exec.fifo"   // exists from create until start
+)
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9_.+-]+$`)
+
+// ValidateID refuses ids that could name anything but one directory under
+// the state root.
+func ValidateID(id string) error {
+	if id == "" {
+		return errors.New("container id cannot be empty")
+	}
+	if id == "." || id == ".." || !validID.MatchString(id) {
+		return fmt.Errorf("invalid container id %q: only [A-Za-z0-9_.+-] allowed, not . or ..", id)
+	}
+	if len(id) > 1024 {
+		return fmt.Errorf("invalid container id: longer than 1024 bytes")
+	}
+	return nil
+}
+
+// stateDir is a locked container state directory.
+type stateDir struct {
+	path string
+	fd   int // O_DIRECTORY, flock'ed exclusively while we act on the container
+}
+
+// ErrNotExist reports a container that does not exist.
+var ErrNotExist = errors.New("container does not exist")
+
+// ErrExist reports a container id already in use.
+var ErrExist = errors.New("container with given ID already exists")
+
+func ensureRoot(root string) error {
+	if err := os.MkdirAll(root, 0o711); err != nil {
+		return fmt.Errorf("create state root %s: %w", root, err)
+	}
+	return nil
+}
+
+// newStateDir creates and locks <root>/<id>; it fails with ErrExist if the
+// id is taken.
+func newStateDir(root, id string) (*stateDir, error) {
+	if err := ensureRoot(root); err != nil {
+		return nil, err
+	}
+	p := filepath.Join(root, id)
+	if err := os.Mkdir(p, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, ErrExist
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	d, err := lockDir(p)
+	if err != nil {
+		os.Remove(p)
+		return nil, err
+	}
+	return d, nil
+}
+
+// openStateDir locks an existing <root>/<id>, waiting for any other teu
+// process acting on the same container.
+func openStateDir(root, id string) (*stateDir, error) {
+	p := filepath.Join(root, id)
+	d, err := lockDir(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotExist
+	}
+	return d, err
+}
+
+func lockDir(p string) (*stateDir, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	if err := system.Retry(func() error { return unix.Flock(fd, unix.LOCK_EX) }); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	// A concurrent delete may have removed the directory while we waited.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Nlink == 0 {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrNotExist}
+	}
+	return &stateDir{path: p, fd: fd}, nil
+}
+
+func (d *stateDir) unlock() {
+	if d.fd >= 0 {
+		unix.Close(d.fd)
+		d.fd = -1
+	}
+}
+
+// remove deletes the directory; the lock goes with it.
+func (d *stateDir) remove() error {
+	err := os.RemoveAll(d.path)
+	d.unlock()
+	return err
+}
+
+func (d *stateDir) file(name string) string { return filepath.Join(d.path, name) }
+
+// writeJSON replaces name atomically, so readers never see half a file.
+func (d *stateDir) writeJSON(name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(d.file(name), data)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/teu-runtime/teu/libcontainer"
+)
+
+var listCommand = &cli.Command{
+	Name:        "list",
+	Aliases:     []string{"ps-all"},
+	Usage:       "list containers",
+	Description: `Lists the containers under --root, as a table or JSON.`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
+	},
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 0); err != nil {
+			return err
+		}
+		format := c.String("format")
+		if format != "table" && format != "json" {
+			return fmt.Errorf("invalid format %q: want table or json", format)
+		}
+		ids, err := libcontainer.List(root(c))
+		if err != nil {
+			return err
+		}
+		states := []containerState{}
+		for _, id := range ids {
+			ct, err := libcontainer.LoadState(root(c), id)
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			states = append(states, stateOf(ct))
+		}
+		if c.Bool("quiet") {
+			for _, s := range states {
+				fmt.Println(s.ID)
+			}
+			return nil
+		}
+		if format == "json" {
+			return json.NewEncoder(os.Stdout).Encode(states)
+		}
+		w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+		fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+		for _, s := range states {
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.InitProcessPid, s.Status, s.Bundle,
+				s.Created.Format(time.RFC3339Nano), s.Owner)
+		}
+		return w.Flush()
+	},
+}

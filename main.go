@@ -1,0 +1,143 @@
+// teu is a low-level OCI container runtime with runc's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/teu-runtime/teu/libcontainer"
+	_ "github.com/teu-runtime/teu/nsenter" // the C constructor of `teu init`
+)
+
+// Set at build time by the Makefile.
+var (
+	version = "0.1.0-dev"
+	commit  = ""
+)
+
+func init() {
+	libcontainer.EnsureInitThread()
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libcontainer.Init() // never returns
+	}
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		fatal(err)
+	}
+}
+
+func newApp() *cli.App {
+	app := cli.NewApp()
+	app.Name = "teu"
+	app.Usage = "a low-level OCI container runtime, runc-compatible"
+	app.Version = versionString()
+	app.DisableSliceFlagSeparator = true
+	app.Flags = []cli.Flag{
+		&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for the state of containers"},
+		&cli.StringFlag{Name: "log", Usage: "write logs to this file instead of stderr"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+		&cli.BoolFlag{Name: "debug", Usage: "log debug output"},
+	}
+	app.Commands = []*cli.Command{
+		createCommand, startCommand, runCommand, stateCommand, killCommand,
+		deleteCommand, listCommand, specCommand,
+	}
+	app.Before = setupLogging
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Println(c.App.Name + " version " + c.App.Version) }
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	return app
+}
+
+func versionString() string {
+	v := version
+	if commit != "" {
+		v += "\ncommit: " + commit
+	}
+	return v + "\nspec: " + specs.Version + "\ngo: " + goVersion()
+}
+
+func defaultRoot() string {
+	if os.Geteuid() != 0 {
+		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+			return d + "/teu"
+		}
+	}
+	return "/run/teu"
+}
+
+// logFile is the --log destination, where errors are logged too.
+var logFile io.Writer
+
+func setupLogging(c *cli.Context) error {
+	format := c.String("log-format")
+	if format != "text" && format != "json" {
+		return fmt.Errorf("invalid --log-format %q: want text or json", format)
+	}
+	level := slog.LevelWarn
+	if c.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	var w io.Writer = os.Stderr
+	if p := c.String("log"); p != "" {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		w = f
+		logFile = f
+	}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: logAttr}
+	var h slog.Handler
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
+	}
+	slog.SetDefault(slog.New(h))
+	return nil
+}
+
+// logAttr makes slog's records look like runc's (logrus) lines, which
+// containerd's shim and conmon parse: {"level":"error","msg":..,"time":..}.
+func logAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.LevelKey:
+		return slog.String("level", strings.ToLower(a.Value.String()))
+	case slog.TimeKey:
+		return slog.String("time", a.Value.Time().Format(time.RFC3339Nano))
+	}
+	return a
+}
+
+// fatal reports err as one line and exits 1. With --log the line also goes
+// to the log, where engines look for it.
+func fatal(err error) {
+	if logFile != nil {
+		slog.Error(err.Error())
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	fmt.Fprintln(os.Stderr, "teu: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	os.Exit(1)
+}
+
+// exitError carries a container's exit status out of `run`.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

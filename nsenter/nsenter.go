@@ -1,0 +1,109 @@
+// Package nsenter links nsexec.c, a C constructor that joins and creates the
+// container's namespaces before the Go runtime starts (see nsexec.c), and
+// encodes the bootstrap message it reads. Import it only from main: the
+// constructor runs in every process of the binary and returns at once unless
+// _TEU_INIT_SOCK is set.
+package nsenter
+
+/*
+#cgo CFLAGS: -Wall -Wextra -O2
+#include <stdlib.h>
+#include "bootstrap.h"
+
+static int parse_for_go(const char *msg, size_t len, unsigned int *flags, int *nns) {
+	static struct teu_bootstrap bs;
+	int rc = teu_parse_bootstrap(msg, len, &bs);
+	*flags = bs.clone_flags;
+	*nns = bs.nns;
+	return rc;
+}
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// EnvInitSock names the fd of the sync socket in the init's environment.
+const EnvInitSock = "_TEU_INIT_SOCK"
+
+const (
+	attrCloneFlags = 1
+	attrNsPath     = 2
+	attrTimens     = 3
+	maxMsg         = 65536
+	pathMax        = 4096
+	timensMax      = 256
+)
+
+// NsPath is a namespace to join: a CLONE_NEW* flag and a path.
+type NsPath struct {
+	Type uint32
+	Path string
+}
+
+// Bootstrap is what nsexec.c needs to know.
+type Bootstrap struct {
+	CloneFlags    uint32   // namespaces to create
+	Join          []NsPath // namespaces to join, user first regardless of order
+	TimensOffsets string   // "monotonic S NS\nboottime S NS\n"
+}
+
+// Encode serializes b in the format bootstrap.h describes, refusing what the
+// C parser would refuse so that errors surface in the parent with context.
+func (b *Bootstrap) Encode() ([]byte, error) {
+	msg := []byte("TEU1")
+	put := func(typ uint16, val []byte) error {
+		if len(val) > 0xffff {
+			return errors.New("bootstrap attribute too long")
+		}
+		msg = binary.LittleEndian.AppendUint16(msg, typ)
+		msg = binary.LittleEndian.AppendUint16(msg, uint16(len(val)))
+		msg = append(msg, val...)
+		return nil
+	}
+	if err := put(attrCloneFlags, binary.LittleEndian.AppendUint32(nil, b.CloneFlags)); err != nil {
+		return nil, err
+	}
+	var joined uint32
+	for _, ns := range b.Join {
+		if ns.Path == "" || len(ns.Path) >= pathMax || strings.IndexByte(ns.Path, 0) >= 0 {
+			return nil, fmt.Errorf("invalid namespace path %q", ns.Path)
+		}
+		if joined&ns.Type != 0 || b.CloneFlags&ns.Type != 0 {
+			return nil, fmt.Errorf("namespace %#x given twice", ns.Type)
+		}
+		joined |= ns.Type
+		val := binary.LittleEndian.AppendUint32(nil, ns.Type)
+		if err := put(attrNsPath, append(val, ns.Path...)); err != nil {
+			return nil, err
+		}
+	}
+	if b.TimensOffsets != "" {
+		if len(b.TimensOffsets) >= timensMax || strings.IndexByte(b.TimensOffsets, 0) >= 0 {
+			return nil, errors.New("invalid time namespace offsets")
+		}
+		if err := put(attrTimens, []byte(b.TimensOffsets)); err != nil {
+			return nil, err
+		}
+	}
+	if len(msg) > maxMsg {
+		return nil, errors.New("bootstrap message too long")
+	}
+	return msg, nil
+}
+
+// parse runs the C parser; it exists for tests and fuzzing.
+func parse(msg []byte) (flags uint32, nns int, err error) {
+	var cflags C.uint
+	var cnns C.int
+	p := C.CBytes(msg)
+	defer C.free(p)
+	if C.parse_for_go((*C.char)(p), C.size_t(len(msg)), &cflags, &cnns) != 0 {
+		return 0, 0, errors.New("invalid bootstrap message")
+	}
+	return uint32(cflags), int(cnns), nil
+}

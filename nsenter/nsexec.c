@@ -1,0 +1,185 @@
+// nsexec.c: the part of `teu init` (and later `teu exec`) that must run
+// before the Go runtime starts threads. setns(2) into a user or mount
+// namespace and unshare(CLONE_NEWUSER) are refused to multi-threaded
+// processes, and a new pid or time namespace only applies to children, so
+// this constructor joins and creates namespaces, then forks: the child
+// returns into Go as the container's init, the parent reports the child's
+// pid and exits.
+//
+// It does nothing unless _TEU_INIT_SOCK names the sync socket the parent
+// gave us. The parent sends one bootstrap message (format in bootstrap.h);
+// we answer over the same SOCK_SEQPACKET socket with short text messages:
+//   "U"          we unshared a user namespace: write our id maps, reply "M"
+//   "P <pid>"    the init's pid (host view); we exit right after
+//   "E <text>"   we failed; we exit 1 right after
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "bootstrap.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int sync_fd = -1;
+
+static void bail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void bail(const char *fmt, ...)
+{
+	char msg[1024] = "E ";
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg + 2, sizeof(msg) - 2, fmt, ap);
+	va_end(ap);
+	if (saved) {
+		size_t n = strlen(msg);
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	}
+	if (sync_fd < 0 || send(sync_fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
+		fprintf(stderr, "teu init: %s\n", msg + 2);
+	_exit(1);
+}
+
+static ssize_t xrecv(void *buf, size_t len)
+{
+	ssize_t n;
+	do {
+		n = recv(sync_fd, buf, len, 0);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static void xsend(const char *msg)
+{
+	ssize_t n;
+	do {
+		n = send(sync_fd, msg, strlen(msg), MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		bail("send %s", msg);
+}
+
+static const char *nsname(uint32_t flag)
+{
+	switch (flag) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWNS: return "mnt";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNET: return "net";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWTIME: return "time";
+	}
+	return "unknown";
+}
+
+static void write_timens_offsets(const char *offsets)
+{
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bail("open timens_offsets");
+	if (write(fd, offsets, strlen(offsets)) < 0)
+		bail("write timens_offsets");
+	close(fd);
+}
+
+static void join_namespaces(struct teu_bootstrap *bs)
+{
+	int fds[TEU_MAX_NS];
+
+	// Open every path first: joining the mount namespace changes how
+	// later paths resolve.
+	for (int i = 0; i < bs->nns; i++) {
+		fds[i] = open(bs->ns[i].path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			bail("open %s namespace %s", nsname(bs->ns[i].type), bs->ns[i].path);
+	}
+	// The user namespace first, so we hold capabilities over the others.
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < bs->nns; i++) {
+			int user = bs->ns[i].type == CLONE_NEWUSER;
+			if (user != (pass == 0))
+				continue;
+			if (setns(fds[i], (int)bs->ns[i].type) < 0)
+				bail("setns %s namespace %s", nsname(bs->ns[i].type), bs->ns[i].path);
+			close(fds[i]);
+		}
+	}
+}
+
+static void nsexec(void)
+{
+	static char buf[TEU_MAX_MSG];
+	struct teu_bootstrap bs;
+	char reply[64];
+	const char *env = getenv("_TEU_INIT_SOCK");
+	ssize_t n;
+	pid_t pid;
+
+	if (!env)
+		return;
+	sync_fd = atoi(env);
+	if (sync_fd < 3 || fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		sync_fd = -1;
+		errno = 0;
+		bail("bad _TEU_INIT_SOCK %s", env);
+	}
+	n = xrecv(buf, sizeof(buf));
+	if (n <= 0)
+		bail("read bootstrap message");
+	if (teu_parse_bootstrap(buf, (size_t)n, &bs) < 0) {
+		errno = 0;
+		bail("invalid bootstrap message");
+	}
+
+	join_namespaces(&bs);
+
+	if (bs.clone_flags & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			bail("unshare user namespace");
+		xsend("U");
+		n = xrecv(reply, sizeof(reply));
+		if (n != 1 || reply[0] != 'M') {
+			errno = 0;
+			bail("parent did not write the id maps");
+		}
+		// Become root of the new namespace: mounts and device nodes
+		// need it, and the Go side switches to the user's ids last.
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			bail("setresuid to root in the user namespace");
+	}
+	if (bs.clone_flags & ~(uint32_t)CLONE_NEWUSER) {
+		if (unshare((int)(bs.clone_flags & ~(uint32_t)CLONE_NEWUSER)) < 0)
+			bail("unshare namespaces 0x%x", bs.clone_flags);
+	}
+	if ((bs.clone_flags & CLONE_NEWTIME) && bs.timens_offsets[0])
+		write_timens_offsets(bs.timens_offsets);
+
+	// New pid and time namespaces apply to children only.
+	pid = fork();
+	if (pid < 0)
+		bail("fork init");
+	if (pid == 0)
+		return; // the container's init: on to the Go runtime
+
+	snprintf(reply, sizeof(reply), "P %d", pid);
+	xsend(reply);
+	_exit(0);
+}
+
+__attribute__((constructor)) static void teu_nsenter(void)
+{
+	nsexec();
+}
