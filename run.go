@@ -79,11 +79,17 @@ func runAttached(c *cli.Context, opts *libcontainer.CreateOpts) error {
 	if err != nil {
 		return err
 	}
+	id := ct.ID()
+	// Once started, the container is not ours alone: kill, state and
+	// delete from other teu processes must not wait for our lock.
 	destroy := func() {
-		if !c.Bool("keep") {
-			ct.Delete(true)
+		if c.Bool("keep") {
+			return
 		}
-		ct.Close()
+		if ct, err := libcontainer.Load(root(c), id); err == nil {
+			ct.Delete(true)
+			ct.Close()
+		}
 	}
 	if tty != nil {
 		if err := tty.attach(); err != nil {
@@ -99,6 +105,7 @@ func runAttached(c *cli.Context, opts *libcontainer.CreateOpts) error {
 		return err
 	}
 	initPid := ct.State().InitPid
+	ct.Close()
 	for sig := range sigc {
 		switch sig {
 		case unix.SIGURG: // the Go runtime's own preemption signal

@@ -1,0 +1,51 @@
+# teu — see README.md. `make demo` and `make test` are the two set-up
+# commands; both install the Debian packages they need when run as root.
+GO        ?= go
+BUILD     := build
+COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS   := -X main.commit=$(COMMIT)
+DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev
+
+.PHONY: all teu deps demo test unit integration fuzz vet clean
+
+all: teu
+
+teu:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o teu .
+
+# deps installs what building and testing need on Debian (root only).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# demo builds teu and a busybox bundle, then runs a container that shows
+# its own view of the world.
+demo: deps teu
+	@tests/integration/mkbundle.sh $(BUILD)/demo-bundle >/dev/null
+	@jq '.process.terminal=false | .hostname="teu-demo" | .process.args=["sh","-c","echo \"hostname: $$(hostname)\"; echo \"my pid:   $$$$\"; echo \"root:     $$(ls / | tr \"\\n\" \" \")\"; echo namespaces:; for n in pid mnt net ipc uts cgroup user time; do echo \"  $$n -> $$(readlink /proc/self/ns/$$n)\"; done; echo \"processes:\"; ps -o pid,user,args"]' \
+		$(BUILD)/demo-bundle/config.json > $(BUILD)/demo-bundle/config.json.new && mv $(BUILD)/demo-bundle/config.json.new $(BUILD)/demo-bundle/config.json
+	@echo "== host: hostname $$(hostname), pid ns $$(readlink /proc/self/ns/pid)"
+	@echo "== container (./teu run --bundle $(BUILD)/demo-bundle demo-$$$$):"
+	@./teu run --bundle $(BUILD)/demo-bundle demo-$$$$
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+unit:
+	$(GO) test -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseBootstrap -fuzztime 10s ./nsenter/
+
+integration: teu
+	bats --timing tests/integration/
+
+# test: the whole suite, as CI runs it (root).
+test: deps vet unit fuzz integration
+
+clean:
+	rm -rf teu $(BUILD)

@@ -1,0 +1,75 @@
+# Shared set-up for teu's bats tests. Each test gets its own state root and
+# bundle under a temp dir; teardown deletes every container it made, even
+# when the test failed.
+
+TEU_SRC=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+TEU_BIN=${TEU_BIN:-$TEU_SRC/teu}
+
+# One busybox rootfs per test file run, copied per test (cp is cheap).
+setup_file() {
+	export TEU_CACHE=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/teu-cache.XXXXXX")
+	TEU=$TEU_BIN "$TEU_SRC/tests/integration/mkbundle.sh" "$TEU_CACHE/bundle" >/dev/null
+}
+
+setup() {
+	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
+	TEU_ROOT=$TEST_ROOT/state
+	BUNDLE=$TEST_ROOT/bundle
+	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
+	# Tests mostly want plain output, not a terminal.
+	update_config '.process.terminal = false'
+}
+
+teardown() {
+	if [ -d "$TEU_ROOT" ]; then
+		for id in $("$TEU_BIN" --root "$TEU_ROOT" list -q 2>/dev/null); do
+			"$TEU_BIN" --root "$TEU_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	# Anything a failed test left mounted under its dir goes too.
+	grep -o " $TEST_ROOT[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+	rm -rf "$TEST_ROOT"
+}
+
+# teu ARGS: run the binary with the test's state root.
+teu() {
+	"$TEU_BIN" --root "$TEU_ROOT" "$@"
+}
+
+# update_config JQ_FILTER: edit the bundle's config.json.
+update_config() {
+	jq "$1" "$BUNDLE/config.json" >"$BUNDLE/config.json.new" && mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+}
+
+# set_args ARG...: the container's process.args.
+set_args() {
+	local json
+	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	update_config ".process.args = $json"
+}
+
+# run_sh SCRIPT: run a container that executes SCRIPT with sh; sets
+# $status and $output (bats run).
+run_sh() {
+	set_args sh -c "$1"
+	run teu run --bundle "$BUNDLE" "c-$BATS_TEST_NUMBER"
+}
+
+# wait_status ID STATUS: wait (event-driven via teu state polling bounded
+# by a deadline, only for states nothing else signals) until ID has STATUS.
+wait_status() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(teu state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "container $1 did not reach $2" >&2
+	return 1
+}
+
+# one-line error check: the output is exactly one line starting "teu: ".
+assert_one_error_line() {
+	[ "$status" -eq 1 ] || { echo "status $status, want 1: $output" >&2; return 1; }
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ] || { echo "more than one line: $output" >&2; return 1; }
+	[[ "$output" == "teu: "* ]] || { echo "not a teu error line: $output" >&2; return 1; }
+}
