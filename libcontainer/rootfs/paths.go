@@ -41,6 +41,11 @@ func Finalize(c *Config) error {
 			return fmt.Errorf("make rootfs read-only: %w", err)
 		}
 	}
+	if flag, ok := propOpts[c.Propagation]; ok && flag&unix.MS_UNBINDABLE != 0 {
+		if err := system.Mount("", "/", "", flag, ""); err != nil {
+			return fmt.Errorf("set / propagation %s: %w", c.Propagation, err)
+		}
+	}
 	return nil
 }
 

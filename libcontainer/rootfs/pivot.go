@@ -14,7 +14,10 @@ import (
 // ramfs roots) the rootfs is moved over / and chroot'ed into instead.
 func Pivot(rootfs string, noPivot bool, propagation string) error {
 	if noPivot {
-		return moveRoot(rootfs)
+		if err := moveRoot(rootfs); err != nil {
+			return err
+		}
+		return finishPropagation(propagation)
 	}
 	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -62,7 +65,8 @@ func moveRoot(rootfs string) error {
 }
 
 // finishPropagation applies a "shared" rootfsPropagation, which cannot be
-// set before pivot_root.
+// set before pivot_root. ("unbindable" waits for Finalize: masking clones
+// /dev/null, which an unbindable root would refuse.)
 func finishPropagation(p string) error {
 	if flag, ok := propOpts[p]; ok && flag&unix.MS_SHARED != 0 {
 		if err := system.Mount("", "/", "", flag, ""); err != nil {

@@ -21,6 +21,15 @@ func procFd(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd
 // real open below is scoped by the kernel and cannot escape): it turns a
 // hostile image into a clear error instead of a quietly clamped mount.
 func checkEscape(root, unsafePath string) error {
+	_, err := resolveLexical(root, unsafePath)
+	return err
+}
+
+// resolveLexical is checkEscape's walk: it returns unsafePath with every
+// symlink inside root resolved (as a path relative to root, starting with
+// "/"), and the missing tail as is. openDest uses it to create what a
+// dangling symlink points at inside the rootfs, as runc does.
+func resolveLexical(root, unsafePath string) (string, error) {
 	parts := splitPath(unsafePath)
 	var cur []string
 	for links := 0; len(parts) > 0; {
@@ -31,7 +40,7 @@ func checkEscape(root, unsafePath string) error {
 			continue
 		case "..":
 			if len(cur) == 0 {
-				return fmt.Errorf("path %s escapes the rootfs", unsafePath)
+				return "", fmt.Errorf("path %s escapes the rootfs", unsafePath)
 			}
 			cur = cur[:len(cur)-1]
 			continue
@@ -44,26 +53,26 @@ func checkEscape(root, unsafePath string) error {
 				// Missing components are created as directories.
 				for _, rest := range parts {
 					if rest == ".." {
-						return fmt.Errorf("path %s escapes the rootfs", unsafePath)
+						return "", fmt.Errorf("path %s escapes the rootfs", unsafePath)
 					}
 				}
-				return nil
+				return "/" + filepath.Join(append(cur, parts...)...), nil
 			}
 			continue
 		}
 		if links++; links > 40 {
-			return fmt.Errorf("path %s: too many levels of symbolic links", unsafePath)
+			return "", fmt.Errorf("path %s: too many levels of symbolic links", unsafePath)
 		}
 		target, err := os.Readlink(full)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if strings.HasPrefix(target, "/") {
 			cur = nil
 		}
 		parts = append(splitPath(target), parts...)
 	}
-	return nil
+	return "/" + filepath.Join(cur...), nil
 }
 
 func splitPath(p string) []string { return strings.Split(p, "/") }
@@ -71,7 +80,8 @@ func splitPath(p string) []string { return strings.Split(p, "/") }
 // openDest returns an O_PATH handle on dest inside root, creating it (a
 // directory, or an empty file when file is true) and its parents if missing.
 func openDest(root *os.File, rootPath, dest string, file bool) (*os.File, error) {
-	if err := checkEscape(rootPath, dest); err != nil {
+	resolved, err := resolveLexical(rootPath, dest)
+	if err != nil {
 		return nil, err
 	}
 	h, err := pathrs.OpenatInRoot(root, dest)
@@ -81,6 +91,10 @@ func openDest(root *os.File, rootPath, dest string, file bool) (*os.File, error)
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	// Create what is missing, through symlinks already resolved inside the
+	// rootfs (a dangling /etc/x -> /data makes <rootfs>/data). The handles
+	// below are scoped to root by the kernel whatever the walk said.
+	dest = resolved
 	if !file {
 		return pathrs.MkdirAllHandle(root, dest, 0o755)
 	}

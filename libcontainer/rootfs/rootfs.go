@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -35,22 +36,26 @@ func Prepare(c *Config) error {
 	if p, ok := propOpts[c.Propagation]; ok {
 		prop = p
 	}
-	// Stop our mounts from reaching the host. A shared / cannot be pivoted
-	// away from, so "shared" is applied to the new root after pivot_root.
+	// Stop our mounts from reaching the host. A shared or unbindable root
+	// cannot be pivoted into (nor bound), so those two are applied to the
+	// new root after pivot_root; until then everything is private.
 	first := prop
-	if first&unix.MS_SHARED != 0 {
+	if first&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
 		first = unix.MS_PRIVATE | unix.MS_REC
 	}
 	if err := system.Mount("", "/", "", first, ""); err != nil {
 		return fmt.Errorf("set / propagation: %w", err)
 	}
-	// pivot_root needs the new root to be a mount point whose parent is
-	// not shared.
+	// pivot_root needs the new root and its parent mount not to be shared.
+	// The parent may still be (a non-recursive "slave" or "private"): make
+	// it private, as runc does. The rootfs bind then inherits the
+	// propagation of its source, so with "rslave" (the default) host mounts
+	// under the rootfs still propagate into the container.
+	if err := parentMountPrivate(c.Rootfs); err != nil {
+		return err
+	}
 	if err := system.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s: %w", c.Rootfs, err)
-	}
-	if err := system.Mount("", c.Rootfs, "", unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make rootfs private: %w", err)
 	}
 	root, err := os.OpenFile(c.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -72,6 +77,28 @@ func Prepare(c *Config) error {
 		if err := createDevices(root, c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// parentMountPrivate makes the mount that holds path private if it is
+// shared.
+func parentMountPrivate(path string) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	var parent *mountinfo.Info
+	for _, m := range mounts {
+		if parent == nil || len(m.Mountpoint) >= len(parent.Mountpoint) {
+			parent = m
+		}
+	}
+	if parent == nil || !strings.Contains(parent.Optional, "shared:") {
+		return nil
+	}
+	if err := system.Mount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", parent.Mountpoint, err)
 	}
 	return nil
 }
