@@ -1,0 +1,232 @@
+package fs2
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
+)
+
+// Usage is a snapshot of the cgroup's v2 counters, in the shape of runc's
+// types/events (`events --stats`): times in nanoseconds, sizes in bytes,
+// swap reported v1-style as memory+swap. Stats maps it onto
+// cgroups.Stats.
+type Usage struct {
+	CPU     CPUUsage
+	Memory  MemoryUsage
+	Pids    PidsUsage
+	IO      []IOEntry
+	Hugetlb map[string]HugetlbUsage // by page size ("2MB")
+}
+
+type CPUUsage struct {
+	Total, User, Kernel                      uint64 // ns
+	Periods, ThrottledPeriods, ThrottledTime uint64 // ThrottledTime in ns
+}
+
+type MemoryEntry struct {
+	Usage, Limit, Max, Failcnt uint64 // Limit math.MaxUint64 when unlimited
+}
+
+type MemoryUsage struct {
+	Cache   uint64 // page cache ("file" in memory.stat)
+	Usage   MemoryEntry
+	Swap    MemoryEntry // memory+swap, as v1 reports it
+	OOMKill uint64      // memory.events oom_kill
+	Raw     map[string]uint64
+}
+
+type PidsUsage struct {
+	Current, Limit uint64 // Limit 0 when unlimited
+}
+
+// IOEntry is one counter of one device from io.stat, with runc's op names.
+type IOEntry struct {
+	Major, Minor uint64
+	Op           string // "Read", "Write", "Discard" (bytes), or with "IOs" suffix for counts
+	Value        uint64
+}
+
+type HugetlbUsage struct {
+	Usage, Max, Failcnt uint64
+}
+
+// Usage reads the cgroup's counters. Files of controllers not enabled for
+// the cgroup are skipped (their parts stay zero).
+func (m *Manager) Usage() (*Usage, error) {
+	u := &Usage{Hugetlb: map[string]HugetlbUsage{}}
+	for _, f := range []func(*Usage) error{m.cpuUsage, m.memoryUsage, m.pidsUsage, m.ioUsage, m.hugetlbUsage} {
+		if err := f(u); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("cgroup stats: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// Stats returns the usage snapshot in the package's common shape.
+func (m *Manager) Stats() (*cgroups.Stats, error) {
+	if _, err := m.Usage(); err != nil {
+		return nil, err
+	}
+	// cgroups.Stats has no fields yet; Usage holds the data meanwhile.
+	return &cgroups.Stats{}, nil
+}
+
+// readKV parses a flat keyed file ("key value" per line).
+func readKV(file string) (map[string]uint64, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	kv := map[string]uint64{}
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(s.Text()), " ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %q: %w", file, s.Text(), err)
+		}
+		kv[k] = n
+	}
+	return kv, s.Err()
+}
+
+func (m *Manager) cpuUsage(u *Usage) error {
+	kv, err := readKV(filepath.Join(m.dir, "cpu.stat"))
+	if err != nil {
+		return err
+	}
+	c := &u.CPU
+	c.Total, c.User, c.Kernel = kv["usage_usec"]*1000, kv["user_usec"]*1000, kv["system_usec"]*1000
+	c.Periods, c.ThrottledPeriods, c.ThrottledTime = kv["nr_periods"], kv["nr_throttled"], kv["throttled_usec"]*1000
+	return nil
+}
+
+// optUint reads a counter that older kernels lack (memory.peak is 5.19+).
+func optUint(file string) (uint64, error) {
+	v, err := readUint(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	return v, err
+}
+
+func (m *Manager) memoryUsage(u *Usage) error {
+	raw, err := readKV(filepath.Join(m.dir, "memory.stat"))
+	if err != nil {
+		return err
+	}
+	mu := &u.Memory
+	mu.Raw = raw
+	mu.Cache = raw["file"]
+	if mu.Usage.Usage, err = readUint(filepath.Join(m.dir, "memory.current")); err != nil {
+		return err
+	}
+	if mu.Usage.Limit, err = readUint(filepath.Join(m.dir, "memory.max")); err != nil {
+		return err
+	}
+	if mu.Usage.Max, err = optUint(filepath.Join(m.dir, "memory.peak")); err != nil {
+		return err
+	}
+	if ev, err := readKV(filepath.Join(m.dir, "memory.events")); err == nil {
+		mu.Usage.Failcnt = ev["max"]
+		mu.OOMKill = ev["oom_kill"]
+	}
+	// Without swap accounting there are no memory.swap.* files.
+	swap, err := optUint(filepath.Join(m.dir, "memory.swap.current"))
+	if err != nil {
+		return err
+	}
+	mu.Swap.Usage = swap + mu.Usage.Usage
+	mu.Swap.Limit = math.MaxUint64
+	if sl, err := readUint(filepath.Join(m.dir, "memory.swap.max")); err == nil && sl != math.MaxUint64 && mu.Usage.Limit != math.MaxUint64 {
+		mu.Swap.Limit = sl + mu.Usage.Limit
+	}
+	return nil
+}
+
+func (m *Manager) pidsUsage(u *Usage) error {
+	cur, err := readUint(filepath.Join(m.dir, "pids.current"))
+	if err != nil {
+		return err
+	}
+	u.Pids.Current = cur
+	if l, err := readUint(filepath.Join(m.dir, "pids.max")); err == nil && l != math.MaxUint64 {
+		u.Pids.Limit = l
+	}
+	return nil
+}
+
+var ioOps = map[string]string{
+	"rbytes": "Read", "wbytes": "Write", "dbytes": "Discard",
+	"rios": "ReadIOs", "wios": "WriteIOs", "dios": "DiscardIOs",
+}
+
+// ioUsage parses io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N ...".
+func (m *Manager) ioUsage(u *Usage) error {
+	b, err := os.ReadFile(filepath.Join(m.dir, "io.stat"))
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		maj, min, ok := strings.Cut(f[0], ":")
+		if !ok {
+			continue
+		}
+		ma, err1 := strconv.ParseUint(maj, 10, 64)
+		mi, err2 := strconv.ParseUint(min, 10, 64)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("parse io.stat device %q", f[0])
+		}
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			op, known := ioOps[k]
+			if !known {
+				continue
+			}
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("parse io.stat %q: %w", kv, err)
+			}
+			u.IO = append(u.IO, IOEntry{Major: ma, Minor: mi, Op: op, Value: n})
+		}
+	}
+	return nil
+}
+
+func (m *Manager) hugetlbUsage(u *Usage) error {
+	cur, err := filepath.Glob(filepath.Join(m.dir, "hugetlb.*.current"))
+	if err != nil {
+		return err
+	}
+	for _, f := range cur {
+		size := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "hugetlb."), ".current")
+		if strings.Contains(size, ".") { // hugetlb.2MB.rsvd.current
+			continue
+		}
+		var h HugetlbUsage
+		if h.Usage, err = readUint(f); err != nil {
+			return err
+		}
+		if ev, err := readKV(filepath.Join(m.dir, "hugetlb."+size+".events")); err == nil {
+			h.Failcnt = ev["max"]
+		}
+		// v2 has no peak; Max stays 0 as in runc.
+		u.Hugetlb[size] = h
+	}
+	return nil
+}
