@@ -164,6 +164,12 @@ func (l *launcher) start() error {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		return fmt.Errorf("make exec fifo: %w", err)
 	}
+	// The init reopens it through its O_PATH fd after switching to the
+	// process's user (maybe in a user namespace): anyone may write it.
+	// Only that fd reaches it; the state directory is closed to others.
+	if err := os.Chmod(fifo, 0o622); err != nil {
+		return fmt.Errorf("make exec fifo: %w", err)
+	}
 	fifoFd, err := os.OpenFile(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
