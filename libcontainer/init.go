@@ -90,6 +90,10 @@ func runInit(sync syncSock) error {
 	if err := rootfs.Pivot(cfg.Rootfs, cfg.NoPivot, s.Linux.RootfsPropagation); err != nil {
 		return err
 	}
+	// Before the root may turn read-only.
+	if err := rootfs.CreateCwd(p.Cwd); err != nil {
+		return err
+	}
 	if p.Terminal {
 		if err := setupConsole(&cfg); err != nil {
 			return err
@@ -348,10 +352,9 @@ func setGroups(gids []uint32) error {
 		}
 		return nil
 	}
-	list := make([]uintptr, 0, len(gids))
-	for _, g := range gids {
-		list = append(list, uintptr(g))
-	}
+	// The kernel reads an array of gid_t (32 bits).
+	list := make([]uint32, 0, len(gids))
+	list = append(list, gids...)
 	var ptr uintptr
 	if len(list) > 0 {
 		ptr = uintptr(unsafePointer(&list[0]))

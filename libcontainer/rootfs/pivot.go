@@ -2,7 +2,9 @@ package rootfs
 
 import (
 	"fmt"
+	"os"
 
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/system"
@@ -73,5 +75,31 @@ func finishPropagation(p string) error {
 			return fmt.Errorf("set / propagation %s: %w", p, err)
 		}
 	}
+	return nil
+}
+
+// CreateCwd makes the process's working directory if the image lacks it,
+// as runc does. It runs after pivot_root, as root, and resolves the path
+// inside the container's root without following magic links.
+func CreateCwd(cwd string) error {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if h, err := pathrs.OpenatInRoot(root, cwd); err == nil {
+		h.Close()
+		return nil
+	}
+	// A dangling symlink on the way is created through (inside the root).
+	resolved, err := resolveLexical("/", cwd)
+	if err != nil {
+		return fmt.Errorf("create cwd %s: %w", cwd, err)
+	}
+	h, err := pathrs.MkdirAllHandle(root, resolved, 0o755)
+	if err != nil {
+		return fmt.Errorf("create cwd %s: %w", cwd, err)
+	}
+	h.Close()
 	return nil
 }

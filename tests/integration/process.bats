@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# The process section and the settings init applies around it: hostname,
+# sysctls, oom_score_adj, rlimits, user, umask, env, cwd, args.
+load helpers
+
+@test "process: hostname and domainname" {
+	update_config '.hostname = "teu-host" | .domainname = "teu.example"'
+	run_sh 'hostname; cat /proc/sys/kernel/domainname'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = teu-host ]
+	[ "${lines[1]}" = teu.example ]
+	# The host's are untouched.
+	[ "$(hostname)" != teu-host ]
+}
+
+@test "process: sysctls are applied in the container's namespaces only" {
+	host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+	host_rmid=$(cat /proc/sys/kernel/shm_rmid_forced)
+	want_fwd=$((1 - host_fwd))
+	want_rmid=$((1 - host_rmid))
+	update_config ".linux.sysctl = {\"net.ipv4.ip_forward\": \"$want_fwd\", \"kernel.shm_rmid_forced\": \"$want_rmid\"}"
+	run_sh 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$want_fwd" ]
+	[ "${lines[1]}" = "$want_rmid" ]
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$host_fwd" ]
+	[ "$(cat /proc/sys/kernel/shm_rmid_forced)" = "$host_rmid" ]
+}
+
+@test "process: oomScoreAdj raises the score; lowering it without CAP_SYS_RESOURCE is one clear error" {
+	update_config '.process.oomScoreAdj = 500'
+	run_sh 'cat /proc/self/oom_score_adj'
+	[ "$status" -eq 0 ]
+	[ "$output" = 500 ]
+
+	mine=$(cat /proc/self/oom_score_adj)
+	if grep -q '^CapEff:.*' /proc/self/status && [ $((0x$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24 & 1)) -eq 1 ]; then
+		skip "we hold CAP_SYS_RESOURCE: lowering is allowed"
+	fi
+	update_config ".process.oomScoreAdj = $((mine - 100))"
+	run_sh 'echo ran'
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"oom_score_adj"* ]]
+	[ -z "$(teu list -q)" ]
+}
+
+@test "process: rlimits are set" {
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}, {"type": "RLIMIT_CORE", "soft": 0, "hard": 4096}]'
+	run_sh 'ulimit -Sn; ulimit -Hn; ulimit -Sc; ulimit -Hc'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1024 ]
+	[ "${lines[1]}" = 1024 ]
+	[ "${lines[2]}" = 0 ]
+	[ "${lines[3]}" = 8 ] # busybox counts in 512-byte blocks
+}
+
+@test "process: an rlimit above the hard limit is one clear error" {
+	hard=$(ulimit -Hn)
+	if [ $((0x$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24 & 1)) -eq 1 ]; then
+		skip "we hold CAP_SYS_RESOURCE: raising is allowed"
+	fi
+	update_config ".process.rlimits = [{\"type\": \"RLIMIT_NOFILE\", \"soft\": $((hard + 1)), \"hard\": $((hard + 1))}]"
+	run_sh 'echo ran'
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *RLIMIT_NOFILE* ]]
+	[[ "$output" == *"operation not permitted"* ]]
+	[ -z "$(teu list -q)" ]
+}
+
+@test "process: without rlimits the container gets the caller's NOFILE, not Go's raised one" {
+	update_config 'del(.process.rlimits)'
+	set_args sh -c 'ulimit -Sn; ulimit -Hn'
+	hard=$(ulimit -Hn)
+	run bash -c "ulimit -Sn 512 && exec \"$TEU_BIN\" --root \"$TEU_ROOT\" run --bundle \"$BUNDLE\" nofile"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 512 ]
+	[ "${lines[1]}" = "$hard" ]
+}
+
+@test "process: user uid, gid and additionalGids" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [5, 65534]}'
+	run_sh 'id -u; id -g; id -G; grep -E "^(Uid|Gid|Groups):" /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000 ]
+	[ "${lines[1]}" = 1000 ]
+	[[ " ${lines[2]} " == *" 5 "* ]]
+	[[ " ${lines[2]} " == *" 65534 "* ]]
+	[[ "$output" == *"Uid:"$'\t'"1000"$'\t'"1000"$'\t'"1000"$'\t'"1000"* ]]
+	[[ "$output" == *"Gid:"$'\t'"1000"$'\t'"1000"$'\t'"1000"$'\t'"1000"* ]]
+	groups=$(printf '%s\n' "$output" | awk '/^Groups:/ {$1 = ""; print}')
+	[ "$(echo $groups)" = "5 65534" ]
+}
+
+@test "process: root has no supplementary groups unless asked" {
+	run_sh 'grep "^Groups:" /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "Groups:" ]
+}
+
+@test "process: umask" {
+	update_config '.process.user.umask = 23'
+	run_sh 'umask; touch /dev/shm/f; stat -c %a /dev/shm/f'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0027 ]
+	[ "${lines[1]}" = 640 ]
+	update_config 'del(.process.user.umask)'
+	run_sh 'umask'
+	[ "$output" = 0022 ]
+}
+
+@test "process: env, and HOME from /etc/passwd when unset" {
+	update_config '.process.env = ["PATH=/bin", "FOO=bar baz", "EMPTY="]'
+	run_sh 'echo "FOO=$FOO"; echo "EMPTY=[$EMPTY]"; echo "HOME=$HOME"; env | grep -c ^_TEU || true'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "FOO=bar baz" ]
+	[ "${lines[1]}" = "EMPTY=[]" ]
+	[ "${lines[2]}" = "HOME=/root" ]
+	[ "${lines[3]}" = 0 ]
+
+	update_config '.process.user = {"uid": 1000, "gid": 1000}'
+	run_sh 'echo $HOME'
+	[ "$output" = /home/user ]
+
+	update_config '.process.user = {"uid": 4242, "gid": 4242}'
+	run_sh 'echo $HOME'
+	[ "$output" = / ]
+
+	update_config '.process.env += ["HOME=/custom"]'
+	run_sh 'echo $HOME'
+	[ "$output" = /custom ]
+}
+
+@test "process: cwd is used, and created when missing (as runc does)" {
+	update_config '.process.cwd = "/home/user"'
+	run_sh 'pwd'
+	[ "$status" -eq 0 ]
+	[ "$output" = /home/user ]
+
+	# Missing, with a read-only root and a non-root user: made by the
+	# runtime inside the rootfs.
+	update_config '.process.cwd = "/new/dir" | .root.readonly = true | .process.user = {"uid": 1000, "gid": 1000}'
+	run_sh 'pwd; stat -c "%a %u" /new/dir'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /new/dir ]
+	[ "${lines[1]}" = "755 0" ]
+	[ -d "$BUNDLE/rootfs/new/dir" ]
+}
+
+@test "process: cwd through an absolute symlink stays in the rootfs" {
+	target=/teu-test-cwd-$(basename "$TEST_ROOT")
+	ln -s "$target" "$BUNDLE/rootfs/link"
+	update_config '.process.cwd = "/link/sub"'
+	run_sh 'pwd -P'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$target/sub" ]
+	[ ! -e "$target" ]
+	[ -d "$BUNDLE/rootfs$target/sub" ]
+}
+
+@test "process: args[0] is looked up in the container's PATH" {
+	mkdir -p "$BUNDLE/rootfs/opt/bin"
+	printf '#!/bin/sh\necho mycmd "$@"\n' >"$BUNDLE/rootfs/opt/bin/mycmd"
+	chmod 755 "$BUNDLE/rootfs/opt/bin/mycmd"
+	update_config '.process.env = ["PATH=/nope:/opt/bin:/bin"]'
+	set_args mycmd a "b c"
+	run teu run --bundle "$BUNDLE" p1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "mycmd a b c" ]
+
+	set_args no-such-command
+	run teu run --bundle "$BUNDLE" p2
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"no-such-command"*"not found"* ]]
+	[ -z "$(teu list -q)" ]
+}
