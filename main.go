@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/teu-runtime/teu/libcontainer"
+	"github.com/teu-runtime/teu/libcontainer/seccomp"
 	_ "github.com/teu-runtime/teu/nsenter" // the C constructor of `teu init`
 )
 
@@ -64,7 +65,7 @@ func versionString() string {
 	if commit != "" {
 		v += "\ncommit: " + commit
 	}
-	return v + "\nspec: " + specs.Version + "\ngo: " + goVersion()
+	return v + "\nspec: " + specs.Version + "\ngo: " + goVersion() + "\nlibseccomp: " + seccomp.Version()
 }
 
 func defaultRoot() string {

@@ -133,6 +133,9 @@ func runInit(sync syncSock) error {
 	if err != nil {
 		return err
 	}
+	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {
+		return err
+	}
 	if err := finalizeCredentials(p); err != nil {
 		return err
 	}
@@ -152,6 +155,9 @@ func runInit(sync syncSock) error {
 	if err := system.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
 		return fmt.Errorf("close fds: %w", err)
 	}
+	if err := initSeccomp(s, sync, seccompBeforeReady); err != nil {
+		return err
+	}
 	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
 		return err
 	}
@@ -170,6 +176,9 @@ func runInit(sync syncSock) error {
 		if err := hooks.Run("startContainer", s.Hooks.StartContainer, &state); err != nil {
 			return err
 		}
+	}
+	if err := initSeccomp(s, sync, seccompBeforeExec); err != nil {
+		return err
 	}
 	if err := unix.Exec(path, argv, env); err != nil {
 		return fmt.Errorf("exec %s: %w", argv[0], err)

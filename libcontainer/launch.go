@@ -300,6 +300,14 @@ func (l *launcher) start() error {
 			if err := l.sync.send(syncMsg{Type: msgAck}); err != nil {
 				return fmt.Errorf("write to init: %w", err)
 			}
+		case msgSeccomp:
+			if err := l.forwardSeccomp(); err != nil {
+				l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
+				return err
+			}
+			if err := l.sync.send(syncMsg{Type: msgAck}); err != nil {
+				return fmt.Errorf("write to init: %w", err)
+			}
 		case msgReady:
 			trace("finish", time.Since(t0))
 			return nil

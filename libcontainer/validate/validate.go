@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/teu-runtime/teu/libcontainer/caps"
+	"github.com/teu-runtime/teu/libcontainer/seccomp"
 )
 
 // Namespaces teu supports, by spec name.
@@ -84,6 +85,9 @@ func Spec(s *specs.Spec, bundle string) error {
 		return errors.New("linux section is missing")
 	}
 	if err := linux(s); err != nil {
+		return err
+	}
+	if err := seccomp.Validate(s.Linux.Seccomp); err != nil {
 		return err
 	}
 	for i, m := range s.Mounts {
