@@ -40,6 +40,9 @@ type State struct {
 	// Creating is true until create has finished; a container left so by a
 	// killed create can only be deleted with --force.
 	Creating bool `json:"creating,omitempty"`
+	// CgroupPaths is the container's cgroup, controller → directory ("" for
+	// cgroup2), as its cgroups.Manager's Paths() returned it.
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 }
 
 // Container is a loaded container. The methods that change it hold the
@@ -128,6 +131,9 @@ func (c *Container) Status() Status {
 	}
 	if c.state.Creating {
 		return Creating
+	}
+	if c.frozen() {
+		return Paused
 	}
 	if _, err := os.Lstat(filepath.Join(c.stateDirPath(), fifoFile)); err == nil {
 		return Created

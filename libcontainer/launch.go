@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/user"
@@ -16,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
@@ -52,6 +54,7 @@ type initConfig struct {
 	FifoFd       int         `json:"fifo_fd"`
 	ConsoleFd    int         `json:"console_fd"` // -1 without a console socket
 	ExtraEnv     []string    `json:"extra_env,omitempty"`
+	HostPid      int         `json:"host_pid"` // the init's pid as the host sees it, for hooks' state
 }
 
 const envInitConfig = "_TEU_INIT_CONFIG"
@@ -136,6 +139,8 @@ type launcher struct {
 	cmd   *exec.Cmd
 	sync  syncSock
 	pidfd int
+	// cgroup is the container's cgroup once applyCgroup made it.
+	cgroup cgroups.Manager
 }
 
 // abort kills whatever the failed create started.
@@ -149,6 +154,11 @@ func (l *launcher) abort() {
 			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 			system.WaitPidFD(fd)
 			unix.Close(fd)
+		}
+	}
+	if l.cgroup != nil {
+		if err := l.cgroup.Destroy(); err != nil {
+			slog.Warn("remove cgroup of failed create", "id", l.c.state.ID, "error", err)
 		}
 	}
 }
@@ -258,12 +268,16 @@ func (l *launcher) start() error {
 	childSock.Close()
 	cfgR.Close()
 	// Cgroups are joined here, before the init can create a cgroup namespace.
+	if err := l.applyCgroup(l.cmd.Process.Pid); err != nil {
+		return err
+	}
 	if err := l.bootstrap(msg); err != nil {
 		return err
 	}
 	trace("namespaces", time.Since(t0))
 	t0 = time.Now()
 
+	ic.HostPid = l.c.state.InitPid
 	go func() {
 		json.NewEncoder(cfgW).Encode(&ic)
 		cfgW.Close()
@@ -283,7 +297,9 @@ func (l *launcher) start() error {
 			trace("mounts", time.Since(t0))
 			t0 = time.Now()
 			st := l.c.OCIState()
-			st.Status = specs.StateCreating
+			// runtime-tools expects hooks that run during create to be
+			// told "created" (its hooks_stdin program; runc fails it).
+			st.Status = specs.StateCreated
 			if s.Hooks != nil {
 				//nolint:staticcheck // prestart is deprecated but still honoured, before createRuntime
 				if err := hooks.Run("prestart", s.Hooks.Prestart, &st); err != nil {

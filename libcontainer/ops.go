@@ -118,6 +118,11 @@ func (c *Container) kill(sig unix.Signal) error {
 // signalAll signals every process in the container's pid namespace. The
 // init goes last, so that SIGKILL to it does not race the others' delivery.
 func (c *Container) signalAll(sig unix.Signal) error {
+	// The cgroup holds every process of the container, whatever its pid
+	// namespace; the driver freezes it while signalling.
+	if m, err := c.cgroupManager(); err == nil && m.Exists() {
+		return m.Signal(sig)
+	}
 	spec, err := c.Config()
 	if err != nil {
 		return err
@@ -170,6 +175,9 @@ func (c *Container) Delete(force bool) error {
 		}
 		c.killAndWait()
 	}
+	// As runc: a cgroup that will not go is reported, but the rest of the
+	// container is still deleted.
+	cgErr := c.destroyCgroup()
 	if spec, err := c.Config(); err == nil && spec.Hooks != nil && len(spec.Hooks.Poststop) > 0 {
 		s := c.OCIState()
 		s.Status = specs.StateStopped
@@ -180,7 +188,7 @@ func (c *Container) Delete(force bool) error {
 	if err := c.dir.remove(); err != nil {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
-	return nil
+	return cgErr
 }
 
 // killAndWait SIGKILLs the init and waits for it on a pidfd: no polling.
@@ -191,7 +199,10 @@ func (c *Container) killAndWait() {
 	}
 	defer unix.Close(fd)
 	spec, _ := c.Config()
-	if spec != nil && hasNewNs(spec, specs.PIDNamespace) {
+	if m, err := c.cgroupManager(); err == nil && m.Exists() {
+		m.Signal(unix.SIGKILL)
+		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	} else if spec != nil && hasNewNs(spec, specs.PIDNamespace) {
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	} else {
 		c.signalAll(unix.SIGKILL)

@@ -1,0 +1,283 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
+)
+
+// errNoCgroup: the container's state names no cgroup (made by an older
+// teu, or a create that died before joining one).
+var errNoCgroup = errors.New("container has no cgroup")
+
+// cgroupConfig is what the cgroup drivers need of a container's spec. The
+// device rules are completed with runc's defaults (cgroups.EffectiveResources).
+func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
+	cfg := cgroups.Config{ID: id, Rootless: os.Geteuid() != 0}
+	if s != nil {
+		cfg.Annotations = s.Annotations
+		if s.Linux != nil {
+			cfg.Path = s.Linux.CgroupsPath
+			cfg.Resources = cgroups.EffectiveResources(s.Linux)
+		}
+	}
+	return cfg
+}
+
+// applyCgroup creates the container's cgroup, moves pid (the intermediate
+// child, whose children inherit it) into it, records the paths in the
+// state and sets the limits. It runs before the bootstrap, so the init's
+// cgroup namespace is rooted at the container's cgroup.
+func (l *launcher) applyCgroup(pid int) error {
+	cfg := cgroupConfig(l.c.state.ID, l.spec)
+	mgr, err := cgroups.New(cfg)
+	if err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	l.cgroup = mgr
+	if err := mgr.Apply(pid); err != nil {
+		return fmt.Errorf("apply cgroup: %w", err)
+	}
+	// Recorded at once: if create dies from here on, delete finds it.
+	l.c.state.CgroupPaths = mgr.Paths()
+	if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := mgr.Set(cfg.Resources); err != nil {
+		return fmt.Errorf("set cgroup limits: %w", err)
+	}
+	return nil
+}
+
+// cgroupManager rebuilds the Manager of the container's cgroup from the
+// paths in its state. It reads nothing else (Status calls it).
+func (c *Container) cgroupManager() (cgroups.Manager, error) {
+	if len(c.state.CgroupPaths) == 0 {
+		return nil, errNoCgroup
+	}
+	cfg := cgroups.Config{ID: c.state.ID, Rootless: os.Geteuid() != 0}
+	return cgroups.Load(cfg, c.state.CgroupPaths)
+}
+
+// frozen reports whether the container's cgroup is frozen (paused).
+func (c *Container) frozen() bool {
+	m, err := c.cgroupManager()
+	if err != nil {
+		return false
+	}
+	st, err := m.FreezerState()
+	return err == nil && st == cgroups.Frozen
+}
+
+// destroyCgroup kills what is left in the container's cgroup and removes it.
+func (c *Container) destroyCgroup() error {
+	m, err := c.cgroupManager()
+	if err != nil {
+		if errors.Is(err, errNoCgroup) {
+			return nil
+		}
+		return err
+	}
+	if err := m.Destroy(); err != nil {
+		return fmt.Errorf("remove cgroup: %w", err)
+	}
+	return nil
+}
+
+// Pause freezes every process of a running (or created) container.
+func (c *Container) Pause() error {
+	switch st := c.Status(); st {
+	case Running, Created:
+	case Paused:
+		return fmt.Errorf("container %s is already paused", c.ID())
+	default:
+		return fmt.Errorf("container %s is not running: %s", c.ID(), st)
+	}
+	m, err := c.cgroupManager()
+	if err != nil {
+		return err
+	}
+	return m.Freeze()
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if st := c.Status(); st != Paused {
+		return fmt.Errorf("container %s is not paused: %s", c.ID(), st)
+	}
+	m, err := c.cgroupManager()
+	if err != nil {
+		return err
+	}
+	return m.Thaw()
+}
+
+// Processes lists the host pids of every process in the container's cgroup.
+func (c *Container) Processes() ([]int, error) {
+	m, err := c.cgroupManager()
+	if err != nil {
+		return nil, err
+	}
+	return m.Pids()
+}
+
+// Stats is a snapshot of the container's cgroup accounting.
+func (c *Container) Stats() (*cgroups.Stats, error) {
+	m, err := c.cgroupManager()
+	if err != nil {
+		return nil, err
+	}
+	return m.Stats()
+}
+
+// OOMEvents reports the container's OOM kills until stop is closed or the
+// cgroup goes; nil (no error) where the driver cannot report them.
+func (c *Container) OOMEvents(stop <-chan struct{}) (<-chan struct{}, error) {
+	m, err := c.cgroupManager()
+	if err != nil {
+		return nil, err
+	}
+	n, ok := m.(cgroups.OOMNotifier)
+	if !ok {
+		return nil, nil
+	}
+	return n.OOMEvents(stop)
+}
+
+// Update applies new resource limits to a container that has not stopped
+// and records them in its saved config. Fields r leaves nil (or zero, as
+// runc's update) are left as they are; the device rules never change.
+func (c *Container) Update(r *specs.LinuxResources) error {
+	if st := c.Status(); st == Stopped {
+		return fmt.Errorf("container %s is not running", c.ID())
+	}
+	m, err := c.cgroupManager()
+	if err != nil {
+		return err
+	}
+	upd := *r
+	upd.Devices = nil
+	if err := m.Set(&upd); err != nil {
+		return err
+	}
+	spec, err := c.Config()
+	if err != nil {
+		return err
+	}
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	if spec.Linux.Resources == nil {
+		spec.Linux.Resources = &specs.LinuxResources{}
+	}
+	MergeResources(spec.Linux.Resources, &upd)
+	if c.dir == nil {
+		return errors.New("update needs the container locked (Load, not LoadState)")
+	}
+	return c.dir.writeJSON(configFile, spec)
+}
+
+// MergeResources copies into dst every field upd sets.
+func MergeResources(dst, upd *specs.LinuxResources) {
+	if m := upd.Memory; m != nil {
+		if dst.Memory == nil {
+			dst.Memory = &specs.LinuxMemory{}
+		}
+		d := dst.Memory
+		setI64(&d.Limit, m.Limit)
+		setI64(&d.Reservation, m.Reservation)
+		setI64(&d.Swap, m.Swap)
+		setI64(&d.Kernel, m.Kernel)
+		setI64(&d.KernelTCP, m.KernelTCP)
+		if m.Swappiness != nil {
+			d.Swappiness = m.Swappiness
+		}
+		if m.DisableOOMKiller != nil {
+			d.DisableOOMKiller = m.DisableOOMKiller
+		}
+	}
+	if cp := upd.CPU; cp != nil {
+		if dst.CPU == nil {
+			dst.CPU = &specs.LinuxCPU{}
+		}
+		d := dst.CPU
+		setU64(&d.Shares, cp.Shares)
+		setI64(&d.Quota, cp.Quota)
+		setU64(&d.Period, cp.Period)
+		setU64(&d.Burst, cp.Burst)
+		setI64(&d.RealtimeRuntime, cp.RealtimeRuntime)
+		setU64(&d.RealtimePeriod, cp.RealtimePeriod)
+		if cp.Idle != nil {
+			d.Idle = cp.Idle
+		}
+		if cp.Cpus != "" {
+			d.Cpus = cp.Cpus
+		}
+		if cp.Mems != "" {
+			d.Mems = cp.Mems
+		}
+	}
+	if p := upd.Pids; p != nil && p.Limit != nil && *p.Limit != 0 {
+		dst.Pids = &specs.LinuxPids{Limit: p.Limit}
+	}
+	if b := upd.BlockIO; b != nil {
+		if dst.BlockIO == nil {
+			dst.BlockIO = &specs.LinuxBlockIO{}
+		}
+		d := dst.BlockIO
+		if b.Weight != nil && *b.Weight != 0 {
+			d.Weight = b.Weight
+		}
+		if b.LeafWeight != nil && *b.LeafWeight != 0 {
+			d.LeafWeight = b.LeafWeight
+		}
+		if len(b.WeightDevice) > 0 {
+			d.WeightDevice = b.WeightDevice
+		}
+		if len(b.ThrottleReadBpsDevice) > 0 {
+			d.ThrottleReadBpsDevice = b.ThrottleReadBpsDevice
+		}
+		if len(b.ThrottleWriteBpsDevice) > 0 {
+			d.ThrottleWriteBpsDevice = b.ThrottleWriteBpsDevice
+		}
+		if len(b.ThrottleReadIOPSDevice) > 0 {
+			d.ThrottleReadIOPSDevice = b.ThrottleReadIOPSDevice
+		}
+		if len(b.ThrottleWriteIOPSDevice) > 0 {
+			d.ThrottleWriteIOPSDevice = b.ThrottleWriteIOPSDevice
+		}
+	}
+	if len(upd.HugepageLimits) > 0 {
+		dst.HugepageLimits = upd.HugepageLimits
+	}
+	if upd.Network != nil {
+		dst.Network = upd.Network
+	}
+	if len(upd.Rdma) > 0 {
+		dst.Rdma = upd.Rdma
+	}
+	if len(upd.Unified) > 0 {
+		if dst.Unified == nil {
+			dst.Unified = map[string]string{}
+		}
+		for k, v := range upd.Unified {
+			dst.Unified[k] = v
+		}
+	}
+}
+
+func setI64(dst **int64, v *int64) {
+	if v != nil && *v != 0 {
+		*dst = v
+	}
+}
+
+func setU64(dst **uint64, v *uint64) {
+	if v != nil && *v != 0 {
+		*dst = v
+	}
+}
