@@ -202,11 +202,7 @@ func linux(s *specs.Spec) error {
 			return fmt.Errorf("linux.devices[%d]: path %q is not absolute", i, d.Path)
 		}
 		switch d.Type {
-		case "c", "u", "b":
-		case "p":
-			if d.Major != 0 || d.Minor != 0 {
-				return fmt.Errorf("linux.devices[%d]: fifo %s cannot have major/minor", i, d.Path)
-			}
+		case "c", "u", "b", "p": // a fifo's major/minor are ignored
 		default:
 			return fmt.Errorf("linux.devices[%d]: invalid type %q", i, d.Type)
 		}
