@@ -4,6 +4,7 @@ package caps
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -123,6 +124,20 @@ func (s *Set) ApplyBounding() error {
 // the OS thread that will execve.
 func (s *Set) Apply() error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	// A capability the runtime itself lacks (root without CAP_SYS_RESOURCE
+	// in some sandboxes) cannot be granted: say so and go on without it
+	// rather than fail every privileged container.
+	var have [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &have[0]); err == nil {
+		held := uint64(have[0].Permitted) | uint64(have[1].Permitted)<<32
+		if missing := (s.Effective | s.Permitted | s.Inheritable | s.Ambient) &^ held; missing != 0 {
+			slog.Warn("capabilities not held by the runtime are dropped", "caps", fmt.Sprintf("%#x", missing))
+			s.Effective &= held
+			s.Permitted &= held
+			s.Inheritable &= held
+			s.Ambient &= held
+		}
+	}
 	data := [2]unix.CapUserData{
 		{Effective: uint32(s.Effective), Permitted: uint32(s.Permitted), Inheritable: uint32(s.Inheritable)},
 		{Effective: uint32(s.Effective >> 32), Permitted: uint32(s.Permitted >> 32), Inheritable: uint32(s.Inheritable >> 32)},
