@@ -20,16 +20,18 @@ func (c *Container) Start() error {
 	if st := c.Status(); st != Created {
 		return fmt.Errorf("cannot start container %s: it is %s, not created", c.ID(), st)
 	}
-	fifo, err := os.OpenFile(c.dir.file(fifoFile), os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
-	}
-	defer fifo.Close()
+	// The pidfd first: opening the fifo releases the init, whose process
+	// may be done and gone before we look again.
 	pidfd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
 	if err != nil {
 		return fmt.Errorf("container init is gone: %w", err)
 	}
 	defer unix.Close(pidfd)
+	fifo, err := os.OpenFile(c.dir.file(fifoFile), os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
 	// Wait for the init's byte or its death, whichever comes first.
 	fds := []unix.PollFd{{Fd: int32(fifo.Fd()), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	if err := system.Retry(func() error { _, err := unix.Poll(fds, -1); return err }); err != nil {
