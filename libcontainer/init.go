@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,6 +32,9 @@ import (
 // goroutine to its OS thread (credentials, capabilities and no_new_privs
 // are per thread; the thread that execs is the one that counts).
 func Init() {
+	// The init's stderr is the container's: warnings must not land in the
+	// user's output. (Errors go to the parent over the sync socket.)
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	sockFd, _ := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
 	sync := syncSock{os.NewFile(uintptr(sockFd), "init-sync")}
 	err := runInit(sync)
@@ -80,8 +85,8 @@ func runInit(sync syncSock) error {
 		}
 		return fmt.Errorf("waiting for hooks: %w", err)
 	}
-	state := specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating,
-		Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations}
+	state := specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated,
+		Pid: cfg.HostPid, Bundle: cfg.Bundle, Annotations: s.Annotations}
 	if s.Hooks != nil {
 		if err := hooks.Run("createContainer", s.Hooks.CreateContainer, &state); err != nil {
 			return err
@@ -279,11 +284,26 @@ func writeProcFiles(s *specs.Spec) error {
 		}
 	}
 	if adj := s.Process.OOMScoreAdj; adj != nil {
-		if err := writeProc(proc, "self/oom_score_adj", strconv.Itoa(*adj)); err != nil {
+		if err := writeOOMScoreAdj(proc, *adj); err != nil {
 			return fmt.Errorf("set oom_score_adj %d: %w", *adj, err)
 		}
 	}
 	return nil
+}
+
+// writeOOMScoreAdj writes our oom_score_adj. Becoming root of a user
+// namespace made us non-dumpable, which hands our /proc files to the host's
+// root: we are dumpable again just for this write. Nothing else runs in
+// the container yet that could ptrace us meanwhile.
+func writeOOMScoreAdj(proc, adj int) error {
+	dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if err == nil && dumpable != 1 {
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set dumpable: %w", err)
+		}
+		defer unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(dumpable), 0, 0, 0)
+	}
+	return writeProc(proc, "self/oom_score_adj", strconv.Itoa(adj))
 }
 
 func openProc() (int, error) {

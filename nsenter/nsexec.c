@@ -155,17 +155,23 @@ static void nsexec(void)
 			errno = 0;
 			bail("parent did not write the id maps");
 		}
-		// Become root of the new namespace: mounts and device nodes
-		// need it, and the Go side switches to the user's ids last.
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			bail("setresuid to root in the user namespace");
 	}
 	if (bs.clone_flags & ~(uint32_t)CLONE_NEWUSER) {
 		if (unshare((int)(bs.clone_flags & ~(uint32_t)CLONE_NEWUSER)) < 0)
 			bail("unshare namespaces 0x%x", bs.clone_flags);
 	}
+	// Before any change of ids: that makes us non-dumpable, and our /proc
+	// files then belong to the host's root, out of reach from inside a
+	// user namespace. (We hold every capability in the new user namespace
+	// already, and the time namespace it owns is ours to set.)
 	if ((bs.clone_flags & CLONE_NEWTIME) && bs.timens_offsets[0])
 		write_timens_offsets(bs.timens_offsets);
+	if (bs.clone_flags & CLONE_NEWUSER) {
+		// Become root of the new namespace: mounts and device nodes
+		// need it, and the Go side switches to the user's ids last.
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			bail("setresuid to root in the user namespace");
+	}
 
 	// New pid and time namespaces apply to children only.
 	pid = fork();
