@@ -53,6 +53,7 @@ func newApp() *cli.App {
 	app.Commands = []*cli.Command{
 		createCommand, startCommand, runCommand, stateCommand, killCommand,
 		deleteCommand, listCommand, specCommand,
+		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
 	}
 	app.Before = setupLogging
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Println(c.App.Name + " version " + c.App.Version) }

@@ -7,7 +7,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // errNoCgroup: the container's state names no cgroup (made by an older
@@ -280,4 +283,38 @@ func setU64(dst **uint64, v *uint64) {
 	if v != nil && *v != 0 {
 		*dst = v
 	}
+}
+
+// Exited is closed when the container's init exits (or stop is closed);
+// it waits on a pidfd, nothing polls.
+func (c *Container) Exited(stop <-chan struct{}) (<-chan struct{}, error) {
+	fd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
+	if err != nil {
+		return nil, errors.New("container not running")
+	}
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		defer unix.Close(fd)
+		// A second fd to wake the poll when stop is closed.
+		efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+		if err != nil {
+			return
+		}
+		done, wakerDone := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(wakerDone)
+			select {
+			case <-stop:
+				unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+			case <-done:
+			}
+		}()
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(efd), Events: unix.POLLIN}}
+		system.Retry(func() error { _, err := unix.Poll(fds, -1); return err })
+		close(done)
+		<-wakerDone
+		unix.Close(efd)
+	}()
+	return ch, nil
 }
