@@ -216,3 +216,15 @@ notify_profile() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"Operation not permitted"* ]]
 }
+
+@test "seccomp: an allow list without noNewPrivileges (loaded before teu's own setresuid, capset ...)" {
+	update_config '.process.noNewPrivileges = false | .process.user = {"uid": 1000, "gid": 1000, "additionalGids": [5]}'
+	# What teu's init does between loading the filter and execve.
+	init_calls='["capget","capset","setgroups","setresuid","setresgid","chdir","close_range","getdents64"]'
+	seccomp "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":$ALLOW_LIST,\"action\":\"SCMP_ACT_ALLOW\"},
+		{\"names\":$init_calls,\"action\":\"SCMP_ACT_ALLOW\"}]}"
+	run_sh 'id; grep "^Seccomp:" /proc/self/status'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "uid=1000"*"groups=5"* ]]
+	[[ "${lines[1]}" == "Seccomp:"*2 ]]
+}
