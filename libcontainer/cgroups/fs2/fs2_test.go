@@ -47,6 +47,20 @@ func put(t *testing.T, dir, name, content string) {
 	must(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
 }
 
+// overwrite replaces a file's content in one write, without truncating
+// first: a reader woken meanwhile sees the old or the new content, never an
+// empty file (cgroupfs files change atomically). Same-length content only.
+func overwrite(t *testing.T, dir, name, content string) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteAt([]byte(content), 0)
+		f.Close()
+	}
+	if err != nil {
+		t.Error(err)
+	}
+}
+
 func get(t *testing.T, dir, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name))
@@ -225,7 +239,7 @@ func TestFreezeEventDriven(t *testing.T) {
 		for i := 0; i < 500; i++ {
 			if b, _ := os.ReadFile(leaf + "/cgroup.freeze"); string(b) == "1" {
 				time.Sleep(50 * time.Millisecond)
-				os.WriteFile(leaf+"/cgroup.events", []byte("populated 1\nfrozen 1\n"), 0o644)
+				overwrite(t, leaf, "cgroup.events", "populated 1\nfrozen 1\n")
 				return
 			}
 			time.Sleep(2 * time.Millisecond)
@@ -240,7 +254,7 @@ func TestFreezeEventDriven(t *testing.T) {
 	if st, _ := m.FreezerState(); st != cgroups.Frozen {
 		t.Errorf("state %s after Freeze", st)
 	}
-	put(t, leaf, "cgroup.events", "populated 1\nfrozen 0\n")
+	overwrite(t, leaf, "cgroup.events", "populated 1\nfrozen 0\n")
 	must(t, m.Thaw())
 	if st, _ := m.FreezerState(); st != cgroups.Thawed {
 		t.Errorf("state %s after Thaw", st)
@@ -311,7 +325,52 @@ func TestUsage(t *testing.T) {
 	if !reflect.DeepEqual(u.Hugetlb, map[string]HugetlbUsage{"2MB": {Failcnt: 5}}) {
 		t.Errorf("hugetlb %+v", u.Hugetlb)
 	}
-	if _, err := m.Stats(); err != nil {
-		t.Error(err)
+	st, err := m.Stats()
+	must(t, err)
+	if st.CPU.Usage.Total != 1500000 || st.Memory.Usage.Usage != 12288 || st.Pids.Current != 3 ||
+		st.Hugetlb["2MB"].Failcnt != 5 || st.Memory.Raw["file"] != 8192 ||
+		!reflect.DeepEqual(st.Blkio.IoServiceBytesRecursive, blkio(100, 200)) ||
+		!reflect.DeepEqual(st.Blkio.IoServicedRecursive, blkio(1, 2)) {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// blkio is the entries of device 8:0 for read, write, discard 0.
+func blkio(r, w uint64) []cgroups.BlkioEntry {
+	e := func(op string, v uint64) cgroups.BlkioEntry {
+		return cgroups.BlkioEntry{Major: 8, Minor: 0, Op: op, Value: v}
+	}
+	return []cgroups.BlkioEntry{e("Read", r), e("Write", w), e("Discard", 0)}
+}
+
+func TestOOMEvents(t *testing.T) {
+	root := fakeTree(t)
+	leaf := root + "/a/b"
+	put(t, leaf, "memory.events", "low 0\nhigh 0\nmax 0\noom 1\noom_kill 1\n")
+	m, _ := NewManager(root, "/a/b", nil)
+	stop := make(chan struct{})
+	ch, err := m.OOMEvents(stop)
+	must(t, err)
+	// Two more kills (the one before the call is not reported).
+	overwrite(t, leaf, "memory.events", "low 0\nhigh 0\nmax 5\noom 3\noom_kill 3\n")
+	for i := 0; i < 2; i++ {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no OOM event %d", i+1)
+		}
+	}
+	close(stop)
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Error("an extra event")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("channel not closed after stop")
+	}
+	gone, _ := NewManager(root, "/a/none", nil)
+	if _, err := gone.OOMEvents(nil); err == nil {
+		t.Error("OOMEvents without memory.events: no error")
 	}
 }

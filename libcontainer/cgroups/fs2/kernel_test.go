@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -146,8 +147,12 @@ func TestKernelLimits(t *testing.T) {
 
 func TestKernelOOM(t *testing.T) {
 	m := kernelManager(t, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(16 << 20), Swap: i64(16 << 20)}})
+	stop := make(chan struct{})
+	defer close(stop)
+	ooms, err := m.OOMEvents(stop)
+	must(t, err)
 	// tail buffers its input looking for a newline /dev/zero never has.
-	_, err := runIn(t, m, "exec tail /dev/zero")
+	_, err = runIn(t, m, "exec tail /dev/zero")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
 		t.Fatalf("tail /dev/zero under memory.max: %v", err)
@@ -156,6 +161,11 @@ func TestKernelOOM(t *testing.T) {
 	must(t, err)
 	if u.Memory.OOMKill < 1 {
 		t.Errorf("memory.events oom_kill = %d", u.Memory.OOMKill)
+	}
+	select {
+	case <-ooms:
+	case <-time.After(10 * time.Second):
+		t.Error("no OOM event")
 	}
 }
 

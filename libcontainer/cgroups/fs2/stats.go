@@ -16,7 +16,7 @@ import (
 // Usage is a snapshot of the cgroup's v2 counters, in the shape of runc's
 // types/events (`events --stats`): times in nanoseconds, sizes in bytes,
 // swap reported v1-style as memory+swap. Stats maps it onto
-// cgroups.Stats.
+// cgroups.Stats; Usage adds what that lacks (OOM kills).
 type Usage struct {
 	CPU     CPUUsage
 	Memory  MemoryUsage
@@ -69,13 +69,38 @@ func (m *Manager) Usage() (*Usage, error) {
 	return u, nil
 }
 
-// Stats returns the usage snapshot in the package's common shape.
+// Stats returns the usage snapshot in runc's `events --stats` shape.
 func (m *Manager) Stats() (*cgroups.Stats, error) {
-	if _, err := m.Usage(); err != nil {
+	u, err := m.Usage()
+	if err != nil {
 		return nil, err
 	}
-	// cgroups.Stats has no fields yet; Usage holds the data meanwhile.
-	return &cgroups.Stats{}, nil
+	return u.stats(), nil
+}
+
+func (u *Usage) stats() *cgroups.Stats {
+	s := &cgroups.Stats{Hugetlb: map[string]cgroups.Hugetlb{}}
+	s.CPU.Usage = cgroups.CPUUsage{Total: u.CPU.Total, Kernel: u.CPU.Kernel, User: u.CPU.User}
+	s.CPU.Throttling = cgroups.Throttling{Periods: u.CPU.Periods,
+		ThrottledPeriods: u.CPU.ThrottledPeriods, ThrottledTime: u.CPU.ThrottledTime}
+	entry := func(e MemoryEntry) cgroups.MemoryEntry {
+		return cgroups.MemoryEntry{Limit: e.Limit, Usage: e.Usage, Max: e.Max, Failcnt: e.Failcnt}
+	}
+	s.Memory = cgroups.Memory{Cache: u.Memory.Cache, Usage: entry(u.Memory.Usage), Swap: entry(u.Memory.Swap), Raw: u.Memory.Raw}
+	s.Pids = cgroups.Pids{Current: u.Pids.Current, Limit: u.Pids.Limit}
+	for _, e := range u.IO {
+		if op, ok := strings.CutSuffix(e.Op, "IOs"); ok {
+			s.Blkio.IoServicedRecursive = append(s.Blkio.IoServicedRecursive,
+				cgroups.BlkioEntry{Major: e.Major, Minor: e.Minor, Op: op, Value: e.Value})
+		} else {
+			s.Blkio.IoServiceBytesRecursive = append(s.Blkio.IoServiceBytesRecursive,
+				cgroups.BlkioEntry{Major: e.Major, Minor: e.Minor, Op: e.Op, Value: e.Value})
+		}
+	}
+	for size, h := range u.Hugetlb {
+		s.Hugetlb[size] = cgroups.Hugetlb{Usage: h.Usage, Max: h.Max, Failcnt: h.Failcnt}
+	}
+	return s
 }
 
 // readKV parses a flat keyed file ("key value" per line).
