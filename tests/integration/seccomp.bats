@@ -228,3 +228,17 @@ notify_profile() {
 	[[ "${lines[0]}" == "uid=1000"*"groups=5"* ]]
 	[[ "${lines[1]}" == "Seccomp:"*2 ]]
 }
+
+@test "seccomp: in a user namespace without noNewPrivileges" {
+	update_config '.process.noNewPrivileges = false
+		| .linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	chmod 755 "$TEST_ROOT" # the mapped root must reach the bundle
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":28}]}'
+	run_sh 'grep "^Seccomp:" /proc/self/status; mkdir /tmp/d'
+	[ "$status" -eq 1 ]
+	[[ "${lines[0]}" == "Seccomp:"*2 ]]
+	[[ "$output" == *"No space left on device"* ]]
+}
