@@ -22,7 +22,13 @@ func OpenPty() (master, peer *os.File, err error) {
 		unix.Close(mfd)
 		return nil, nil, fmt.Errorf("unlock pty: %w", err)
 	}
-	pfd, err := unix.IoctlRetInt(mfd, unix.TIOCGPTPEER)
+	// TIOCGPTPEER takes the open flags of the peer: without O_RDWR it
+	// would be read-only and the container could not write to its terminal.
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	pfd := int(r)
+	if errno != 0 {
+		err = errno
+	}
 	if err != nil {
 		unix.Close(mfd)
 		return nil, nil, fmt.Errorf("open pty peer: %w", err)

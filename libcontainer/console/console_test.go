@@ -54,3 +54,21 @@ func TestOpenPty(t *testing.T) {
 		t.Fatalf("winsize %+v", ws)
 	}
 }
+
+// The peer is what the container writes to: it must be open for writing.
+func TestOpenPtyPeerWritable(t *testing.T) {
+	m, p, err := OpenPty()
+	if err != nil {
+		t.Skipf("no usable /dev/ptmx here: %v", err)
+	}
+	defer m.Close()
+	defer p.Close()
+	if _, err := p.Write([]byte("hi\n")); err != nil {
+		t.Fatalf("write to peer: %v", err)
+	}
+	buf := make([]byte, 16)
+	n, err := m.Read(buf)
+	if err != nil || string(buf[:n]) != "hi\r\n" {
+		t.Fatalf("master read %q, %v", buf[:n], err)
+	}
+}
