@@ -262,6 +262,13 @@ func (l *launcher) start() error {
 		ExtraFiles: extra,
 		Dir:        "/",
 	}
+	// Go's fork/exec passes on every fd we inherited without close-on-exec
+	// (the caller's open files): only stdio and ExtraFiles (which include
+	// the preserved fds) may reach the init, where anything else would sit
+	// until exec.
+	if err := system.CloseExecFrom(3); err != nil {
+		return fmt.Errorf("close fds: %w", err)
+	}
 	if err := l.cmd.Start(); err != nil {
 		return fmt.Errorf("start init: %w", err)
 	}
