@@ -6,7 +6,7 @@ COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS   := -X main.commit=$(COMMIT)
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev
 
-.PHONY: all teu deps demo test unit integration fuzz vet clean
+.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2
 
 all: teu
 
@@ -43,6 +43,11 @@ fuzz:
 
 integration: teu
 	bats --timing tests/integration/
+
+# test-cgroupv2: the cgroup v2 lane, in a QEMU guest that is a pure
+# cgroup v2 host (tests/vm/README.md). Root; not part of `make test` yet.
+test-cgroupv2: deps teu
+	tests/vm/cgroupv2.sh $(BUILD)/cgroupv2
 
 # test: the whole suite, as CI runs it (root).
 test: deps vet unit fuzz integration

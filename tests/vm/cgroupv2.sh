@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# tests/vm/cgroupv2.sh [SHARE_DIR]: the cgroup v2 test lane (make
+# test-cgroupv2). Prepares SHARE_DIR (default build/cgroupv2) with teu, the
+# fs2 driver's test binary and the cgroup v2 bats file, then runs both in a
+# pure cgroup v2 QEMU guest (run-in-vm.sh). Run as root from anywhere; teu
+# must be built (make teu). Exit status: the guest's (see run-in-vm.sh).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+SHARE=${1:-$SRC/build/cgroupv2}
+GO=${GO:-go}
+
+[[ -x $SRC/teu ]] || {
+	echo "cgroupv2.sh: build teu first (make teu)" >&2
+	exit 125
+}
+for c in bats jq bash; do
+	command -v "$c" >/dev/null || {
+		echo "cgroupv2.sh: $c is missing (make deps)" >&2
+		exit 125
+	}
+done
+
+# The share is scratch space the guest's root writes to: rebuilt each run.
+rm -rf "$SHARE"
+mkdir -p "$SHARE/tests/integration"
+cp "$SRC/teu" "$SHARE/teu"
+cp "$SRC/tests/integration/helpers.bash" "$SRC/tests/integration/mkbundle.sh" \
+	"$SRC/tests/integration/cgroupv2.bats" "$SHARE/tests/integration/"
+# Static: the guest has no Go toolchain and needs no libraries for it.
+(cd "$SRC" && CGO_ENABLED=0 "$GO" test -c -o "$SHARE/fs2.test" ./libcontainer/cgroups/fs2)
+
+# bats and what it runs on: bash and jq from the host (their libraries
+# follow); everything else is the guest's busybox.
+extra="$(command -v bash) $(command -v jq)"
+bats=$(command -v bats)
+if dpkg -S "$(realpath "$bats")" >/dev/null 2>&1; then
+	pkg=$(dpkg -S "$(realpath "$bats")" | cut -d: -f1)
+	for f in $(dpkg -L "$pkg"); do
+		[[ -f $f && $f != /usr/share/* ]] && extra+=" $f"
+	done
+else # bats-core installed from source: its libexec and lib dirs
+	prefix=$(dirname "$(dirname "$(realpath "$bats")")")
+	extra+=" $bats $prefix/libexec/bats-core $prefix/lib/bats-core"
+fi
+
+export TEU_VM_EXTRA="$extra ${TEU_VM_EXTRA:-}"
+exec "$HERE/run-in-vm.sh" "$SHARE" '
+echo "== fs2 driver against the guest kernel"
+./fs2.test -test.run Kernel -test.v -test.count=1 || exit 1
+echo "== tests/integration/cgroupv2.bats"
+bats --timing tests/integration/cgroupv2.bats
+'

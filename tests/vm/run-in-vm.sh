@@ -1,0 +1,390 @@
+#!/usr/bin/env bash
+# tests/vm/run-in-vm.sh DIR COMMAND [ARG...]
+#
+# Runs COMMAND as root in a throw-away QEMU guest that is a pure cgroup v2
+# host: Debian's stock kernel booted with cgroup_no_v1=all, cgroup2 mounted
+# at /sys/fs/cgroup (nsdelegate,memory_recursiveprot) with every controller
+# enabled at the root. The host's cgroups are never touched.
+#
+# DIR is shared into the guest at the same absolute path (virtio-9p,
+# read-write: share an output directory, not a source tree) and is the
+# command's working directory. One COMMAND word is a shell line (busybox
+# sh); several are an argv. The command's stdout+stderr stream to ours; its
+# exit status becomes ours: 124 when the guest timed out, 125 when the
+# guest or this script failed before a status came back.
+#
+# The guest userland is a static busybox. Dynamic ELF files in DIR and in
+# TEU_VM_EXTRA get their shared libraries copied into the guest.
+#
+# Needs root (9p passthrough, apt-get). Installs qemu-system-x86,
+# busybox-static and xz-utils with apt-get when missing and downloads the
+# kernel package into the cache (not installed).
+#
+# Environment:
+#   TEU_VM_EXTRA       host files/dirs copied into the guest at the same paths
+#   TEU_VM_ENV         names of host variables exported to the command
+#   TEU_VM_MEM         guest RAM in MiB (2048)
+#   TEU_VM_CPUS        guest vCPUs (2)
+#   TEU_VM_TIMEOUT     seconds before the guest is killed (1800)
+#   TEU_VM_RETRIES     boots again up to N times when the guest hung or
+#                      crashed without a status (never when the command
+#                      failed) (1)
+#   TEU_VM_KERNEL_PKG  kernel package (default: linux-image-amd64's
+#                      dependency, resolved once and then pinned in the cache)
+#   TEU_VM_CACHE       /var/cache/teu-vm
+#   TEU_VM_VERBOSE=1   stream the guest kernel console to stderr
+#   TEU_VM_KEEP=1      keep the work dir (console log, initramfs)
+set -euo pipefail
+
+msg() { [[ ${TEU_VM_QUIET:-0} == 1 ]] || echo "[teu-vm] $*" >&2; }
+fail() {
+	echo "[teu-vm] error: $*" >&2
+	exit 125
+}
+
+[[ $# -ge 2 ]] || {
+	sed -n '2,14p' "$0" >&2
+	exit 125
+}
+[[ $(id -u) == 0 ]] || fail "run as root"
+ARGS=("$@")
+SHARE=$(realpath -e -- "$1") || fail "no such directory: $1"
+[[ -d $SHARE && $SHARE != / ]] || fail "not a shareable directory: $SHARE"
+shift
+
+MEM=${TEU_VM_MEM:-2048}
+CPUS=${TEU_VM_CPUS:-2}
+TIMEOUT=${TEU_VM_TIMEOUT:-1800}
+RETRIES=${TEU_VM_RETRIES:-1}
+CACHE=${TEU_VM_CACHE:-/var/cache/teu-vm}
+HERE=$(cd "$(dirname "$0")" && pwd)
+START=$(date +%s.%N)
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
+
+mkdir -p "$CACHE"
+# One preparer at a time: concurrent runs share the cache.
+exec 8>"$CACHE/lock"
+flock 8
+
+# ------------------------------------------------------------ host packages
+updated=
+apt_update() {
+	[[ -n $updated ]] && return
+	msg "apt-get update"
+	apt-get update -qq >&2 || fail "apt-get update"
+	updated=1
+}
+pkgs=()
+command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
+command -v xz >/dev/null || pkgs+=(xz-utils)
+command -v ldd >/dev/null || pkgs+=(libc-bin)
+BUSYBOX=
+for b in /bin/busybox /usr/bin/busybox; do
+	# the guest needs a static one (no loader in the base image)
+	if [[ -x $b ]] && ! ldd "$b" >/dev/null 2>&1; then
+		BUSYBOX=$b
+		break
+	fi
+done
+[[ -n $BUSYBOX ]] || pkgs+=(busybox-static)
+if ((${#pkgs[@]})); then
+	apt_update
+	msg "apt-get install ${pkgs[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2 ||
+		fail "apt-get install ${pkgs[*]}"
+	BUSYBOX=${BUSYBOX:-/bin/busybox}
+fi
+
+# ------------------------------------------------------------ kernel
+KPKG=${TEU_VM_KERNEL_PKG:-}
+if [[ -z $KPKG && -s $CACHE/kernel-pkg ]]; then
+	KPKG=$(cat "$CACHE/kernel-pkg") # pinned: delete the file to follow apt
+fi
+if [[ -z $KPKG ]]; then
+	resolve() { apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ {print $2; exit}'; }
+	KPKG=$(resolve) || true
+	[[ -n $KPKG ]] || {
+		apt_update
+		KPKG=$(resolve)
+	} || true
+	[[ -n $KPKG ]] || fail "cannot resolve linux-image-amd64"
+	echo "$KPKG" >"$CACHE/kernel-pkg"
+fi
+KDIR=$CACHE/$KPKG
+if [[ ! -e $KDIR/.done ]]; then
+	msg "downloading $KPKG"
+	rm -rf "$KDIR"
+	mkdir -p "$KDIR/dl"
+	(cd "$KDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$KPKG" >&2) || {
+		apt_update
+		(cd "$KDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$KPKG" >&2)
+	} || fail "apt-get download $KPKG"
+	dpkg-deb -x "$KDIR"/dl/*.deb "$KDIR/root"
+	rm -rf "$KDIR/dl"
+	vmlinuz=$(ls "$KDIR"/root/boot/vmlinuz-*)
+	# Boot the ELF vmlinux through QEMU's PVH entry rather than the
+	# bzImage: decompressing xz in the guest costs seconds under TCG.
+	# The payload starts at an xz stream magic inside the bzImage.
+	for off in $(LC_ALL=C grep -abo $'\xfd7zXZ\x00' "$vmlinuz" | cut -d: -f1); do
+		tail -c +$((off + 1)) "$vmlinuz" | xz -dc 2>/dev/null >"$KDIR/vmlinux" || true
+		[[ $(head -c 4 "$KDIR/vmlinux" | od -An -c | tr -d ' ') == '177ELF' ]] && break
+		rm -f "$KDIR/vmlinux"
+	done
+	[[ -f $KDIR/vmlinux ]] || cp "$vmlinuz" "$KDIR/vmlinux"
+	touch "$KDIR/.done"
+fi
+KVER=$(ls "$KDIR/root/lib/modules")
+MODDIR=$KDIR/root/lib/modules/$KVER
+
+# ------------------------------------------------------------ modules
+# What the guest needs beyond the built-ins: 9p over virtio for the share,
+# loop and overlay for tests. The package has no modules.dep (depmod runs
+# at install), so dependencies come from each module's "depends=" modinfo.
+WANT="virtio_pci 9pnet_virtio 9p loop overlay"
+unpack() {
+	case $1 in
+	*.xz) xz -dc "$1" ;;
+	*.zst) zstd -qdc "$1" ;;
+	*) cat "$1" ;;
+	esac
+}
+declare -A KO=() SEEN=()
+ORDER=()
+want_mod() {
+	if ((${#KO[@]} == 0)); then
+		while IFS= read -r f; do
+			n=${f##*/}
+			n=${n%%.ko*}
+			KO[${n//-/_}]=$f
+		done < <(find "$MODDIR/kernel" -name '*.ko*')
+	fi
+	local m=${1//-/_} f d
+	[[ -n ${SEEN[$m]:-} ]] && return
+	SEEN[$m]=1
+	f=${KO[$m]:-}
+	if [[ -z $f ]]; then
+		grep -qE "/${m//_/[-_]}\.ko" "$MODDIR/modules.builtin" || msg "warning: no module $m"
+		return
+	fi
+	for d in $(unpack "$f" | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
+		want_mod "$d"
+	done
+	ORDER+=("$f")
+}
+MODLIST=$KDIR/modules-$(echo "$WANT" | sha256sum | cut -c1-8)
+if [[ -s $MODLIST ]]; then
+	mapfile -t ORDER <"$MODLIST"
+else
+	for m in $WANT; do want_mod "$m"; done
+	printf '%s\n' "${ORDER[@]}" >"$MODLIST"
+fi
+
+# ------------------------------------------------------------ guest init
+# Stage 1 runs on the initramfs' rootfs, which pivot_root (as any container
+# runtime does) cannot leave: copy everything to a tmpfs and switch_root.
+read -r -d '' INIT1 <<'EOF' || true
+#!/bin/busybox sh
+mkdir /newroot
+mount -t tmpfs -o mode=0755 tmpfs /newroot
+for e in /* /.[!.]*; do
+	case $e in /newroot | /proc | /sys | /dev | '/.[!.]*') ;; *) cp -a "$e" /newroot/ ;; esac
+done
+mkdir -p /newroot/proc /newroot/sys /newroot/dev
+exec switch_root /newroot /teu-vm/init2
+EOF
+# Stage 2 sets up a systemd-like cgroup v2 host and runs the command.
+# Kernel console: ttyS0. Command output: ttyS1. Exit status: ttyS2.
+read -r -d '' INIT2 <<'EOF' || true
+#!/bin/busybox sh
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+. /teu-vm/env
+die() { echo "teu-vm guest: $*" >/dev/ttyS0; echo "ERROR $*" >/dev/ttyS2; sync; poweroff -f; }
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /dev/mqueue /tmp /run /var/tmp
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
+mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm
+mount -t mqueue mqueue /dev/mqueue
+ln -sf /proc/self/fd /dev/fd
+chmod 1777 /tmp /var/tmp
+mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup || die "mount cgroup2"
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+	echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "teu-vm guest: cannot enable $c" >/dev/ttyS0
+done
+hostname teu-vm
+ip link set lo up
+for m in $(cat /teu-vm/modules); do insmod "/teu-vm/mod/$m" || die "insmod $m"; done
+mkdir -p "$TEU_VM_DIR"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap,access=client share "$TEU_VM_DIR" ||
+	die "mount 9p share"
+cd "$TEU_VM_DIR" || die "cd $TEU_VM_DIR"
+stty -F /dev/ttyS1 raw -echo
+t0=$(cut -d' ' -f1 /proc/uptime)
+sh /teu-vm/cmd </dev/null >/dev/ttyS1 2>&1
+rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+cd /
+umount "$TEU_VM_DIR"
+sync
+echo "RC $rc boot=${t0}s command=${t1}s" >/dev/ttyS2
+poweroff -f
+EOF
+
+KEY=$({
+	echo "$KPKG $KVER ${ORDER[*]}"
+	sha256sum "$BUSYBOX"
+	echo "$INIT1$INIT2"
+} | sha256sum | cut -c1-12)
+BASE=$CACHE/base-$KEY.cpio
+if [[ ! -f $BASE ]]; then
+	msg "building the guest base image ($KVER, ${#ORDER[@]} modules)"
+	st=$(mktemp -d)
+	mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,etc,teu-vm/mod}
+	cp "$BUSYBOX" "$st/bin/busybox"
+	for a in $("$BUSYBOX" --list-full); do
+		[[ -e $st/$a ]] || ln -s /bin/busybox "$st/$a"
+	done
+	printf '%s\n' "$INIT1" >"$st/init"
+	printf '%s\n' "$INIT2" >"$st/teu-vm/init2"
+	chmod 755 "$st/init" "$st/teu-vm/init2"
+	: >"$st/teu-vm/modules"
+	for f in "${ORDER[@]}"; do
+		n=${f##*/}
+		n=${n%%.ko*}.ko
+		unpack "$f" >"$st/teu-vm/mod/$n"
+		echo "$n" >>"$st/teu-vm/modules"
+	done
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$st/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'tty:x:5:' 'nogroup:x:65534:' >"$st/etc/group"
+	echo '127.0.0.1 localhost teu-vm' >"$st/etc/hosts"
+	(cd "$st" && find . | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc 2>/dev/null) >"$BASE.new"
+	mv "$BASE.new" "$BASE"
+	rm -rf "$st"
+fi
+
+# ------------------------------------------------------------ per-run image
+WORK=$(mktemp -d /tmp/teu-vm.XXXXXX)
+QPID= TPID= CPID=
+cleanup() {
+	for p in $QPID $TPID $CPID; do kill "$p" 2>/dev/null || true; done
+	if [[ ${TEU_VM_KEEP:-0} == 1 ]]; then msg "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+R=$WORK/run
+mkdir -p "$R/teu-vm"
+if [[ $# -eq 1 ]]; then
+	printf '%s\n' "$1" >"$R/teu-vm/cmd"
+else
+	{
+		printf 'exec'
+		for a in "$@"; do printf ' %s' "$(quote "$a")"; done
+		echo
+	} >"$R/teu-vm/cmd"
+fi
+{
+	echo "export TEU_VM_DIR=$(quote "$SHARE")"
+	for v in ${TEU_VM_ENV:-}; do
+		[[ $v =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || fail "TEU_VM_ENV: bad name $v"
+		[[ -v $v ]] && echo "export $v=$(quote "${!v}")"
+	done
+} >"$R/teu-vm/env"
+
+# Extra host files, then the shared libraries of every dynamic ELF in the
+# share and the extras (including the loader), at their host paths.
+extra=()
+for e in ${TEU_VM_EXTRA:-}; do
+	e=$(realpath -es -- "$e") || fail "TEU_VM_EXTRA: no such path: $e"
+	extra+=("${e#/}")
+	[[ -L /$e ]] || continue
+	t=$(realpath -e -- "/${e#/}")
+	extra+=("${t#/}")
+done
+# --parents makes real directories of the ancestors (host /bin is a link
+# to usr/bin; in the guest /bin holds busybox)
+((${#extra[@]} == 0)) || (cd / && cp -a --parents "${extra[@]}" "$R/") || fail "copy TEU_VM_EXTRA"
+declare -A LIBS=()
+add_libs() {
+	local f l
+	while IFS= read -r -d '' f; do
+		[[ $(head -c 4 "$f" 2>/dev/null | od -An -c | tr -d ' ') == '177ELF' ]] || continue
+		while read -r l; do
+			[[ -e $l ]] && LIBS[$l]=1
+		done < <(ldd "$f" 2>/dev/null | sed -nE 's@.*=> (/[^ ]+) .*@\1@p; s@^[[:space:]]*(/[^ ]+) \(0x.*@\1@p')
+	done < <(find "$@" -type f -perm /111 -print0 2>/dev/null)
+}
+add_libs "$SHARE"
+((${#extra[@]} == 0)) || add_libs "${extra[@]/#/\/}"
+for l in "${!LIBS[@]}"; do
+	for p in "$l" "$(realpath "$l")"; do # the loader asks by the unmerged name
+		mkdir -p "$R$(dirname "$p")"
+		cp -L "$l" "$R$p"
+	done
+done
+(cd "$R" && find . | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc 2>/dev/null) >"$WORK/run.cpio"
+cat "$BASE" "$WORK/run.cpio" >"$WORK/initrd"
+flock -u 8
+exec 8>&-
+
+# ------------------------------------------------------------ boot
+accel=(-accel tcg,thread=multi -cpu max)
+# Only real hardware KVM: nested or paravirtual variants boot no faster.
+if [[ -w /dev/kvm ]] && [[ -d /sys/module/kvm_intel || -d /sys/module/kvm_amd ]]; then
+	accel=(-accel kvm -cpu host)
+fi
+bios=()
+[[ -f /usr/share/qemu/qboot.rom ]] && bios=(-bios /usr/share/qemu/qboot.rom) # faster than SeaBIOS
+: >"$WORK/console" && : >"$WORK/out" && : >"$WORK/status"
+msg "booting $KPKG (${accel[1]%%,*}, $CPUS cpus, ${MEM}M), prepared in $(elapsed "$START")s"
+T1=$(date +%s.%N)
+timeout -s KILL "$TIMEOUT" qemu-system-x86_64 -M pc -nodefaults -no-user-config -display none -no-reboot \
+	"${accel[@]}" "${bios[@]}" -smp "$CPUS" -m "$MEM" \
+	-kernel "$KDIR/vmlinux" -initrd "$WORK/initrd" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cgroup_no_v1=all mitigations=off random.trust_cpu=on" \
+	-serial "file:$WORK/console" -serial "file:$WORK/out" -serial "file:$WORK/status" \
+	-fsdev "local,id=share,path=$SHARE,security_model=passthrough" \
+	-device virtio-9p-pci,fsdev=share,mount_tag=share </dev/null &
+QPID=$!
+# Stream the command's output while the guest runs.
+tail -n +1 -s 0.2 --pid=$QPID -f "$WORK/out" &
+TPID=$!
+if [[ ${TEU_VM_VERBOSE:-0} == 1 ]]; then
+	tail -n +1 -s 0.2 --pid=$QPID -f "$WORK/console" >&2 &
+	CPID=$!
+fi
+qrc=0
+wait "$QPID" || qrc=$?
+QPID=
+timedout=
+((qrc != 137)) || timedout=1 # timeout(1) sent SIGKILL
+wait "$TPID" 2>/dev/null || true
+TPID=
+[[ -z $CPID ]] || wait "$CPID" 2>/dev/null || true
+CPID=
+
+status=$(tr -d '\r' <"$WORK/status")
+if [[ $status =~ ^RC\ ([0-9]+)\ boot=([0-9.]+)s\ command=([0-9.]+)s ]]; then
+	rc=${BASH_REMATCH[1]}
+	msg "exit $rc; guest booted in ${BASH_REMATCH[2]}s, command ran $(awk -v a="${BASH_REMATCH[2]}" -v b="${BASH_REMATCH[3]}" 'BEGIN{printf "%.1f", b-a}')s; wall $(elapsed "$START")s (vm $(elapsed "$T1")s)"
+	exit "$rc"
+fi
+if [[ -n $timedout ]]; then
+	echo "[teu-vm] guest timed out after ${TIMEOUT}s; console tail:" >&2
+	rc=124
+else
+	echo "[teu-vm] guest ended without a status ${status:+($status)}; console tail:" >&2
+	rc=125
+fi
+tail -n 40 "$WORK/console" >&2
+# A hung or crashed guest (not a failing command) may get another boot.
+if ((RETRIES > 0)) && [[ $status != ERROR* ]]; then
+	msg "booting again (TEU_VM_RETRIES=$RETRIES)"
+	cleanup
+	trap - EXIT
+	TEU_VM_RETRIES=$((RETRIES - 1)) exec "$0" "${ARGS[@]}"
+fi
+exit "$rc"
