@@ -112,3 +112,21 @@ wait_recvtty() {
 	[[ "$output" == *console-socket* ]]
 	[ -z "$(teu list -q)" ]
 }
+
+@test "console: a terminal in a user namespace" {
+	chmod 755 "$TEST_ROOT"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .process.terminal = true'
+	start_recvtty
+	set_args sh -c 'tty; id -u; test -t 1 && echo tty-ok'
+	teu create --console-socket "$SOCK" --bundle "$BUNDLE" u1
+	teu start u1
+	wait_recvtty
+	echo "$output"
+	[ "${lines[0]}" = /dev/pts/0 ]
+	[ "${lines[1]}" = 0 ]
+	[ "${lines[2]}" = tty-ok ]
+}
