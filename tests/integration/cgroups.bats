@@ -1,0 +1,244 @@
+#!/usr/bin/env bats
+# Cgroup v1 (hybrid host): each resource lands in its file, is visible from
+# inside the container and, where that can be shown quickly, is enforced.
+load helpers
+load cgroup_helpers
+
+setup() {
+	require_cgroup_v1
+	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
+	TEU_ROOT=$TEST_ROOT/state
+	BUNDLE=$TEST_ROOT/bundle
+	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
+	update_config '.process.terminal = false'
+}
+
+@test "cgroups: default path is <own cgroup>/<id> in every hierarchy; delete removes it" {
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" cgdef
+	state=$TEU_ROOT/cgdef/state.json
+	for c in cpu cpuacct cpuset memory devices freezer blkio pids name=systemd; do
+		grep -q "[:,]${c#name=}[,:]" /proc/self/cgroup || grep -q ":$c:" /proc/self/cgroup || continue
+		own=$(grep -E "^[0-9]+:([^:]*,)?$c(,[^:]*)?:" /proc/self/cgroup | cut -d: -f3)
+		d=$(cg_dir cgdef "$c")
+		[ -n "$d" ] || { echo "no path for $c" >&2; false; }
+		[[ "$d" == */"${own#/}"/cgdef || "$d" == */"${own#/}cgdef" ]] || { echo "$c: $d (own $own)" >&2; false; }
+		grep -qx "$(teu state cgdef | jq .pid)" "$d/cgroup.procs"
+	done
+	# hybrid: the cgroup2 hierarchy too
+	if grep -q ' - cgroup2 ' /proc/self/mountinfo; then
+		d=$(cg_dir cgdef "")
+		[ -d "$d" ]
+	fi
+	dirs=$(jq -r '.cgroup_paths[]' "$state" | sort -u)
+	teu delete --force cgdef
+	for d in $dirs; do
+		[ ! -e "$d" ] || { echo "left behind: $d" >&2; false; }
+	done
+}
+
+@test "cgroups: relative cgroupsPath nests under our cgroups; nothing is left after delete" {
+	before=$(our_dirs | wc -l)
+	[ "$before" -eq 0 ]
+	set_cgroup_path rel
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" rel
+	n=$(our_dirs | wc -l)
+	[ "$n" -gt 0 ]
+	# The process's own view of its cgroups ends in the path.
+	pid=$(teu state rel | jq .pid)
+	grep -q ":memory:.*/$CG_PARENT/rel\$" /proc/$pid/cgroup
+	grep -q ":cpuset:.*/$CG_PARENT/rel\$" /proc/$pid/cgroup
+	# The new cpuset parents got their parent's cpus and mems.
+	[ -n "$(cat "$(dirname "$(cg_dir rel cpuset)")/cpuset.cpus")" ]
+	teu delete --force rel
+	# delete removes the leaf; the parent is the test's to remove (as with runc).
+	our_dirs | grep -v "/$CG_PARENT\$" && false
+	true
+}
+
+@test "cgroups: the container sees its own cgroup as / (cgroup namespace)" {
+	set_cgroup_path ns
+	run_sh 'cat /proc/self/cgroup; ls /sys/fs/cgroup'
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | grep -q '^[0-9]*:memory:/$'
+	printf '%s\n' "$output" | grep -qx memory
+	printf '%s\n' "$output" | grep -qx cpuset
+}
+
+@test "cgroups: memory limit, reservation, swap, swappiness land in memory.* and are visible inside" {
+	set_cgroup_path mem
+	set_resources '{"memory":{"limit":67108864,"reservation":33554432,"swap":100663296,"swappiness":10}}'
+	set_args sh -c 'cd /sys/fs/cgroup/memory; cat memory.limit_in_bytes memory.soft_limit_in_bytes memory.memsw.limit_in_bytes memory.swappiness; sleep 100'
+	teu run -d --bundle "$BUNDLE" mem > "$TEST_ROOT/out"
+	[ "$(cg_read mem memory memory.limit_in_bytes)" -eq 67108864 ]
+	[ "$(cg_read mem memory memory.soft_limit_in_bytes)" -eq 33554432 ]
+	[ "$(cg_read mem memory memory.memsw.limit_in_bytes)" -eq 100663296 ]
+	[ "$(cg_read mem memory memory.swappiness)" -eq 10 ]
+	wait_for grep -q 10 "$TEST_ROOT/out"
+	[ "$(tr '\n' ' ' < "$TEST_ROOT/out")" = "67108864 33554432 100663296 10 " ]
+}
+
+@test "cgroups: a memory hog is OOM-killed at the limit" {
+	set_cgroup_path oom
+	set_resources '{"memory":{"limit":16777216,"swap":16777216}}'
+	# tail /dev/zero holds an ever-growing line in memory.
+	run_sh 'tail /dev/zero; echo "hog exit $?"'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hog exit 137"* ]]
+}
+
+@test "cgroups: disableOOMKiller sets memory.oom_control; kernel memory is ignored with a warning" {
+	set_cgroup_path oomctl
+	set_resources '{"memory":{"limit":67108864,"disableOOMKiller":true,"kernel":1048576,"kernelTCP":1048576}}'
+	set_args sleep 100
+	run teu run -d --bundle "$BUNDLE" oomctl
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"kernel memory"*"ignored"* ]]
+	grep -qx 'oom_kill_disable 1' "$(cg_dir oomctl memory)/memory.oom_control"
+}
+
+@test "cgroups: cpu shares, quota, period, burst, idle land in cpu.* and are visible inside" {
+	set_cgroup_path cpu
+	set_resources '{"cpu":{"shares":512,"quota":20000,"period":100000,"burst":1000,"idle":0}}'
+	set_args sh -c 'cd /sys/fs/cgroup/cpu; cat cpu.shares cpu.cfs_quota_us cpu.cfs_period_us; sleep 100'
+	teu run -d --bundle "$BUNDLE" cpu > "$TEST_ROOT/out"
+	[ "$(cg_read cpu cpu cpu.shares)" -eq 512 ]
+	[ "$(cg_read cpu cpu cpu.cfs_quota_us)" -eq 20000 ]
+	[ "$(cg_read cpu cpu cpu.cfs_period_us)" -eq 100000 ]
+	[ ! -e "$(cg_dir cpu cpu)/cpu.cfs_burst_us" ] || [ "$(cg_read cpu cpu cpu.cfs_burst_us)" -eq 1000 ]
+	wait_for grep -q 100000 "$TEST_ROOT/out"
+	[ "$(tr '\n' ' ' < "$TEST_ROOT/out")" = "512 20000 100000 " ]
+}
+
+@test "cgroups: cpu quota is enforced (a busy loop gets about 20% of a CPU)" {
+	set_cgroup_path cpuq
+	set_resources '{"cpu":{"quota":20000,"period":100000}}'
+	set_args sh -c 'while :; do :; done'
+	teu run -d --bundle "$BUNDLE" cpuq
+	d=$(cg_dir cpuq cpu)
+	wait_for awk '$1 == "nr_throttled" && $2 > 3 { ok = 1 } END { exit !ok }' "$d/cpu.stat"
+}
+
+@test "cgroups: cpu realtime runtime and period" {
+	[ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ] || skip "kernel without RT group scheduling"
+	# A child may only take RT time its parent has: no intermediate
+	# cgroup here (the default path, <own cgroup>/<id>).
+	id=$CG_PARENT-rt
+	set_resources '{"cpu":{"realtimePeriod":1000000,"realtimeRuntime":1000}}'
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" "$id"
+	[ "$(cg_read "$id" cpu cpu.rt_period_us)" -eq 1000000 ]
+	[ "$(cg_read "$id" cpu cpu.rt_runtime_us)" -eq 1000 ]
+}
+
+@test "cgroups: cpuset cpus and mems are set and enforced" {
+	set_cgroup_path cpuset
+	set_resources '{"cpu":{"cpus":"0","mems":"0"}}'
+	run_sh 'cat /sys/fs/cgroup/cpuset/cpuset.cpus; grep Cpus_allowed_list /proc/self/status'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	[[ "${lines[1]}" == *$'\t'0 ]]
+}
+
+@test "cgroups: an invalid cpuset fails create and leaves no cgroup" {
+	set_cgroup_path badcpu
+	set_resources '{"cpu":{"cpus":"4096"}}'
+	set_args true
+	run teu run --bundle "$BUNDLE" badcpu
+	[ "$status" -ne 0 ]
+	[[ "$output" == *cpuset.cpus* ]]
+	[ -z "$(teu list -q)" ]
+	our_dirs | grep -v "/$CG_PARENT\$" && false
+	true
+}
+
+@test "cgroups: a fork bomb stops at pids.max" {
+	set_cgroup_path pids
+	set_resources '{"pids":{"limit":10}}'
+	# A subshell forks until refused (and then gives up); read, a builtin,
+	# needs no fork.
+	run_sh '(while :; do sleep 100 & done); read n < /sys/fs/cgroup/pids/pids.current; read m < /sys/fs/cgroup/pids/pids.max; read e < /sys/fs/cgroup/pids/pids.events; echo "current=$n max=$m events=$e"'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"can't fork"* ]]
+	[[ "$output" == *"max=10 events=max "[1-9]* ]]
+	n=$(printf '%s\n' "$output" | sed -n 's/.*current=\([0-9]*\).*/\1/p')
+	[ "$n" -le 10 ] && [ "$n" -ge 8 ]
+}
+
+@test "cgroups: blkio weight and throttles land in blkio.*" {
+	dev=$(lsblk -dno MAJ:MIN 2>/dev/null | grep -v '^ *253:' | head -1 | tr -d ' ')
+	[ -n "$dev" ] || skip "no block device"
+	maj=${dev%:*} min=${dev#*:}
+	set_cgroup_path blkio
+	set_resources "{\"blockIO\":{\"weight\":300,\"throttleReadBpsDevice\":[{\"major\":$maj,\"minor\":$min,\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":$maj,\"minor\":$min,\"rate\":100}]}}"
+	set_args sh -c 'cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device; sleep 100'
+	teu run -d --bundle "$BUNDLE" blkio > "$TEST_ROOT/out"
+	d=$(cg_dir blkio blkio)
+	w=$d/blkio.weight; [ -e "$w" ] || w=$d/blkio.bfq.weight
+	grep -q 300 "$w"
+	grep -qx "$maj:$min 1048576" "$d/blkio.throttle.read_bps_device"
+	grep -qx "$maj:$min 100" "$d/blkio.throttle.write_iops_device"
+	wait_for grep -qx "$maj:$min 1048576" "$TEST_ROOT/out"
+}
+
+@test "cgroups: devices: deny all, then the defaults and the spec's rules, in order" {
+	set_cgroup_path dev
+	update_config '.root.readonly = false'
+	update_config '.process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"]'
+	update_config '.linux.resources.devices = [{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":1,"access":"r"}]'
+	# The cgroup's refusal is EPERM; an allowed open may still fail in the
+	# driver (no /dev/mem in this kernel: ENXIO), which is fine here.
+	run_sh 'mknod /tmp/mem c 1 1; mknod /tmp/port c 1 4; cat /sys/fs/cgroup/devices/devices.list; (: < /tmp/mem) 2>&1; (: > /tmp/mem) 2>&1; (: < /tmp/port) 2>&1; echo x > /dev/null && echo null-ok'
+	printf '%s\n' "$output" | grep -qx 'c 1:1 r'
+	printf '%s\n' "$output" | grep -qx 'c 1:3 rwm'
+	! printf '%s\n' "$output" | grep -qx 'a \*:\* rwm'
+	! printf '%s\n' "$output" | grep -q "can't open /tmp/mem: Operation not permitted"
+	printf '%s\n' "$output" | grep -q "can't create /tmp/mem: Operation not permitted"
+	printf '%s\n' "$output" | grep -q "can't open /tmp/port: Operation not permitted"
+	[[ "$output" == *null-ok* ]]
+}
+
+@test "cgroups: a limit for a controller that is not mounted is an error, as in runc" {
+	grep -q ' - cgroup cgroup .*hugetlb' /proc/self/mountinfo && skip "hugetlb is mounted here"
+	set_cgroup_path huge
+	set_resources '{"hugepageLimits":[{"pageSize":"2MB","limit":4194304}]}'
+	set_args true
+	run teu run --bundle "$BUNDLE" huge
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot set hugetlb limit"* ]]
+	our_dirs | grep -v "/$CG_PARENT\$" && false
+	true
+}
+
+@test "cgroups: net_cls classid without net_cls mounted is an error" {
+	grep -q ' - cgroup cgroup .*net_cls' /proc/self/mountinfo && skip "net_cls is mounted here"
+	set_cgroup_path netcls
+	set_resources '{"network":{"classID":5}}'
+	set_args true
+	run teu run --bundle "$BUNDLE" netcls
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot set net_cls limit"* ]]
+}
+
+@test "cgroups: unified resources are refused on cgroup v1" {
+	set_cgroup_path unif
+	set_resources '{"unified":{"memory.max":"1000000"}}'
+	set_args true
+	run teu run --bundle "$BUNDLE" unif
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cgroup v2"* ]]
+}
+
+@test "cgroups: kill --all reaches processes outside the init's pid namespace view (host pid ns)" {
+	set_cgroup_path killall
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_args sh -c 'sleep 100 & sleep 100 & wait'
+	teu run -d --bundle "$BUNDLE" killall
+	d=$(cg_dir killall pids)
+	wait_for test "$(wc -l < "$d/cgroup.procs")" -ge 3
+	teu kill --all killall KILL
+	wait_for test ! -s "$d/cgroup.procs"
+	teu delete killall
+	[ ! -e "$d" ]
+}
