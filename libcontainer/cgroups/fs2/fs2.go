@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
@@ -25,7 +24,6 @@ type Manager struct {
 	path     string // cgroup path below root, starting with "/"
 	dir      string // root + path
 	rootless bool
-	res      *specs.LinuxResources
 
 	// killTimeout bounds how long Destroy waits for a killed cgroup to
 	// empty; a test seam.
@@ -37,8 +35,8 @@ var _ cgroups.Manager = (*Manager)(nil)
 // NewManager returns the manager of the cgroup at path (absolute from the
 // hierarchy root, e.g. "/teu/ctr1") on the cgroup2 filesystem mounted at
 // root (normally /sys/fs/cgroup; tests pass a fake tree). Nothing is
-// created until Apply. cfg may be nil; its Rootless and Resources are used
-// (Resources is what Apply's caller then passes to Set).
+// created until Apply; limits are written by Set. cfg may be nil; only its
+// Rootless is used (a cgroup that can't be created is then skipped).
 func NewManager(root, path string, cfg *cgroups.Config) (*Manager, error) {
 	if root == "" || !filepath.IsAbs(root) {
 		return nil, fmt.Errorf("cgroup2 root %q is not an absolute path", root)
@@ -50,7 +48,6 @@ func NewManager(root, path string, cfg *cgroups.Config) (*Manager, error) {
 	m := &Manager{root: filepath.Clean(root), path: clean, dir: filepath.Join(root, clean), killTimeout: 10 * time.Second}
 	if cfg != nil {
 		m.rootless = cfg.Rootless
-		m.res = cfg.Resources
 	}
 	return m, nil
 }

@@ -33,7 +33,6 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 			return err
 		}
 	}
-	m.res = r
 	return nil
 }
 
