@@ -341,7 +341,7 @@ bios=()
 : >"$WORK/console" && : >"$WORK/out" && : >"$WORK/status"
 msg "booting $KPKG (${accel[1]%%,*}, $CPUS cpus, ${MEM}M), prepared in $(elapsed "$START")s"
 T1=$(date +%s.%N)
-timeout -s KILL "$TIMEOUT" qemu-system-x86_64 -M pc -nodefaults -no-user-config -display none -no-reboot \
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -M pc -nodefaults -no-user-config -display none -no-reboot \
 	"${accel[@]}" "${bios[@]}" -smp "$CPUS" -m "$MEM" \
 	-kernel "$KDIR/vmlinux" -initrd "$WORK/initrd" \
 	-append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cgroup_no_v1=all mitigations=off random.trust_cpu=on" \
@@ -360,7 +360,8 @@ qrc=0
 wait "$QPID" || qrc=$?
 QPID=
 timedout=
-((qrc != 137)) || timedout=1 # timeout(1) sent SIGKILL
+# timeout(1): 124 after SIGTERM (QEMU quits on it), 137 if it took SIGKILL
+((qrc != 124 && qrc != 137)) || timedout=1
 wait "$TPID" 2>/dev/null || true
 TPID=
 [[ -z $CPID ]] || wait "$CPID" 2>/dev/null || true
