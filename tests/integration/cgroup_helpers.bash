@@ -62,3 +62,13 @@ teardown() {
 	harness_teardown
 	cg_cleanup
 }
+
+# nprocs_at_least ID N: the container's cgroup holds at least N processes.
+nprocs_at_least() {
+	[ "$(wc -l < "$(cg_dir "$1" pids)/cgroup.procs")" -ge "$2" ]
+}
+
+# lines_at_least FILE N
+lines_at_least() {
+	[ -e "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]
+}

@@ -236,7 +236,7 @@ setup() {
 	set_args sh -c 'sleep 100 & sleep 100 & wait'
 	teu run -d --bundle "$BUNDLE" killall
 	d=$(cg_dir killall pids)
-	wait_for test "$(wc -l < "$d/cgroup.procs")" -ge 3
+	wait_for nprocs_at_least killall 3
 	teu kill --all killall KILL
 	wait_for test ! -s "$d/cgroup.procs"
 	teu delete killall

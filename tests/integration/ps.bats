@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# teu ps: the processes in the container's cgroup.
+load helpers
+load cgroup_helpers
+
+setup() {
+	require_cgroup_v1
+	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
+	TEU_ROOT=$TEST_ROOT/state
+	BUNDLE=$TEST_ROOT/bundle
+	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
+	update_config '.process.terminal = false'
+	set_cgroup_path ps
+	set_args sh -c 'sleep 1001 & sleep 1002 & wait'
+	teu run -d --bundle "$BUNDLE" ps
+	wait_for nprocs_at_least ps 3
+}
+
+@test "ps: table is ps -ef's header and the container's lines" {
+	run teu ps ps
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == UID*PID*PPID*CMD ]]
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "$output" == *"sleep 1001"* ]]
+	[[ "$output" == *"sleep 1002"* ]]
+	init=$(teu state ps | jq .pid)
+	printf '%s\n' "${lines[@]:1}" | awk '{print $2}' | grep -qx "$init"
+}
+
+@test "ps: options after the id go to ps" {
+	run teu ps ps -o pid,comm
+	[ "$status" -eq 0 ]
+	[ "$(echo "${lines[0]}" | awk '{print $1, $2}')" = "PID COMMAND" ]
+	[ "${#lines[@]}" -eq 4 ]
+	[ "$(printf '%s\n' "${lines[@]:1}" | awk '{print $2}' | sort | tr '\n' ' ')" = "sh sleep sleep " ]
+}
+
+@test "ps --format json: an array of host pids" {
+	run teu ps --format json ps
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq length)" -eq 3 ]
+	init=$(teu state ps | jq .pid)
+	echo "$output" | jq -e --argjson p "$init" 'index($p) != null'
+	[ "$(echo "$output" | jq -c 'sort')" = "$(sort -n "$(cg_dir ps pids)/cgroup.procs" | jq -s -c .)" ]
+	run teu ps -f json ps
+	[ "$status" -eq 0 ]
+}
+
+@test "ps: errors are one line" {
+	run teu ps --format yaml ps
+	assert_one_error_line
+	run teu ps nosuch
+	assert_one_error_line
+	run teu ps
+	assert_one_error_line
+}
