@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -129,7 +130,9 @@ func (m *Manager) Apply(pid int) error {
 				err = fmt.Errorf("create cgroup %s: %w", dir, err)
 			}
 			if err == nil && pid > 0 {
-				err = cgroups.WriteProc(dir, pid)
+				if err = writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+					err = fmt.Errorf("join cgroup %s: %w", dir, err)
+				}
 			}
 			done[dir] = err
 		}
@@ -419,21 +422,27 @@ func ensureCpuset(dir string, r *specs.LinuxResources) error {
 }
 
 func ensureCpusetDir(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "cpuset.cpus")); err == nil {
-		// It exists; still fill it in if someone left it empty.
-		return copyCpusetFromParent(dir)
-	}
 	parent := filepath.Dir(dir)
-	if parent == dir {
+	cpus, err := cgroups.ReadFile(dir, "cpuset.cpus")
+	switch {
+	case err == nil:
+		mems, _ := cgroups.ReadFile(dir, "cpuset.mems")
+		if strings.TrimSpace(cpus) != "" && strings.TrimSpace(mems) != "" {
+			return nil // the hierarchy's root, or a cgroup already set up
+		}
+		// It exists but was left empty: fill it in, parents first.
+	case errors.Is(err, os.ErrNotExist):
+		if _, serr := os.Stat(dir); serr == nil {
+			return fmt.Errorf("cpuset: %s has no cpuset.cpus", dir)
+		}
+	default:
+		return fmt.Errorf("read cpuset.cpus: %w", err)
+	}
+	if parent == dir || parent == "/" {
 		return fmt.Errorf("cpuset hierarchy not found above %s", dir)
 	}
-	if _, err := os.Stat(filepath.Join(parent, "cpuset.cpus")); err != nil {
-		if _, derr := os.Stat(filepath.Join(parent, "cgroup.procs")); derr == nil || parent == "/" {
-			return fmt.Errorf("cpuset: %s has no cpuset.cpus", parent)
-		}
-		if err := ensureCpusetDir(parent); err != nil {
-			return err
-		}
+	if err := ensureCpusetDir(parent); err != nil {
+		return err
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("create cgroup %s: %w", dir, err)
