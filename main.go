@@ -32,6 +32,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		libcontainer.Init() // never returns
 	}
+	libcontainer.NoteInheritedFds()
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		fatal(err)
@@ -56,6 +57,11 @@ func newApp() *cli.App {
 		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
 	}
 	app.Before = setupLogging
+	// A bad flag is one error line, not the error and the whole help.
+	app.OnUsageError = usageError
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+	}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Println(c.App.Name + " version " + c.App.Version) }
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	return app
@@ -128,15 +134,23 @@ func logAttr(groups []string, a slog.Attr) slog.Attr {
 // fatal reports err as one line and exits 1. With --log the line also goes
 // to the log, where engines look for it.
 func fatal(err error) {
-	if logFile != nil {
-		slog.Error(err.Error())
-	}
+	// A container's exit status is no error of teu's.
 	var ee exitError
 	if errors.As(err, &ee) {
 		os.Exit(ee.code)
 	}
+	if logFile != nil {
+		slog.Error(err.Error())
+	}
 	fmt.Fprintln(os.Stderr, "teu: "+strings.ReplaceAll(err.Error(), "\n", " "))
 	os.Exit(1)
+}
+
+func usageError(c *cli.Context, err error, _ bool) error {
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+		return fmt.Errorf("%s: %w", c.Command.Name, err)
+	}
+	return err
 }
 
 // exitError carries a container's exit status out of `run`.

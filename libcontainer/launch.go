@@ -71,13 +71,13 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	}
 	s := o.Spec
 	if err := validate.Spec(s, o.Bundle); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
 	if s.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
-		return nil, errors.New("process.terminal needs --console-socket when teu does not stay attached")
+		return nil, fmt.Errorf("create %s: process.terminal needs --console-socket when teu does not stay attached", o.ID)
 	}
 	if !s.Process.Terminal && (o.ConsoleSocket != "" || o.ConsoleConn != nil) {
-		return nil, errors.New("--console-socket given but process.terminal is false")
+		return nil, fmt.Errorf("create %s: --console-socket given but process.terminal is false", o.ID)
 	}
 	rootfs := s.Root.Path
 	if !filepath.IsAbs(rootfs) {
@@ -89,17 +89,21 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 
 	d, err := newStateDir(root, o.ID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
 	c = &Container{root: root, dir: d, state: State{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
 		Owner: ownerName(), Annotations: s.Annotations, Creating: true,
 	}}
 	l := &launcher{c: c, opts: o, spec: s}
+	pidFileWritten := false
 	defer func() {
 		if retErr != nil {
 			l.abort()
 			d.remove()
+			if pidFileWritten {
+				os.Remove(o.PidFile)
+			}
 			retErr = fmt.Errorf("create %s: %w", o.ID, retErr)
 		}
 	}()
@@ -117,6 +121,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(c.state.InitPid))); err != nil {
 			return nil, fmt.Errorf("write pid file: %w", err)
 		}
+		pidFileWritten = true
 	}
 	c.state.Creating = false
 	if err := d.writeJSON(stateFile, &c.state); err != nil {
@@ -220,13 +225,16 @@ func (l *launcher) start() error {
 	// Child fds: 3.. preserved fds, then ours.
 	preserve := o.PreserveFds
 	var extraEnv []string
-	if n, err := strconv.Atoi(os.Getenv("LISTEN_FDS")); err == nil && n > 0 {
+	if n := listenFds(); n > 0 {
 		preserve += n
 		extraEnv = append(extraEnv, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
 	}
+	if preserve < 0 || preserve > maxPreserveFds {
+		return fmt.Errorf("cannot preserve %d fds: at most %d", preserve, maxPreserveFds)
+	}
 	var extra []*os.File
 	for i := 0; i < preserve; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd"))
+		extra = append(extra, inheritedFile(3+i))
 	}
 	fdOf := func(f *os.File) int { extra = append(extra, f); return 2 + len(extra) }
 	sockFd := fdOf(childSock)
@@ -473,4 +481,57 @@ func dialConsole(path string) (*os.File, error) {
 		return nil, fmt.Errorf("connect to console socket %s: %w", path, err)
 	}
 	return os.NewFile(uintptr(fd), "console-socket"), nil
+}
+
+// maxPreserveFds bounds --preserve-fds plus LISTEN_FDS.
+const maxPreserveFds = 1 << 16
+
+// inherited holds the fds above stdio this process got from its caller,
+// as NoteInheritedFds found them before teu opened any of its own.
+var inherited map[int]bool
+
+// NoteInheritedFds records which fds above stdio the caller passed us, and
+// marks them close-on-exec so that nothing but the init can get them, and
+// it only as preserved fds. main calls it first thing: --preserve-fds N
+// must pass the caller's fds 3..3+N-1, never one teu opened itself (the
+// state dir, whose flock would then outlive us, or the exec fifo).
+func NoteInheritedFds() {
+	inherited = map[int]bool{}
+	dfd, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	d := os.NewFile(uintptr(dfd), "/proc/self/fd")
+	names, _ := d.Readdirnames(-1)
+	for _, n := range names {
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < 3 || fd == dfd {
+			continue
+		}
+		inherited[fd] = true
+		unix.CloseOnExec(fd)
+	}
+	d.Close()
+}
+
+// inheritedFile is fd as a file to pass on, or nil (the child gets nothing
+// there) when the caller did not give us fd.
+func inheritedFile(fd int) *os.File {
+	if inherited != nil && !inherited[fd] {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), "preserved-fd-"+strconv.Itoa(fd))
+}
+
+// listenFds is the number of socket-activation fds passed to us: LISTEN_FDS,
+// unless LISTEN_PID says they were meant for another process.
+func listenFds() int {
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	if p := os.Getenv("LISTEN_PID"); p != "" && p != strconv.Itoa(os.Getpid()) {
+		return 0
+	}
+	return n
 }
