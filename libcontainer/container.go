@@ -90,7 +90,7 @@ func LoadState(root, id string) (*Container, error) {
 				c.state = State{ID: id, Creating: true}
 				return c, nil
 			}
-			return nil, ErrNotExist
+			return nil, notExist{id}
 		}
 		return nil, err
 	}

@@ -46,6 +46,12 @@ type stateDir struct {
 // ErrNotExist reports a container that does not exist.
 var ErrNotExist = errors.New("container does not exist")
 
+// notExist is ErrNotExist naming the container.
+type notExist struct{ id string }
+
+func (e notExist) Error() string        { return "container " + e.id + " does not exist" }
+func (e notExist) Is(target error) bool { return target == ErrNotExist }
+
 // ErrExist reports a container id already in use.
 var ErrExist = errors.New("container with given ID already exists")
 
@@ -83,7 +89,7 @@ func openStateDir(root, id string) (*stateDir, error) {
 	p := filepath.Join(root, id)
 	d, err := lockDir(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNotExist
+		return nil, notExist{id}
 	}
 	return d, err
 }
