@@ -25,7 +25,9 @@
 #   TEU_VM_ENV         names of host variables exported to the command
 #   TEU_VM_MEM         guest RAM in MiB (2048)
 #   TEU_VM_CPUS        guest vCPUs (2)
-#   TEU_VM_TIMEOUT     seconds before the guest is killed (1800)
+#   TEU_VM_TIMEOUT     seconds before the guest is killed (1800), after the
+#                      guest kernel dumped its CPUs and tasks (sysrq) to the
+#                      console, which is printed
 #   TEU_VM_RETRIES     boots again up to N times when the guest hung or
 #                      crashed without a status (never when the command
 #                      failed) (1)
@@ -266,9 +268,9 @@ fi
 
 # ------------------------------------------------------------ per-run image
 WORK=$(mktemp -d /tmp/teu-vm.XXXXXX)
-QPID= TPID= CPID=
+QPID= TPID= CPID= MPID= WPID=
 cleanup() {
-	for p in $QPID $TPID $CPID; do kill "$p" 2>/dev/null || true; done
+	for p in $QPID $TPID $CPID $MPID $WPID; do kill "$p" 2>/dev/null || true; done
 	if [[ ${TEU_VM_KEEP:-0} == 1 ]]; then msg "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -339,13 +341,17 @@ fi
 bios=()
 [[ -f /usr/share/qemu/qboot.rom ]] && bios=(-bios /usr/share/qemu/qboot.rom) # faster than SeaBIOS
 : >"$WORK/console" && : >"$WORK/out" && : >"$WORK/status"
+# The QEMU monitor on a FIFO pair: on a timeout it makes the guest kernel
+# dump its CPUs and tasks into the console log before the guest is killed.
+mkfifo "$WORK/mon.in" "$WORK/mon.out"
 msg "booting $KPKG (${accel[1]%%,*}, $CPUS cpus, ${MEM}M), prepared in $(elapsed "$START")s"
 T1=$(date +%s.%N)
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -M pc -nodefaults -no-user-config -display none -no-reboot \
+qemu-system-x86_64 -M pc -nodefaults -no-user-config -display none -no-reboot \
 	"${accel[@]}" "${bios[@]}" -smp "$CPUS" -m "$MEM" \
 	-kernel "$KDIR/vmlinux" -initrd "$WORK/initrd" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cgroup_no_v1=all mitigations=off random.trust_cpu=on" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 sysrq_always_enabled rdinit=/init cgroup_no_v1=all mitigations=off random.trust_cpu=on" \
 	-serial "file:$WORK/console" -serial "file:$WORK/out" -serial "file:$WORK/status" \
+	-chardev "pipe,id=mon,path=$WORK/mon" -mon chardev=mon,mode=readline \
 	-fsdev "local,id=share,path=$SHARE,security_model=passthrough" \
 	-device virtio-9p-pci,fsdev=share,mount_tag=share </dev/null &
 QPID=$!
@@ -356,16 +362,35 @@ if [[ ${TEU_VM_VERBOSE:-0} == 1 ]]; then
 	tail -n +1 -s 0.2 --pid=$QPID -f "$WORK/console" >&2 &
 	CPID=$!
 fi
-qrc=0
-wait "$QPID" || qrc=$?
+# Drain the monitor's replies (QEMU blocks when nobody reads them).
+cat "$WORK/mon.out" >"$WORK/monitor.log" 2>/dev/null &
+MPID=$!
+# Watchdog: tail --pid returns when QEMU exits; if the timeout comes first,
+# dump (sysrq: loglevel 8, backtraces of all CPUs, blocked tasks, all
+# tasks), then stop QEMU: SIGTERM, and SIGKILL if that is not enough.
+(
+	timeout "$TIMEOUT" tail -s 0.5 --pid=$QPID -f /dev/null && exit 0
+	: >"$WORK/timedout"
+	for k in 8 l w t; do
+		echo "sendkey alt-sysrq-$k" >"$WORK/mon.in"
+		sleep 2
+	done
+	kill -TERM $QPID 2>/dev/null
+	sleep 10
+	kill -KILL $QPID 2>/dev/null
+) &
+WPID=$!
+wait "$QPID" 2>/dev/null || true
 QPID=
-timedout=
-# timeout(1): 124 after SIGTERM (QEMU quits on it), 137 if it took SIGKILL
-((qrc != 124 && qrc != 137)) || timedout=1
+wait "$WPID" 2>/dev/null || true
+exec 7<>"$WORK/mon.out" 7>&- # release cat if QEMU never opened the pipe
+wait "$MPID" 2>/dev/null || true
 wait "$TPID" 2>/dev/null || true
 TPID=
 [[ -z $CPID ]] || wait "$CPID" 2>/dev/null || true
 CPID=
+timedout=
+[[ ! -e $WORK/timedout ]] || timedout=1
 
 status=$(tr -d '\r' <"$WORK/status")
 if [[ $status =~ ^RC\ ([0-9]+)\ boot=([0-9.]+)s\ command=([0-9.]+)s ]]; then
@@ -380,7 +405,13 @@ else
 	echo "[teu-vm] guest ended without a status ${status:+($status)}; console tail:" >&2
 	rc=125
 fi
-tail -n 40 "$WORK/console" >&2
+if [[ -n $timedout ]] && n=$(grep -n -m1 'sysrq: Changing Loglevel' "$WORK/console" | cut -d: -f1); then
+	# the last lines before the dump, then the dump
+	head -n $((n - 1)) "$WORK/console" | tail -n 30 >&2
+	tail -n +"$n" "$WORK/console" | head -n 2000 >&2
+else
+	tail -n 40 "$WORK/console" >&2
+fi
 # A hung or crashed guest (not a failing command) may get another boot.
 if ((RETRIES > 0)) && [[ $status != ERROR* ]]; then
 	msg "booting again (TEU_VM_RETRIES=$RETRIES)"
