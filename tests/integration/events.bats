@@ -17,6 +17,7 @@ setup() {
 	set_resources '{"memory":{"limit":67108864,"swap":67108864},"pids":{"limit":50}}'
 	set_args sh -c 'sleep 100 & i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; wait'
 	teu run -d --bundle "$BUNDLE" ev
+	wait_for nprocs_at_least ev 2
 	run teu events --stats ev
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 1 ]
