@@ -6,7 +6,7 @@ COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS   := -X main.commit=$(COMMIT)
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev
 
-.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2
+.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 bench
 
 all: teu
 
@@ -48,6 +48,20 @@ integration: teu
 # cgroup v2 host (tests/vm/README.md). Root; not part of `make test` yet.
 test-cgroupv2: deps teu
 	tests/vm/cgroupv2.sh $(BUILD)/cgroupv2
+
+# bench: teu, runc and crun side by side (bench/README.md); root. It
+# installs runc, crun and GNU time if missing, prints a markdown table and
+# puts it into bench/README.md. Not part of `make test`. BENCH_FLAGS: e.g.
+# "-reps 30" or "-only run,state".
+BENCH_PKGS := runc crun time
+bench: deps teu
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	$(GO) build -o $(BUILD)/teubench ./bench/cmd/teubench
+	$(BUILD)/teubench -teu ./teu -readme bench/README.md $(BENCH_FLAGS)
 
 # test: the whole suite, as CI runs it (root).
 test: deps vet unit fuzz integration
