@@ -66,16 +66,10 @@ pid_gone() {
 # would leave behind (an init holds the state dir's exec.fifo; after pivot
 # its root is the rootfs).
 procs_in_test_root() {
-	local d p link skip=" $$ $BASHPID $PPID "
-	for d in /proc/[0-9]*; do
-		p=${d#/proc/}
-		[[ $skip == *" $p "* ]] && continue
-		for link in "$d/root" "$d/cwd" "$d"/fd/*; do
-			if [[ "$(readlink "$link" 2>/dev/null)" == "$TEST_ROOT"* ]]; then
-				echo "$p"
-				break
-			fi
-		done
+	local p skip=" $$ $BASHPID $PPID "
+	for p in $(find /proc/[0-9]*/fd /proc/[0-9]*/cwd /proc/[0-9]*/root -maxdepth 1 \
+		-lname "$TEST_ROOT*" 2>/dev/null | cut -d/ -f3 | sort -un); do
+		[[ $skip == *" $p "* ]] || echo "$p"
 	done
 }
 
@@ -87,7 +81,16 @@ mounts_in_test_root() {
 # assert_nothing_left ID: no state dir, no process, no mount of the test.
 assert_nothing_left() {
 	local id=$1
-	if [ -e "$TEU_ROOT/$id" ]; then
+	case $id in
+	*/* | . | .. | "" | *$'\n'*)
+		# Not a name: nothing at all may be under the root.
+		if [ -n "$(ls -A "$TEU_ROOT" 2>/dev/null)" ]; then
+			echo "left under $TEU_ROOT: $(ls -A "$TEU_ROOT")" >&2
+			return 1
+		fi
+		;;
+	esac
+	if [[ $id =~ ^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$ ]] && [ -e "$TEU_ROOT/$id" ]; then
 		echo "state dir $TEU_ROOT/$id left behind: $(ls -la "$TEU_ROOT/$id")" >&2
 		return 1
 	fi
