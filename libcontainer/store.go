@@ -56,7 +56,7 @@ func (e notExist) Is(target error) bool { return target == ErrNotExist }
 var ErrExist = errors.New("container with given ID already exists")
 
 func ensureRoot(root string) error {
-	if err := os.MkdirAll(root, 0o711); err != nil {
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("create state root %s: %w", root, err)
 	}
 	return nil
@@ -69,7 +69,7 @@ func newStateDir(root, id string) (*stateDir, error) {
 		return nil, err
 	}
 	p := filepath.Join(root, id)
-	if err := os.Mkdir(p, 0o711); err != nil {
+	if err := os.Mkdir(p, 0o700); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil, ErrExist
 		}
