@@ -43,6 +43,8 @@ type State struct {
 	// CgroupPaths is the container's cgroup, controller → directory ("" for
 	// cgroup2), as its cgroups.Manager's Paths() returned it.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// NoNewKeyring: created with --no-new-keyring (exec does as the init).
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
 }
 
 // Container is a loaded container. The methods that change it hold the

@@ -57,6 +57,9 @@ func runInit(sync syncSock) error {
 		return fmt.Errorf("read init config: %w", err)
 	}
 	cfgFile.Close()
+	if cfg.Exec {
+		return runExecInit(&cfg, sync)
+	}
 	s := cfg.Spec
 	p := s.Process
 
@@ -244,8 +247,11 @@ func setupConsole(cfg *initConfig) error {
 			return fmt.Errorf("set console size: %w", err)
 		}
 	}
-	if err := rootfs.BindConsole(peer); err != nil {
-		return err
+	// /dev/console is the container's first terminal; exec's is not it.
+	if !cfg.Exec {
+		if err := rootfs.BindConsole(peer); err != nil {
+			return err
+		}
 	}
 	if err := console.SendFd(sock, master.Name(), master); err != nil {
 		return fmt.Errorf("send pty to console socket: %w", err)

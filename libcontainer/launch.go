@@ -55,6 +55,8 @@ type initConfig struct {
 	ConsoleFd    int         `json:"console_fd"` // -1 without a console socket
 	ExtraEnv     []string    `json:"extra_env,omitempty"`
 	HostPid      int         `json:"host_pid"` // the init's pid as the host sees it, for hooks' state
+	// Exec: the init of `teu exec`, in an existing container (exec_init.go).
+	Exec bool `json:"exec,omitempty"`
 }
 
 const envInitConfig = "_TEU_INIT_CONFIG"
@@ -93,7 +95,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	}
 	c = &Container{root: root, dir: d, state: State{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
-		Owner: ownerName(), Annotations: s.Annotations, Creating: true,
+		Owner: ownerName(), Annotations: s.Annotations, Creating: true, NoNewKeyring: o.NoNewKeyring,
 	}}
 	l := &launcher{c: c, opts: o, spec: s}
 	pidFileWritten := false

@@ -1,0 +1,386 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/system"
+	"github.com/teu-runtime/teu/libcontainer/validate"
+	"github.com/teu-runtime/teu/nsenter"
+)
+
+// ExecOpts are the inputs of exec.
+type ExecOpts struct {
+	// Process is the complete process to run (the caller merged the
+	// container's process and the command line into it).
+	Process       *specs.Process
+	ConsoleSocket string   // path of the engine's console socket
+	ConsoleConn   *os.File // or an already-connected socket (attached with a tty)
+	PidFile       string
+	PreserveFds   int
+	// SubCgroup places the process in a sub-cgroup of the container's:
+	// controller → path below the container's cgroup; the "" key applies
+	// to every controller not named (and to cgroup2).
+	SubCgroup    map[string]string
+	IgnorePaused bool
+	Stdin        *os.File
+	Stdout       *os.File
+	Stderr       *os.File
+}
+
+// nsNames are the /proc/<pid>/ns entries of each namespace type.
+var nsNames = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace: "pid", specs.NetworkNamespace: "net", specs.MountNamespace: "mnt",
+	specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
+	specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
+}
+
+// Exec starts a process in a running (or created) container: teu re-executes
+// itself through its read-only sealed handle, nsexec.c joins every namespace
+// of the container's init before the Go runtime starts, and the Go side
+// (Init in exec mode) applies the process's limits, credentials and seccomp
+// filter and execs it. Exec returns the process's host pid once it has
+// exec'd (or died trying); the caller's process tree reaps it (a subreaper
+// when attached). c may be loaded with LoadState: exec changes no state,
+// and must not hold the lock while the process may sit frozen in a paused
+// container's cgroup.
+func (c *Container) Exec(o *ExecOpts) (int, error) {
+	pid, err := c.exec(o)
+	if err != nil {
+		return 0, fmt.Errorf("exec %s: %w", c.ID(), err)
+	}
+	return pid, nil
+}
+
+func (c *Container) exec(o *ExecOpts) (int, error) {
+	switch st := c.Status(); st {
+	case Running, Created:
+	case Paused:
+		if !o.IgnorePaused {
+			return 0, errors.New("container is paused (use --ignore-paused)")
+		}
+	default:
+		return 0, fmt.Errorf("container is %s, not running", st)
+	}
+	p := o.Process
+	if p == nil {
+		return 0, errors.New("no process")
+	}
+	if err := validate.Process(p); err != nil {
+		return 0, err
+	}
+	if len(p.Args) == 0 {
+		return 0, errors.New("process.args must not be empty")
+	}
+	if p.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
+		return 0, errors.New("a terminal needs --console-socket when teu does not stay attached")
+	}
+	if !p.Terminal && (o.ConsoleSocket != "" || o.ConsoleConn != nil) {
+		return 0, errors.New("--console-socket given without a terminal (--tty)")
+	}
+	spec, err := c.Config()
+	if err != nil {
+		return 0, fmt.Errorf("read container config: %w", err)
+	}
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	pidfd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
+	if err != nil {
+		return 0, errors.New("container is stopped")
+	}
+	defer unix.Close(pidfd)
+
+	// The init's namespaces, opened here and then checked to still be the
+	// init's (its pid cannot have been reused while it is alive), so the
+	// process can never join another process's namespaces.
+	var nsFiles []*os.File
+	defer func() {
+		for _, f := range nsFiles {
+			f.Close()
+		}
+	}()
+	var joinTypes []uint32
+	procDir := "/proc/" + strconv.Itoa(c.state.InitPid) + "/ns/"
+	for _, ns := range spec.Linux.Namespaces {
+		name, ok := nsNames[ns.Type]
+		if !ok {
+			return 0, fmt.Errorf("unknown namespace type %q in the container's config", ns.Type)
+		}
+		f, err := os.Open(procDir + name)
+		if err != nil {
+			return 0, fmt.Errorf("open the container's %s namespace: %w", name, err)
+		}
+		nsFiles = append(nsFiles, f)
+		joinTypes = append(joinTypes, nsFlags[ns.Type])
+	}
+	if !pidAlive(pidfd) {
+		return 0, errors.New("container is stopped")
+	}
+
+	parentSock, childSock, err := socketPair("exec")
+	if err != nil {
+		return 0, err
+	}
+	defer parentSock.Close()
+	defer childSock.Close()
+	sync := syncSock{parentSock}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer cfgR.Close()
+	defer cfgW.Close()
+	exe, err := sealedSelf()
+	if err != nil {
+		return 0, err
+	}
+	defer exe.Close()
+	var console *os.File
+	if o.ConsoleConn != nil {
+		console = o.ConsoleConn
+	} else if o.ConsoleSocket != "" {
+		console, err = dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return 0, err
+		}
+		defer console.Close()
+	}
+
+	// Child fds: 3.. preserved fds, then ours.
+	if o.PreserveFds < 0 || o.PreserveFds > maxPreserveFds {
+		return 0, fmt.Errorf("cannot preserve %d fds: at most %d", o.PreserveFds, maxPreserveFds)
+	}
+	var extra []*os.File
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, inheritedFile(3+i))
+	}
+	fdOf := func(f *os.File) int { extra = append(extra, f); return 2 + len(extra) }
+	boot := nsenter.Bootstrap{}
+	for i, f := range nsFiles {
+		boot.Join = append(boot.Join, nsenter.NsPath{Type: joinTypes[i], Path: "/proc/self/fd/" + strconv.Itoa(fdOf(f))})
+	}
+	msg, err := boot.Encode()
+	if err != nil {
+		return 0, err
+	}
+	sockFd := fdOf(childSock)
+	cfgFd := fdOf(cfgR)
+	// The exec'd process gets the container's seccomp filter, nothing else
+	// of its config: rootfs, hostname and sysctls are the init's business.
+	ic := initConfig{ID: c.ID(), Exec: true, NoNewKeyring: c.state.NoNewKeyring, PreserveFds: o.PreserveFds,
+		ConsoleFd: -1, Spec: &specs.Spec{Version: spec.Version, Process: p, Linux: &specs.Linux{Seccomp: spec.Linux.Seccomp}}}
+	if console != nil {
+		ic.ConsoleFd = fdOf(console)
+	}
+	exeFd := fdOf(exe)
+	stdio := func(f, def *os.File) *os.File {
+		if f != nil {
+			return f
+		}
+		return def
+	}
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
+		Args:       []string{"teu", "init"},
+		Env:        []string{nsenter.EnvInitSock + "=" + strconv.Itoa(sockFd), envInitConfig + "=" + strconv.Itoa(cfgFd)},
+		Stdin:      stdio(o.Stdin, os.Stdin),
+		Stdout:     stdio(o.Stdout, os.Stdout),
+		Stderr:     stdio(o.Stderr, os.Stderr),
+		ExtraFiles: extra,
+		Dir:        "/",
+	}
+	if err := system.CloseExecFrom(3); err != nil {
+		return 0, fmt.Errorf("close fds: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start exec init: %w", err)
+	}
+	pid := 0
+	defer func() {
+		// On failure nothing we started may linger.
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	childSock.Close()
+	cfgR.Close()
+	for _, f := range nsFiles {
+		f.Close()
+	}
+	nsFiles = nil
+	// The cgroup before the namespaces: the process then lands in it (and
+	// at the root of the container's cgroup namespace).
+	if err := c.joinCgroup(cmd.Process.Pid, o.SubCgroup); err != nil {
+		return 0, err
+	}
+	if pid, err = execBootstrap(sync, cmd, msg); err != nil {
+		return 0, err
+	}
+	fail := func(err error) (int, error) {
+		unix.Kill(pid, unix.SIGKILL)
+		return 0, err
+	}
+	if adj := p.OOMScoreAdj; adj != nil {
+		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
+			return fail(fmt.Errorf("set oom_score_adj %d: %w", *adj, err))
+		}
+	}
+	go func() {
+		json.NewEncoder(cfgW).Encode(&ic)
+		cfgW.Close()
+	}()
+	// The init reports errors; its end of the socket closes (on exec) when
+	// the process runs.
+	l := &launcher{c: c, spec: ic.Spec, sync: sync}
+	for {
+		m, err := sync.recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) {
+				break
+			}
+			return fail(fmt.Errorf("read from exec init: %w", err))
+		}
+		switch m.Type {
+		case msgError:
+			return fail(errors.New(m.Error))
+		case msgSeccomp:
+			if err := l.forwardSeccomp(); err != nil {
+				sync.send(syncMsg{Type: msgError, Error: err.Error()})
+				return fail(err)
+			}
+			if err := sync.send(syncMsg{Type: msgAck}); err != nil {
+				return fail(fmt.Errorf("write to exec init: %w", err))
+			}
+		default:
+			return fail(fmt.Errorf("unexpected message %q from exec init", m.Type))
+		}
+	}
+	if o.PidFile != "" {
+		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid))); err != nil {
+			return fail(fmt.Errorf("write pid file: %w", err))
+		}
+	}
+	return pid, nil
+}
+
+// execBootstrap sends nsexec.c the namespaces to join and learns the pid of
+// the process (which is then our child if we are a subreaper).
+func execBootstrap(sync syncSock, cmd *exec.Cmd, msg []byte) (int, error) {
+	if _, err := sync.f.Write(msg); err != nil {
+		return 0, fmt.Errorf("send bootstrap: %w", err)
+	}
+	buf := make([]byte, 4096)
+	n, err := sync.f.Read(buf)
+	cmd.Wait() // the intermediate process exits after its one reply
+	if err != nil || n == 0 {
+		return 0, errors.New("exec init exited while joining the namespaces")
+	}
+	reply := string(buf[:n])
+	switch {
+	case strings.HasPrefix(reply, "P "):
+		pid, err := strconv.Atoi(reply[2:])
+		if err != nil {
+			return 0, fmt.Errorf("bad pid message %q", reply)
+		}
+		return pid, nil
+	case strings.HasPrefix(reply, "E "):
+		return 0, errors.New(reply[2:])
+	}
+	return 0, fmt.Errorf("unexpected bootstrap reply %q", reply)
+}
+
+// pidAlive reports whether the process behind pidfd has not exited.
+func pidAlive(pidfd int) bool {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n == 0
+}
+
+// joinCgroup moves pid into the container's cgroup, or the sub-cgroups
+// sub names (which must exist, as with runc).
+func (c *Container) joinCgroup(pid int, sub map[string]string) error {
+	paths := c.state.CgroupPaths
+	for ctrl := range sub {
+		if _, ok := paths[ctrl]; !ok && ctrl != "" {
+			return fmt.Errorf("--cgroup: the container has no %s cgroup", ctrl)
+		}
+	}
+	hybrid := len(paths) > 1 && paths[""] != ""
+	done := map[string]bool{}
+	for ctrl, dir := range paths {
+		s, ok := sub[ctrl]
+		if !ok {
+			s = sub[""]
+		}
+		target := dir
+		if s != "" {
+			target = filepath.Join(dir, filepath.Clean("/"+s))
+		}
+		if done[target] {
+			continue
+		}
+		done[target] = true
+		err := os.WriteFile(filepath.Join(target, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+		if err != nil && ctrl == "" && hybrid && target != dir {
+			// On a hybrid host the cgroup2 placement is a courtesy: the
+			// container's own, if the sub-cgroup exists only in v1.
+			err = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+		}
+		if err == nil {
+			continue
+		}
+		if (ctrl == "" && hybrid) || (os.Geteuid() != 0 && errors.Is(err, os.ErrPermission)) {
+			slog.Warn("exec: cgroup skipped", "controller", ctrl, "error", err)
+			continue
+		}
+		return fmt.Errorf("join cgroup %s: %w", target, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// ParseSubCgroup parses exec's --cgroup values: "path" for every
+// controller, or "ctrl[,ctrl...]:path" (cgroup v1).
+func ParseSubCgroup(vals []string) (map[string]string, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, v := range vals {
+		ctrls, path, found := strings.Cut(v, ":")
+		if !found {
+			ctrls, path = "", v
+		}
+		if path == "" || strings.Contains(path, "\x00") {
+			return nil, fmt.Errorf("invalid --cgroup %q", v)
+		}
+		for _, part := range strings.Split(path, "/") {
+			if part == ".." {
+				return nil, fmt.Errorf("invalid --cgroup %q: .. is not allowed", v)
+			}
+		}
+		if found && cgroups.GetMode() == cgroups.Unified {
+			return nil, fmt.Errorf("invalid --cgroup %q: controllers can be named on cgroup v1 only", v)
+		}
+		for _, ctrl := range strings.Split(ctrls, ",") {
+			if _, dup := out[ctrl]; dup {
+				return nil, fmt.Errorf("--cgroup: %q given twice", ctrl)
+			}
+			out[ctrl] = path
+		}
+	}
+	return out, nil
+}
