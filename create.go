@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
@@ -54,12 +55,17 @@ func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
 	if err != nil {
 		return nil, err
 	}
+	trace := tracer(c, id)
+	t0 := time.Now()
 	spec, err := loadSpec(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
+	if trace != nil {
+		trace("config", time.Since(t0))
+	}
 	return &libcontainer.CreateOpts{
-		ID: id, Bundle: bundle, Spec: spec,
+		ID: id, Bundle: bundle, Spec: spec, Trace: trace,
 		ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
 		NoPivot: c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring"),
 		PreserveFds: int(c.Uint("preserve-fds")),

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/teu-runtime/teu/libcontainer"
@@ -19,11 +21,21 @@ var startCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		trace := tracer(c, id)
+		t0 := time.Now()
 		ct, err := libcontainer.Load(root(c), id)
 		if err != nil {
 			return err
 		}
 		defer ct.Close()
-		return ct.Start()
+		if trace != nil {
+			trace("load", time.Since(t0))
+			t0 = time.Now()
+		}
+		err = ct.Start()
+		if trace != nil {
+			trace("start", time.Since(t0))
+		}
+		return err
 	},
 }

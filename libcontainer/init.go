@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -46,6 +47,7 @@ func Init() {
 }
 
 func runInit(sync syncSock) error {
+	t0 := time.Now()
 	cfgFd, err := strconv.Atoi(os.Getenv(envInitConfig))
 	if err != nil {
 		return errors.New("init: no config fd")
@@ -68,6 +70,8 @@ func runInit(sync syncSock) error {
 			return err
 		}
 	}
+	tr := newPhaseTimer(cfg.Trace, t0)
+	tr.mark("config")
 	rc := &rootfs.Config{
 		Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, Mounts: s.Mounts, Devices: s.Linux.Devices,
 		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: cfg.NoPivot,
@@ -78,6 +82,7 @@ func runInit(sync syncSock) error {
 	if err := rootfs.Prepare(rc); err != nil {
 		return err
 	}
+	tr.mark("mounts")
 	// prestart and createRuntime hooks run in the parent, now.
 	if err := sync.send(syncMsg{Type: msgHooks}); err != nil {
 		return err
@@ -88,6 +93,7 @@ func runInit(sync syncSock) error {
 		}
 		return fmt.Errorf("waiting for hooks: %w", err)
 	}
+	tr.mark("wait for prestart hooks")
 	state := specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated,
 		Pid: cfg.HostPid, Bundle: cfg.Bundle, Annotations: s.Annotations}
 	if s.Hooks != nil {
@@ -95,9 +101,11 @@ func runInit(sync syncSock) error {
 			return err
 		}
 	}
+	tr.mark("createContainer hooks")
 	if err := rootfs.Pivot(cfg.Rootfs, cfg.NoPivot, s.Linux.RootfsPropagation); err != nil {
 		return err
 	}
+	tr.mark("pivot")
 	// Before the root may turn read-only.
 	if err := rootfs.CreateCwd(p.Cwd); err != nil {
 		return err
@@ -107,6 +115,7 @@ func runInit(sync syncSock) error {
 			return err
 		}
 	}
+	tr.mark("console")
 	if s.Hostname != "" {
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 			return fmt.Errorf("set hostname: %w", err)
@@ -120,9 +129,11 @@ func runInit(sync syncSock) error {
 	if err := writeProcFiles(s); err != nil {
 		return err
 	}
+	tr.mark("hostname+sysctl")
 	if err := rootfs.Finalize(rc); err != nil {
 		return err
 	}
+	tr.mark("finalize")
 	for _, r := range p.Rlimits {
 		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
 		// syscall.Setrlimit also stops Go from restoring its own idea of
@@ -141,12 +152,14 @@ func runInit(sync syncSock) error {
 	if err != nil {
 		return err
 	}
+	tr.mark("rlimits+lookup")
 	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {
 		return err
 	}
 	if err := finalizeCredentials(p); err != nil {
 		return err
 	}
+	tr.mark("credentials")
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
 	}
@@ -166,7 +179,8 @@ func runInit(sync syncSock) error {
 	if err := initSeccomp(s, sync, seccompBeforeReady); err != nil {
 		return err
 	}
-	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
+	tr.mark("cwd+fds")
+	if err := sync.send(syncMsg{Type: msgReady, Phases: tr.phases}); err != nil {
 		return err
 	}
 	sync.f.Close()

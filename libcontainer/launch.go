@@ -50,6 +50,7 @@ type initConfig struct {
 	Rootfs       string      `json:"rootfs"`
 	NoPivot      bool        `json:"no_pivot,omitempty"`
 	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
+	Trace        bool        `json:"trace,omitempty"`
 	PreserveFds  int         `json:"preserve_fds"` // fds 3..3+n-1 pass into the container
 	FifoFd       int         `json:"fifo_fd"`
 	ConsoleFd    int         `json:"console_fd"` // -1 without a console socket
@@ -115,7 +116,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	if err := d.writeJSON(stateFile, &c.state); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
-	trace("parse", time.Since(t0))
+	trace("prepare", time.Since(t0))
 	if err := l.start(); err != nil {
 		return nil, err
 	}
@@ -282,12 +283,16 @@ func (l *launcher) start() error {
 	if err := l.cmd.Start(); err != nil {
 		return fmt.Errorf("start init: %w", err)
 	}
+	trace("exec init", time.Since(t0))
+	t0 = time.Now()
 	childSock.Close()
 	cfgR.Close()
 	// Cgroups are joined here, before the init can create a cgroup namespace.
 	if err := l.applyCgroup(l.cmd.Process.Pid); err != nil {
 		return err
 	}
+	trace("cgroup", time.Since(t0))
+	t0 = time.Now()
 	if err := l.bootstrap(msg); err != nil {
 		return err
 	}
@@ -295,6 +300,7 @@ func (l *launcher) start() error {
 	t0 = time.Now()
 
 	ic.HostPid = l.c.state.InitPid
+	ic.Trace = o.Trace != nil
 	go func() {
 		json.NewEncoder(cfgW).Encode(&ic)
 		cfgW.Close()
@@ -311,7 +317,8 @@ func (l *launcher) start() error {
 		case msgError:
 			return errors.New(m.Error)
 		case msgHooks:
-			trace("mounts", time.Since(t0))
+			// The init's Go start, its config, mounts: details at "ready".
+			trace("init setup", time.Since(t0))
 			t0 = time.Now()
 			st := l.c.OCIState()
 			// runtime-tools expects hooks that run during create to be
@@ -343,6 +350,9 @@ func (l *launcher) start() error {
 			}
 		case msgReady:
 			trace("finish", time.Since(t0))
+			for _, p := range m.Phases {
+				trace("init "+p.Name, time.Duration(p.Ns))
+			}
 			return nil
 		default:
 			return fmt.Errorf("unexpected message %q from init", m.Type)

@@ -21,6 +21,8 @@ const (
 type syncMsg struct {
 	Type  string `json:"type"`
 	Error string `json:"error,omitempty"`
+	// Phases: the init's setup durations, with "ready" when tracing.
+	Phases []tracePhase `json:"phases,omitempty"`
 }
 
 type syncSock struct{ f *os.File }
