@@ -72,14 +72,14 @@ setup() {
 	teu create --bundle "$BUNDLE" c1
 	pid=$(state_of c1 pid)
 	# Not in the waiting init either (its hooks and it are ours, not the caller's).
-	! ls -l /proc/$pid/fd/ | grep -e leak7 -e config.json
+	refute grep -e leak7 -e config.json <<<"$(ls -l /proc/$pid/fd/)"
 	teu start c1
 	exec 7>&- 9<&-
 	wait_status c1 stopped
 	[ -s "$SHARED/fds" ]
-	! grep -e leak7 -e config.json "$SHARED/fds"
+	refute grep -e leak7 -e config.json "$SHARED/fds"
 	# Nothing of teu's state either.
-	! grep -F "$TEU_ROOT" "$SHARED/fds"
+	refute grep -F "$TEU_ROOT" "$SHARED/fds"
 	# stdio and the fd ls reads its directory with.
 	[ "$(grep -c -- '->' "$SHARED/fds")" -le 4 ]
 }
@@ -94,7 +94,7 @@ setup() {
 	[ "$(cat "$TEST_ROOT/out5")" = through-fd5 ]
 	# 6 is past 3+3-1: not passed.
 	grep -qx 5 "$SHARED/fds"
-	! grep -vx -e 3 -e 4 -e 5 "$SHARED/fds"
+	refute grep -vx -e 3 -e 4 -e 5 "$SHARED/fds"
 }
 
 @test "create --preserve-fds: a number past the caller's open fds passes none of teu's own" {
@@ -103,10 +103,11 @@ setup() {
 	set_args sh -c 'for f in /proc/self/fd/*; do readlink $f; done >/shared/fds; sleep 100'
 	teu create --bundle "$BUNDLE" --preserve-fds 40 c1
 	pid=$(state_of c1 pid)
-	! ls -l /proc/$pid/fd/ | grep -F "$TEU_ROOT"
+	# The waiting init holds the exec fifo (its own), never the state dir.
+	refute grep -e "-> $TEU_ROOT/c1\$" -e "-> $TEU_ROOT\$" <<<"$(ls -l /proc/$pid/fd/)"
 	teu start c1
 	wait_for test -s "$SHARED/fds"
-	! grep -F "$TEU_ROOT" "$SHARED/fds"
+	refute grep -F "$TEU_ROOT" "$SHARED/fds"
 	# And the container is not holding the state dir's lock: delete works.
 	run timeout 10 "$TEU_BIN" --root "$TEU_ROOT" delete --force c1
 	[ "$status" -eq 0 ]
@@ -123,7 +124,7 @@ setup() {
 	[ "$(cat "$SHARED/env")" = 2 ]
 	[ "$(cat "$TEST_ROOT/out4")" = via-listen-fd ]
 	grep -qx 4 "$SHARED/fds"
-	! grep -vx -e 3 -e 4 "$SHARED/fds"
+	refute grep -vx -e 3 -e 4 "$SHARED/fds"
 }
 
 @test "create: LISTEN_FDS and --preserve-fds add up" {
@@ -146,7 +147,7 @@ setup() {
 	teu start c1
 	wait_status c1 stopped
 	[ "$(cat "$SHARED/env")" = unset ]
-	! grep -w 4 "$SHARED/fds"
+	refute grep -w 4 "$SHARED/fds"
 }
 
 @test "create: the same id twice fails and leaves the first container alone" {

@@ -73,7 +73,8 @@ b" "$(printf 'x%.0s' $(seq 1 1100))"; do
 		[ -z "$(ls -A "$TEU_ROOT")" ]
 	done
 	# Nothing was made next to the root either.
-	[ ! -e "$TEST_ROOT/x" ] && [ ! -e "$TEST_ROOT/b" ]
+	[ ! -e "$TEST_ROOT/x" ]
+	[ ! -e "$TEST_ROOT/b" ]
 }
 
 @test "errors: a duplicate id keeps the first container" {
@@ -121,7 +122,7 @@ b" "$(printf 'x%.0s' $(seq 1 1100))"; do
 	create_fails c1
 	# Nothing was made or mounted on the host's /tmp.
 	[ ! -e "/tmp/$name" ]
-	! grep -q " /tmp/$name " /proc/self/mountinfo
+	refute grep -q " /tmp/$name " /proc/self/mountinfo
 }
 
 @test "errors: process.args names a binary that does not exist" {

@@ -101,7 +101,7 @@ got() {
 	run teu kill --all c1 TERM
 	[ "$status" -eq 0 ]
 	for p in "${sleepers[@]}"; do wait_for pid_gone "$p"; done
-	wait_for test "$(grep -c TERM "$SHARED/sigs")" -eq 2
+	wait_for sh -c "[ \$(grep -c TERM '$SHARED/sigs') -eq 2 ]"
 	[ "$(state_of c1 status)" = running ]
 	# -a is --all.
 	teu kill -a c1 KILL

@@ -120,3 +120,12 @@ share_dir() {
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
+
+# refute CMD...: CMD must fail. (In bats, `! CMD` never fails a test.)
+refute() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*" >&2
+		return 1
+	fi
+	return 0
+}

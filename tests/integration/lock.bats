@@ -143,7 +143,8 @@ killed_create_is_deleted() {
 	# The container is listed, not running.
 	[ "$(teu list -q)" = c1 ]
 	st=$(state_of c1 status)
-	[ "$st" != running ] && [ "$st" != created ]
+	[ "$st" != running ]
+	[ "$st" != created ]
 	run teu start c1
 	assert_one_error_line
 	run teu delete --force c1
@@ -216,7 +217,7 @@ killed_create_is_deleted() {
 	wait_for test -s "$TEST_ROOT/hook.pid"
 	init=$(jq -r .pid "$TEST_ROOT/hook.state")
 	# create holds the lock all along.
-	! flock -n "$TEU_ROOT/c1" true
+	refute flock -n "$TEU_ROOT/c1" true
 	teu_bg delete --force c1
 	del=$BG_PID
 	sleep 0.3
