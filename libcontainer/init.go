@@ -22,6 +22,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/console"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
+	"github.com/teu-runtime/teu/libcontainer/seccomp"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 	"github.com/teu-runtime/teu/nsenter"
@@ -39,8 +40,10 @@ func Init() {
 	sockFd, _ := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
 	sync := syncSock{os.NewFile(uintptr(sockFd), "init-sync")}
 	err := runInit(sync)
-	// runInit returns only on failure.
-	if sync.send(syncMsg{Type: msgError, Error: err.Error()}) != nil {
+	// runInit returns only on failure. Before "ready" the parent reports
+	// the error (or has already failed and hung up: then it said why);
+	// after it, create has returned and only the container's stderr is left.
+	if serr := sync.send(syncMsg{Type: msgError, Error: err.Error()}); errors.Is(serr, os.ErrClosed) {
 		fmt.Fprintln(os.Stderr, "teu init:", err)
 	}
 	os.Exit(1)
@@ -59,6 +62,11 @@ func runInit(sync syncSock) error {
 		return fmt.Errorf("read init config: %w", err)
 	}
 	cfgFile.Close()
+	if cfg.SeccompBPF != nil {
+		if seccompProgram, err = seccomp.Decode(cfg.SeccompBPF); err != nil {
+			return err
+		}
+	}
 	if cfg.Exec {
 		return runExecInit(&cfg, sync)
 	}
@@ -153,6 +161,14 @@ func runInit(sync syncSock) error {
 		return err
 	}
 	tr.mark("rlimits+lookup")
+	// cwd first, as root and before an early seccomp filter that might deny
+	// getcwd; a cwd only the process's user may enter is tried again below.
+	cwdErr := unix.Chdir(p.Cwd)
+	if cwdErr == nil {
+		if err := checkCwd(); err != nil {
+			return err
+		}
+	}
 	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {
 		return err
 	}
@@ -160,11 +176,13 @@ func runInit(sync syncSock) error {
 		return err
 	}
 	tr.mark("credentials")
-	if err := unix.Chdir(p.Cwd); err != nil {
-		return fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
-	}
-	if err := checkCwd(); err != nil {
-		return err
+	if cwdErr != nil {
+		if err := unix.Chdir(p.Cwd); err != nil {
+			return fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
+		}
+		if err := checkCwd(); err != nil {
+			return err
+		}
 	}
 	umask := 0o022
 	if p.User.Umask != nil {

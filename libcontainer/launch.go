@@ -55,7 +55,8 @@ type initConfig struct {
 	FifoFd       int         `json:"fifo_fd"`
 	ConsoleFd    int         `json:"console_fd"` // -1 without a console socket
 	ExtraEnv     []string    `json:"extra_env,omitempty"`
-	HostPid      int         `json:"host_pid"` // the init's pid as the host sees it, for hooks' state
+	HostPid      int         `json:"host_pid"`              // the init's pid as the host sees it, for hooks' state
+	SeccompBPF   []byte      `json:"seccomp_bpf,omitempty"` // compiled linux.seccomp (struct sock_filter[])
 	// Exec: the init of `teu exec`, in an existing container (exec_init.go).
 	Exec bool `json:"exec,omitempty"`
 }
@@ -74,6 +75,12 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	}
 	s := o.Spec
 	if err := validate.Spec(s, o.Bundle); err != nil {
+		return nil, fmt.Errorf("create %s: %w", o.ID, err)
+	}
+	// The seccomp filter is compiled here, once: the init only loads it,
+	// with no libseccomp work under the container's rlimits.
+	bpf, err := compileSeccomp(s)
+	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
 	if s.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
@@ -98,7 +105,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
 		Owner: ownerName(), Annotations: s.Annotations, Creating: true, NoNewKeyring: o.NoNewKeyring,
 	}}
-	l := &launcher{c: c, opts: o, spec: s}
+	l := &launcher{c: c, opts: o, spec: s, seccompBPF: bpf}
 	pidFileWritten := false
 	defer func() {
 		if retErr != nil {
@@ -149,6 +156,8 @@ type launcher struct {
 	pidfd int
 	// cgroup is the container's cgroup once applyCgroup made it.
 	cgroup cgroups.Manager
+	// seccompBPF is the compiled linux.seccomp, if any.
+	seccompBPF []byte
 }
 
 // abort kills whatever the failed create started.
@@ -243,7 +252,8 @@ func (l *launcher) start() error {
 	sockFd := fdOf(childSock)
 	cfgFd := fdOf(cfgR)
 	ic := initConfig{ID: o.ID, Spec: s, Bundle: o.Bundle, Rootfs: l.c.state.Rootfs, NoPivot: o.NoPivot,
-		NoNewKeyring: o.NoNewKeyring, PreserveFds: preserve, FifoFd: fdOf(fifoFd), ConsoleFd: -1, ExtraEnv: extraEnv}
+		NoNewKeyring: o.NoNewKeyring, PreserveFds: preserve, FifoFd: fdOf(fifoFd), ConsoleFd: -1, ExtraEnv: extraEnv,
+		SeccompBPF: l.seccompBPF}
 	if console != nil {
 		ic.ConsoleFd = fdOf(console)
 	}

@@ -42,13 +42,35 @@ func seccompPoint(s *specs.Spec) int {
 	}
 }
 
+// seccompProgram is the filter the parent compiled for this init, if it
+// sent one: the init then needs no libseccomp work of its own.
+var seccompProgram []unix.SockFilter
+
+// compileSeccomp compiles the container's filter in the parent.
+func compileSeccomp(s *specs.Spec) ([]byte, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	prog, err := seccomp.Program(s.Linux.Seccomp, true)
+	if err != nil {
+		return nil, err
+	}
+	return seccomp.Encode(prog), nil
+}
+
 // initSeccomp loads the container's seccomp filter on this thread if point
 // is when it goes on, and passes a notify listener to the parent.
 func initSeccomp(s *specs.Spec, sync syncSock, point int) error {
 	if s.Linux.Seccomp == nil || seccompPoint(s) != point {
 		return nil
 	}
-	fd, err := seccomp.Load(s.Linux.Seccomp)
+	var fd int
+	var err error
+	if seccompProgram != nil {
+		fd, err = seccomp.LoadProgram(seccompProgram, s.Linux.Seccomp)
+	} else {
+		fd, err = seccomp.Load(s.Linux.Seccomp)
+	}
 	if err != nil {
 		return err
 	}

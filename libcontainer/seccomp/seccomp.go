@@ -12,6 +12,7 @@
 package seccomp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -154,8 +155,9 @@ func Validate(s *specs.LinuxSeccomp) error {
 	if HasNotify(s) && s.ListenerPath == "" {
 		return errors.New("seccomp: SCMP_ACT_NOTIFY needs listenerPath")
 	}
-	_, err := Program(s, true)
-	return err
+	// Whatever libseccomp itself refuses surfaces when create compiles the
+	// filter, still before anything of the container exists.
+	return nil
 }
 
 // errnoAction is act with the errno (or trace value) it returns: errnoRet,
@@ -362,6 +364,15 @@ func Load(s *specs.LinuxSeccomp) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	return LoadProgram(prog, s)
+}
+
+// LoadProgram loads a program Program compiled (in the parent, before the
+// container's rlimits could starve libseccomp) with the flags of s.
+func LoadProgram(prog []unix.SockFilter, s *specs.LinuxSeccomp) (int, error) {
+	if len(prog) == 0 {
+		return -1, errors.New("seccomp: empty filter program")
+	}
 	listener := HasNotify(s)
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	r, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, loadFlags(s, listener), uintptr(unsafe.Pointer(&fprog)))
@@ -388,4 +399,29 @@ func knownNumbers(s *specs.LinuxSeccomp, arch libseccomp.ScmpArch) []int {
 	}
 	sort.Ints(nrs)
 	return nrs
+}
+
+// Encode packs a program as the kernel's struct sock_filter array, to send
+// it to the init compactly.
+func Encode(prog []unix.SockFilter) []byte {
+	out := make([]byte, 0, 8*len(prog))
+	for _, f := range prog {
+		out = binary.LittleEndian.AppendUint16(out, f.Code)
+		out = append(out, f.Jt, f.Jf)
+		out = binary.LittleEndian.AppendUint32(out, f.K)
+	}
+	return out
+}
+
+// Decode unpacks what Encode packed.
+func Decode(b []byte) ([]unix.SockFilter, error) {
+	if len(b)%8 != 0 {
+		return nil, errors.New("seccomp: truncated filter program")
+	}
+	prog := make([]unix.SockFilter, len(b)/8)
+	for i := range prog {
+		p := b[8*i:]
+		prog[i] = unix.SockFilter{Code: binary.LittleEndian.Uint16(p), Jt: p[2], Jf: p[3], K: binary.LittleEndian.Uint32(p[4:])}
+	}
+	return prog, nil
 }
