@@ -41,6 +41,15 @@ func (l *launcher) applyCgroup(pid int) error {
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
 	}
+	// A cgroup with processes in it belongs to someone else (the same id
+	// under another --root, or an engine's mistake): joining it would let
+	// our delete kill them. Checked before l.cgroup is set, so that a
+	// failed create does not destroy it either.
+	if mgr.Exists() {
+		if pids, err := mgr.Pids(); err == nil && len(pids) > 0 {
+			return fmt.Errorf("cgroup %v is already in use by %d process(es)", mgr.Paths()[pickPath(mgr.Paths())], len(pids))
+		}
+	}
 	l.cgroup = mgr
 	if err := mgr.Apply(pid); err != nil {
 		return fmt.Errorf("apply cgroup: %w", err)
@@ -317,4 +326,18 @@ func (c *Container) Exited(stop <-chan struct{}) (<-chan struct{}, error) {
 		unix.Close(efd)
 	}()
 	return ch, nil
+}
+
+// pickPath names one hierarchy of paths for messages: the unified one, or
+// else memory, or else any.
+func pickPath(paths map[string]string) string {
+	for _, k := range []string{"", "memory"} {
+		if _, ok := paths[k]; ok {
+			return k
+		}
+	}
+	for k := range paths {
+		return k
+	}
+	return ""
 }

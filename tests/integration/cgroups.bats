@@ -242,3 +242,16 @@ setup() {
 	teu delete killall
 	[ ! -e "$d" ]
 }
+
+@test "cgroups: a cgroup already holding processes is refused (same id under another --root)" {
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" cgdup
+	other=$TEST_ROOT/other-root
+	run "$TEU_BIN" --root "$other" run -d --bundle "$BUNDLE" cgdup
+	"$TEU_BIN" --root "$other" delete --force cgdup >/dev/null 2>&1 || true
+	assert_one_error_line
+	[[ "$output" == *"already in use"* ]]
+	# The first container is untouched, and no state was left for the second.
+	[ "$(teu state cgdup | jq -r .status)" = running ]
+	[ ! -e "$other/cgdup" ]
+}
