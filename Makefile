@@ -4,6 +4,12 @@ GO        ?= go
 BUILD     := build
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS   := -X main.commit=$(COMMIT)
+# Start-up is most of what a short teu command costs (bench/README.md):
+# linked statically (no ld.so relocations; libseccomp.a from libseccomp-dev),
+# without urfave/cli's man-page generator (its markdown package builds
+# big tables at init), with the pure-Go user lookup (no NSS modules).
+TAGS      := urfave_cli_no_docs osusergo netgo
+LDFLAGS   += -extldflags "-static"
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev
 
 .PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 bench
@@ -11,7 +17,7 @@ DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev
 all: teu
 
 teu:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o teu .
+	$(GO) build -trimpath -tags "$(TAGS)" -ldflags '$(LDFLAGS)' -o teu .
 
 # deps installs what building and testing need on Debian (root only).
 deps:
