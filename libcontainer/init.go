@@ -28,6 +28,9 @@ import (
 	"github.com/teu-runtime/teu/nsenter"
 )
 
+// execFifo is the write end of exec.fifo once start has released the init.
+var execFifo *os.File
+
 // Init is the container's init, entered from main when nsexec.c has set up
 // the namespaces. It never returns: it execs the user's process or exits 1
 // after telling the parent why. The caller must have locked the main
@@ -44,7 +47,11 @@ func Init() {
 	// the error (or has already failed and hung up: then it said why);
 	// after it, create has returned and only the container's stderr is left.
 	if serr := sync.send(syncMsg{Type: msgError, Error: err.Error()}); errors.Is(serr, os.ErrClosed) {
-		fmt.Fprintln(os.Stderr, "teu init:", err)
+		if execFifo != nil {
+			execFifo.Write([]byte(err.Error()))
+		} else {
+			fmt.Fprintln(os.Stderr, "teu init:", err)
+		}
 	}
 	os.Exit(1)
 }
@@ -210,7 +217,9 @@ func runInit(sync syncSock) error {
 	if _, err := fifo.Write([]byte{0}); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
-	fifo.Close()
+	// Kept open, close-on-exec: start reads until our execve closes it, and
+	// a failure from here on is written into it for start to report.
+	execFifo = fifo
 	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
 		state.Status = specs.StateCreated
 		if err := hooks.Run("startContainer", s.Hooks.StartContainer, &state); err != nil {

@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -44,8 +45,16 @@ func (c *Container) Start() error {
 	if n, err := fifo.Read(buf); n != 1 {
 		return fmt.Errorf("read exec fifo: %v", err)
 	}
+	// The init keeps the fifo open until its execve closes it (the fd is
+	// close-on-exec): EOF means the user's process runs, so poststart hooks
+	// run after it, and anything written is why the init failed instead
+	// (a startContainer hook, the exec itself).
+	failure, _ := io.ReadAll(fifo)
 	if err := os.Remove(c.dir.file(fifoFile)); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	if len(failure) > 0 {
+		return fmt.Errorf("start %s: %s", c.ID(), failure)
 	}
 	spec, err := c.Config()
 	if err != nil {
@@ -53,7 +62,9 @@ func (c *Container) Start() error {
 	}
 	if spec.Hooks != nil && len(spec.Hooks.Poststart) > 0 {
 		st := c.OCIState()
-		st.Status = specs.StateRunning
+		// The process has been executed; it may already be done, but the
+		// hook still learns which one it was.
+		st.Status, st.Pid = specs.StateRunning, c.state.InitPid
 		if err := hooks.Run("poststart", spec.Hooks.Poststart, &st); err != nil {
 			// runtime-spec 1.3: a failed poststart hook stops the container.
 			c.kill(unix.SIGKILL)
