@@ -194,7 +194,7 @@ func (c *Container) Delete(force bool) error {
 	if spec, err := c.Config(); err == nil && spec.Hooks != nil && len(spec.Hooks.Poststop) > 0 {
 		s := c.OCIState()
 		s.Status = specs.StateStopped
-		if err := hooks.Run("poststop", spec.Hooks.Poststop, &s); err != nil {
+		for _, err := range hooks.RunAll("poststop", spec.Hooks.Poststop, &s) {
 			slog.Warn("poststop hook failed", "id", c.ID(), "error", err)
 		}
 	}

@@ -31,6 +31,26 @@ func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 	return nil
 }
 
+// RunAll runs every hook even when some fail (poststop: the spec wants a
+// warning for a failure and the remaining hooks run as if it had not
+// happened), and returns the failures.
+func RunAll(kind string, hooks []specs.Hook, state *specs.State) []error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(state)
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for i := range hooks {
+		if err := runOne(&hooks[i], data); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook #%d: %w", kind, i, err))
+		}
+	}
+	return errs
+}
+
 func runOne(h *specs.Hook, state []byte) error {
 	ctx := context.Background()
 	if h.Timeout != nil {

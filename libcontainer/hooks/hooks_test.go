@@ -34,3 +34,18 @@ func TestRunFailureAndTimeout(t *testing.T) {
 		t.Fatalf("want timeout, got %v", err)
 	}
 }
+
+func TestRunAllGoesOn(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	hs := []specs.Hook{
+		{Path: "/bin/false"},
+		{Path: "/bin/sh", Args: []string{"sh", "-c", "echo second >> " + out}},
+	}
+	errs := RunAll("poststop", hs, &specs.State{ID: "c1"})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "poststop hook #0") {
+		t.Fatalf("errors = %v", errs)
+	}
+	if data, _ := os.ReadFile(out); string(data) != "second\n" {
+		t.Fatalf("second hook did not run: %q", data)
+	}
+}
