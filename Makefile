@@ -12,7 +12,7 @@ TAGS      := urfave_cli_no_docs osusergo netgo
 LDFLAGS   += -extldflags "-static"
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev
 
-.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 bench
+.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 bench conformance
 
 all: teu
 
@@ -51,7 +51,7 @@ integration: teu
 	bats --timing tests/integration/
 
 # test-cgroupv2: the cgroup v2 lane, in a QEMU guest that is a pure
-# cgroup v2 host (tests/vm/README.md). Root; not part of `make test` yet.
+# cgroup v2 host (tests/vm/README.md). Root.
 test-cgroupv2: deps teu
 	tests/vm/cgroupv2.sh $(BUILD)/cgroupv2
 
@@ -69,8 +69,15 @@ bench: deps teu
 	$(GO) build -o $(BUILD)/teubench ./bench/cmd/teubench
 	$(BUILD)/teubench -teu ./teu -readme bench/README.md $(BENCH_FLAGS)
 
-# test: the whole suite, as CI runs it (root).
-test: deps vet unit fuzz integration
+# conformance: the OCI runtime-tools validation suite (tests/conformance/),
+# failing on any failure not in tests/conformance/expected-failures.txt.
+conformance: teu
+	tests/conformance/run.sh
+
+# test: the whole suite, as CI runs it (root): static checks, unit tests, a
+# short fuzz run, the bats tests on this host, the cgroup v2 lane in a QEMU
+# guest, and the conformance suite (its last line: "N passed, M failed").
+test: deps vet unit fuzz integration test-cgroupv2 conformance
 
 clean:
 	rm -rf teu $(BUILD)
