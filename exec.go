@@ -28,24 +28,24 @@ no_new_privs, user, env, cwd) as far as the flags do not override it; with
 stays attached: it forwards signals, relays a terminal (--tty without
 --console-socket) and exits with the process's status (128+N when killed by
 signal N).`,
-	Flags: []cli.Flag{
+	Flags: flatten(
 		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "path to a process.json (runtime-spec process)"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
 		&cli.StringFlag{Name: "console-socket", Usage: "AF_UNIX socket to receive the pty master (with --tty)"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
-		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable NAME=value (repeatable)"},
+		listFlag("env", "e", "set an environment variable NAME=value"),
 		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]"},
-		&cli.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gid (repeatable)"},
-		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability (repeatable)"},
+		listFlag("additional-gids", "g", "an additional gid"),
+		listFlag("cap", "c", "add a capability"),
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile of the process"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label of the process"},
 		&cli.UintFlag{Name: "preserve-fds", Usage: "pass N fds after stdio (3..3+N-1) into the process"},
 		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in an existing sub-cgroup: [controller[,controller]:]path (repeatable)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
-	},
+	),
 	// Flag parsing stops at the container id: teu exec c1 ls -l.
 	Action: execAction,
 }
@@ -141,7 +141,7 @@ func execProcess(c *cli.Context, ct *libcontainer.Container) (*specs.Process, er
 	if !p.Terminal {
 		p.ConsoleSize = nil
 	}
-	p.Env = mergeEnv(p.Env, c.StringSlice("env"))
+	p.Env = mergeEnv(p.Env, listValues(c, "env"))
 	if cwd := c.String("cwd"); cwd != "" {
 		p.Cwd = cwd
 	}
@@ -155,14 +155,14 @@ func execProcess(c *cli.Context, ct *libcontainer.Container) (*specs.Process, er
 			p.User.GID = *gid
 		}
 	}
-	for _, g := range c.StringSlice("additional-gids") {
+	for _, g := range listValues(c, "additional-gids") {
 		gid, err := strconv.ParseUint(g, 10, 32)
 		if err != nil {
 			return nil, fmt.Errorf("invalid --additional-gids %q: want a number", g)
 		}
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(gid))
 	}
-	if capsAdd := c.StringSlice("cap"); len(capsAdd) > 0 {
+	if capsAdd := listValues(c, "cap"); len(capsAdd) > 0 {
 		pc := &specs.LinuxCapabilities{}
 		if p.Capabilities != nil {
 			*pc = *p.Capabilities
@@ -231,4 +231,43 @@ func parseUser(s string) (uint32, *uint32, error) {
 	}
 	g := uint32(gid)
 	return uint32(uid), &g, nil
+}
+
+// listFlag is a repeatable string flag with a long and a short name that
+// may be mixed in one command line (-e A=1 --env B=2), as runc allows;
+// urfave/cli refuses that for aliases, so the two names are two flags
+// appending to one list, in command-line order.
+func listFlag(long, short, usage string) []cli.Flag {
+	v := &stringList{}
+	return []cli.Flag{
+		&cli.GenericFlag{Name: long, Value: v, Usage: usage + " (repeatable; also -" + short + ")"},
+		&cli.GenericFlag{Name: short, Value: v, Hidden: true},
+	}
+}
+
+// listValues is what a listFlag collected.
+func listValues(c *cli.Context, long string) []string {
+	if v, ok := c.Generic(long).(*stringList); ok {
+		return *v
+	}
+	return nil
+}
+
+type stringList []string
+
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+
+// flatten builds a flag list from flags and []cli.Flag groups.
+func flatten(fs ...any) []cli.Flag {
+	var out []cli.Flag
+	for _, f := range fs {
+		switch f := f.(type) {
+		case cli.Flag:
+			out = append(out, f)
+		case []cli.Flag:
+			out = append(out, f...)
+		}
+	}
+	return out
 }

@@ -121,6 +121,9 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		}
 		f, err := os.Open(procDir + name)
 		if err != nil {
+			if !pidAlive(pidfd) {
+				return 0, errors.New("container is stopped")
+			}
 			return 0, fmt.Errorf("open the container's %s namespace: %w", name, err)
 		}
 		nsFiles = append(nsFiles, f)
