@@ -185,6 +185,10 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	// of its config: rootfs, hostname and sysctls are the init's business.
 	ic := initConfig{ID: c.ID(), Exec: true, NoNewKeyring: c.state.NoNewKeyring, PreserveFds: o.PreserveFds,
 		ConsoleFd: -1, Spec: &specs.Spec{Version: spec.Version, Process: p, Linux: &specs.Linux{Seccomp: spec.Linux.Seccomp}}}
+	// Compiled here: the process's rlimits are on before the filter loads.
+	if ic.SeccompBPF, err = compileSeccomp(ic.Spec); err != nil {
+		return 0, err
+	}
 	if console != nil {
 		ic.ConsoleFd = fdOf(console)
 	}
