@@ -56,7 +56,7 @@ func newApp() *cli.App {
 		createCommand, startCommand, runCommand, stateCommand, killCommand,
 		deleteCommand, listCommand, specCommand,
 		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
-		execCommand,
+		execCommand, featuresCommand,
 	}
 	app.Before = setupLogging
 	// A bad flag is one error line, not the error and the whole help.

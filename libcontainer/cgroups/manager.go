@@ -36,6 +36,13 @@ func Register(name string, d Driver) {
 	drivers[name] = d
 }
 
+// Registered reports whether driver name is in this build (for `features`).
+func Registered(name string) bool {
+	driversMu.RLock()
+	defer driversMu.RUnlock()
+	return drivers[name] != nil
+}
+
 // driverFor picks the driver for cfg on this host: systemd when asked
 // for, fs2 on a unified host, fs1 otherwise (legacy and hybrid).
 func driverFor(cfg *Config) (Driver, error) {

@@ -14,6 +14,31 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// Kinds are the hooks teu runs, by runtime-spec name, in lifecycle order.
+var Kinds = []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}
+
+// Of returns the hooks of kind in h (nil h: none).
+func Of(h *specs.Hooks, kind string) []specs.Hook {
+	if h == nil {
+		return nil
+	}
+	switch kind {
+	case "prestart":
+		return h.Prestart //nolint:staticcheck // deprecated but still honoured
+	case "createRuntime":
+		return h.CreateRuntime
+	case "createContainer":
+		return h.CreateContainer
+	case "startContainer":
+		return h.StartContainer
+	case "poststart":
+		return h.Poststart
+	case "poststop":
+		return h.Poststop
+	}
+	return nil
+}
+
 // Run runs hooks in order and stops at the first that fails.
 func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 	if len(hooks) == 0 {

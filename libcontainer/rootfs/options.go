@@ -7,6 +7,7 @@ package rootfs
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -65,6 +66,25 @@ var recAttrOpts = map[string]struct {
 	"rnosymfollow": {false, unix.MOUNT_ATTR_NOSYMFOLLOW}, "rsymfollow": {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
 	"rrelatime": {false, unix.MOUNT_ATTR_RELATIME}, "rnoatime": {false, unix.MOUNT_ATTR_NOATIME},
 	"rstrictatime": {false, unix.MOUNT_ATTR_STRICTATIME},
+}
+
+// MountOptions lists every mount option teu acts on, sorted (for
+// `features`): the flag, propagation and recursive-attribute tables.
+// Anything else goes to the filesystem as data, except idmap/ridmap
+// (refused: not supported yet) and tmpcopyup (ignored).
+func MountOptions() []string {
+	out := make([]string, 0, len(flagOpts)+len(propOpts)+len(recAttrOpts))
+	for o := range flagOpts {
+		out = append(out, o)
+	}
+	for o := range propOpts {
+		out = append(out, o)
+	}
+	for o := range recAttrOpts {
+		out = append(out, o)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func parseOptions(opts []string) (*mountOpts, error) {

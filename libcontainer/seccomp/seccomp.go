@@ -73,6 +73,60 @@ var flags = map[specs.LinuxSeccompFlag]uintptr{
 	specs.LinuxSeccompFlagWaitKillableRecv: unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 }
 
+// Actions lists the actions profiles may use, sorted (for `features`).
+func Actions() []string { return sortedKeys(actions) }
+
+// Operators lists the argument comparisons, sorted.
+func Operators() []string { return sortedKeys(ops) }
+
+// Archs lists the architectures a profile may name here, sorted: those of
+// the table the linked libseccomp can add to a filter for this machine (it
+// refuses architectures it predates, and ones of the other byte order).
+func Archs() []string {
+	var out []string
+	for _, name := range sortedKeys(arches) {
+		f, err := libseccomp.NewFilter(libseccomp.ActAllow)
+		if err != nil {
+			return nil
+		}
+		if err := f.AddArch(arches[specs.Arch(name)]); err == nil {
+			out = append(out, name)
+		}
+		f.Release()
+	}
+	return out
+}
+
+// KnownFlags lists the load flags teu accepts, sorted.
+func KnownFlags() []string { return sortedKeys(flags) }
+
+// SupportedFlags lists the known flags the running kernel accepts: a
+// seccomp(2) call with the flag and no program fails with EFAULT (flags are
+// checked first) when the kernel knows the flag, EINVAL when it does not.
+func SupportedFlags() []string {
+	var out []string
+	for _, name := range KnownFlags() {
+		fl := flags[specs.LinuxSeccompFlag(name)]
+		if fl == unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV {
+			fl |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER // only valid with a listener
+		}
+		_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, fl, 0)
+		if e == unix.EFAULT {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, string(k))
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Version is the version of the libseccomp teu runs with.
 func Version() string {
 	major, minor, micro := libseccomp.GetLibraryVersion()

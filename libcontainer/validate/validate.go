@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/teu-runtime/teu/libcontainer/caps"
+	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
 )
 
@@ -21,6 +23,18 @@ var Namespaces = map[specs.LinuxNamespaceType]bool{
 	specs.PIDNamespace: true, specs.NetworkNamespace: true, specs.MountNamespace: true,
 	specs.IPCNamespace: true, specs.UTSNamespace: true, specs.UserNamespace: true,
 	specs.CgroupNamespace: true, specs.TimeNamespace: true,
+}
+
+// NamespaceNames lists Namespaces, sorted (for `features`).
+func NamespaceNames() []string {
+	out := make([]string, 0, len(Namespaces))
+	for t, ok := range Namespaces {
+		if ok {
+			out = append(out, string(t))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Rlimits teu knows, by spec name.
@@ -99,9 +113,8 @@ func Spec(s *specs.Spec, bundle string) error {
 		}
 	}
 	if s.Hooks != nil {
-		all := [][]specs.Hook{s.Hooks.Prestart, s.Hooks.CreateRuntime, s.Hooks.CreateContainer, s.Hooks.StartContainer, s.Hooks.Poststart, s.Hooks.Poststop} //nolint:staticcheck // prestart is deprecated but supported
-		for _, hs := range all {
-			for _, h := range hs {
+		for _, kind := range hooks.Kinds {
+			for _, h := range hooks.Of(s.Hooks, kind) {
 				if !filepath.IsAbs(h.Path) {
 					return fmt.Errorf("hook path %q is not absolute", h.Path)
 				}

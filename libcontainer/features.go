@@ -1,0 +1,61 @@
+package libcontainer
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+
+	"github.com/teu-runtime/teu/libcontainer/caps"
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/rootfs"
+	"github.com/teu-runtime/teu/libcontainer/seccomp"
+	"github.com/teu-runtime/teu/libcontainer/validate"
+)
+
+// Features is what `teu features` prints: runtime-spec's features document,
+// built from the very tables that validate and apply configs, so it lists
+// nothing teu would refuse or ignore. annotations are added as they are.
+func Features(annotations map[string]string) *features.Features {
+	t, f := true, false
+	ann := map[string]string{"io.github.seccomp.libseccomp.version": seccomp.Version()}
+	for k, v := range annotations {
+		ann[k] = v
+	}
+	return &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks:         append([]string{}, hooks.Kinds...),
+		MountOptions:  rootfs.MountOptions(),
+		Linux: &features.Linux{
+			Namespaces:   validate.NamespaceNames(),
+			Capabilities: caps.Names(),
+			Cgroup: &features.Cgroup{
+				V1:          boolPtr(cgroups.Registered(cgroups.DriverFs1)),
+				V2:          boolPtr(cgroups.Registered(cgroups.DriverFs2)),
+				Systemd:     boolPtr(cgroups.Registered(cgroups.DriverSystemd)),
+				SystemdUser: boolPtr(cgroups.Registered(cgroups.DriverSystemd)),
+				// Both fs drivers write linux.resources.rdma.
+				Rdma: boolPtr(cgroups.Registered(cgroups.DriverFs1) && cgroups.Registered(cgroups.DriverFs2)),
+			},
+			Seccomp: &features.Seccomp{
+				Enabled:        &t,
+				Actions:        seccomp.Actions(),
+				Operators:      seccomp.Operators(),
+				Archs:          seccomp.Archs(),
+				KnownFlags:     seccomp.KnownFlags(),
+				SupportedFlags: seccomp.SupportedFlags(),
+			},
+			// process.apparmorProfile and selinuxLabel are accepted and
+			// not applied: teu has no LSM support yet.
+			Apparmor: &features.Apparmor{Enabled: &f},
+			Selinux:  &features.Selinux{Enabled: &f},
+			IntelRdt: &features.IntelRdt{Enabled: &f},
+			// idmap/ridmap and mount uid/gid mappings are refused.
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &f}},
+			NetDevices:      &features.NetDevices{Enabled: &f},
+		},
+		Annotations: ann,
+	}
+}
+
+func boolPtr(b bool) *bool { return &b }

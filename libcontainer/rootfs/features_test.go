@@ -1,0 +1,32 @@
+package rootfs
+
+import "testing"
+
+// Every option `teu features` lists is one teu acts on: none of them falls
+// through to the filesystem as data, and the list is the three tables.
+func TestMountOptionsAreActedOn(t *testing.T) {
+	opts := MountOptions()
+	if len(opts) != len(flagOpts)+len(propOpts)+len(recAttrOpts) {
+		t.Fatalf("%d options, tables hold %d", len(opts), len(flagOpts)+len(propOpts)+len(recAttrOpts))
+	}
+	for i, o := range opts {
+		if i > 0 && opts[i-1] >= o {
+			t.Errorf("not sorted or duplicated at %q", o)
+		}
+		m, err := parseOptions([]string{o})
+		if err != nil {
+			t.Errorf("%s: %v", o, err)
+			continue
+		}
+		if len(m.data) != 0 || m.idmap {
+			t.Errorf("%s: not acted on by teu (data %v)", o, m.data)
+		}
+	}
+	for _, o := range []string{"idmap", "ridmap", "tmpcopyup"} {
+		for _, l := range opts {
+			if l == o {
+				t.Errorf("%s is listed but not implemented", o)
+			}
+		}
+	}
+}
