@@ -87,6 +87,28 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	[ "$output" = "$(printf '0\n0')" ]
 }
 
+@test "exec: in a time namespace too" {
+	update_config '.linux.namespaces += [{"type": "time"}] | .linux.timeOffsets = {"boottime": {"secs": 86400, "nanosecs": 0}}'
+	start_ct
+	run teu exec x sh -c 'readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime'
+	echo "$output"
+	[ "${lines[0]}" = "$(readlink /proc/$INIT_PID/ns/time)" ]
+	[ "${lines[1]}" -ge 86400 ]
+}
+
+@test "exec: attached, signals are forwarded to the process" {
+	start_ct
+	"$TEU_BIN" --root "$TEU_ROOT" exec x sh -c 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.1; done' >"$TEST_ROOT/out" 2>&1 &
+	pid=$!
+	wait_for grep -q ready "$TEST_ROOT/out"
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	cat "$TEST_ROOT/out"
+	[ "$st" -eq 3 ]
+	grep -q got-term "$TEST_ROOT/out"
+}
+
 @test "exec: the container's pid namespace: init is 1, the process is not" {
 	start_ct
 	run teu exec x sh -c 'echo $$; ps -o pid,args'
