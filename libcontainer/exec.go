@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,7 +188,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	ic := initConfig{ID: c.ID(), Exec: true, NoNewKeyring: c.state.NoNewKeyring, PreserveFds: o.PreserveFds,
 		ConsoleFd: -1, Spec: &specs.Spec{Version: spec.Version, Process: p, Linux: &specs.Linux{Seccomp: spec.Linux.Seccomp}}}
 	// Compiled here: the process's rlimits are on before the filter loads.
-	if ic.SeccompBPF, err = compileSeccomp(ic.Spec); err != nil {
+	if ic.SeccompBPF, err = c.execSeccomp(ic.Spec); err != nil {
 		return 0, err
 	}
 	if console != nil {
@@ -390,4 +392,39 @@ func ParseSubCgroup(vals []string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// seccompCache holds the compiled filter for exec in the state directory:
+// sha256 of linux.seccomp as JSON, then the program. Once a container has
+// a compiled filter, exec skips libseccomp altogether.
+const seccompCache = "seccomp.bpf"
+
+// execSeccomp is the container's compiled filter (nil without one), from the
+// cache when it matches the profile, else compiled and cached.
+func (c *Container) execSeccomp(s *specs.Spec) ([]byte, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	prof, err := json.Marshal(s.Linux.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(prof)
+	path := filepath.Join(c.stateDirPath(), seccompCache)
+	if data, err := os.ReadFile(path); err == nil && len(data) > len(sum) && bytes.Equal(data[:len(sum)], sum[:]) {
+		return data[len(sum):], nil
+	}
+	bpf, err := compileSeccomp(s)
+	if err != nil {
+		return nil, err
+	}
+	// Best effort, and atomic: a unique temporary file renamed into place,
+	// so a concurrent exec reads a whole program or none.
+	if f, err := os.CreateTemp(c.stateDirPath(), seccompCache+".*"); err == nil {
+		_, werr := f.Write(append(sum[:], bpf...))
+		if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), path) != nil {
+			os.Remove(f.Name())
+		}
+	}
+	return bpf, nil
 }
