@@ -3,12 +3,9 @@ package libcontainer
 import (
 	"fmt"
 	"os"
-	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/teu-runtime/teu/libcontainer/system"
-	"github.com/teu-runtime/teu/libcontainer/validate"
 )
 
 // runExecInit is the Go side of `teu exec`'s process. nsexec.c has joined
@@ -29,39 +26,9 @@ func runExecInit(cfg *initConfig, sync syncSock) error {
 			return err
 		}
 	}
-	for _, r := range p.Rlimits {
-		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := syscall.Setrlimit(validate.Rlimits[r.Type], &lim); err != nil {
-			return fmt.Errorf("set %s to %d/%d: %w", r.Type, r.Soft, r.Hard, err)
-		}
-	}
-	env := append([]string{}, p.Env...)
-	if !hasEnv(env, "HOME") {
-		env = append(env, "HOME="+homeDir(int(p.User.UID)))
-	}
-	path, err := lookPath(p.Args[0], env)
+	path, env, err := applyProcess(cfg, sync, newPhaseTimer(false, time.Time{}))
 	if err != nil {
 		return err
-	}
-	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {
-		return err
-	}
-	if err := finalizeCredentials(p); err != nil {
-		return err
-	}
-	if err := unix.Chdir(p.Cwd); err != nil {
-		return fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
-	}
-	if err := checkCwd(); err != nil {
-		return err
-	}
-	umask := 0o022
-	if p.User.Umask != nil {
-		umask = int(*p.User.Umask)
-	}
-	unix.Umask(umask)
-	if err := system.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
-		return fmt.Errorf("close fds: %w", err)
 	}
 	if err := initSeccomp(s, sync, seccompBeforeReady); err != nil {
 		return err

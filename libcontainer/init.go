@@ -149,58 +149,11 @@ func runInit(sync syncSock) error {
 		return err
 	}
 	tr.mark("finalize")
-	for _, r := range p.Rlimits {
-		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
-		// syscall.Setrlimit also stops Go from restoring its own idea of
-		// RLIMIT_NOFILE at exec.
-		if err := syscall.Setrlimit(validate.Rlimits[r.Type], &lim); err != nil {
-			return fmt.Errorf("set %s to %d/%d: %w", r.Type, r.Soft, r.Hard, err)
-		}
-	}
-
-	env := append(append([]string{}, p.Env...), cfg.ExtraEnv...)
-	if os.Getenv("HOME") == "" && !hasEnv(env, "HOME") {
-		env = append(env, "HOME="+homeDir(int(p.User.UID)))
-	}
-	argv := p.Args
-	path, err := lookPath(argv[0], env)
+	path, env, err := applyProcess(&cfg, sync, tr)
 	if err != nil {
 		return err
 	}
-	tr.mark("rlimits+lookup")
-	// cwd first, as root and before an early seccomp filter that might deny
-	// getcwd; a cwd only the process's user may enter is tried again below.
-	cwdErr := unix.Chdir(p.Cwd)
-	if cwdErr == nil {
-		if err := checkCwd(); err != nil {
-			return err
-		}
-	}
-	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {
-		return err
-	}
-	if err := finalizeCredentials(p); err != nil {
-		return err
-	}
-	tr.mark("credentials")
-	if cwdErr != nil {
-		if err := unix.Chdir(p.Cwd); err != nil {
-			return fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
-		}
-		if err := checkCwd(); err != nil {
-			return err
-		}
-	}
-	umask := 0o022
-	if p.User.Umask != nil {
-		umask = int(*p.User.Umask)
-	}
-	unix.Umask(umask)
-	// Nothing of ours may reach the user's process: from here every fd
-	// past the preserved ones closes on exec.
-	if err := system.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
-		return fmt.Errorf("close fds: %w", err)
-	}
+	argv := p.Args
 	if err := initSeccomp(s, sync, seccompBeforeReady); err != nil {
 		return err
 	}
@@ -509,4 +462,65 @@ func EnsureInitThread() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		runtime.LockOSThread()
 	}
+}
+
+// applyProcess applies what the container's init and exec's processes
+// share, in this order: rlimits, the PATH lookup of args[0], the cwd (as
+// root, before an early seccomp filter could deny getcwd), a seccomp filter
+// that must go on before credentials, user and capabilities, the umask, and
+// close-on-exec on every fd past the preserved ones. It returns the path
+// to exec and the environment.
+func applyProcess(cfg *initConfig, sync syncSock, tr *phaseTimer) (string, []string, error) {
+	s := cfg.Spec
+	p := s.Process
+	for _, r := range p.Rlimits {
+		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+		// syscall.Setrlimit also stops Go from restoring its own idea of
+		// RLIMIT_NOFILE at exec.
+		if err := syscall.Setrlimit(validate.Rlimits[r.Type], &lim); err != nil {
+			return "", nil, fmt.Errorf("set %s to %d/%d: %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	env := append(append([]string{}, p.Env...), cfg.ExtraEnv...)
+	if !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+homeDir(int(p.User.UID)))
+	}
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return "", nil, err
+	}
+	tr.mark("rlimits+lookup")
+	// A cwd only the process's user may enter is tried again below.
+	cwdErr := unix.Chdir(p.Cwd)
+	if cwdErr == nil {
+		if err := checkCwd(); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {
+		return "", nil, err
+	}
+	if err := finalizeCredentials(p); err != nil {
+		return "", nil, err
+	}
+	tr.mark("credentials")
+	if cwdErr != nil {
+		if err := unix.Chdir(p.Cwd); err != nil {
+			return "", nil, fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
+		}
+		if err := checkCwd(); err != nil {
+			return "", nil, err
+		}
+	}
+	umask := 0o022
+	if p.User.Umask != nil {
+		umask = int(*p.User.Umask)
+	}
+	unix.Umask(umask)
+	// Nothing of ours may reach the user's process: from here every fd
+	// past the preserved ones closes on exec.
+	if err := system.CloseExecFrom(3 + cfg.PreserveFds); err != nil {
+		return "", nil, fmt.Errorf("close fds: %w", err)
+	}
+	return path, env, nil
 }
