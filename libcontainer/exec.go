@@ -195,22 +195,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		ic.ConsoleFd = fdOf(console)
 	}
 	exeFd := fdOf(exe)
-	stdio := func(f, def *os.File) *os.File {
-		if f != nil {
-			return f
-		}
-		return def
-	}
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
-		Args:       []string{"teu", "init"},
-		Env:        []string{nsenter.EnvInitSock + "=" + strconv.Itoa(sockFd), envInitConfig + "=" + strconv.Itoa(cfgFd)},
-		Stdin:      stdio(o.Stdin, os.Stdin),
-		Stdout:     stdio(o.Stdout, os.Stdout),
-		Stderr:     stdio(o.Stderr, os.Stderr),
-		ExtraFiles: extra,
-		Dir:        "/",
-	}
+	cmd := initCmd(exeFd, sockFd, cfgFd, extra, o.Stdin, o.Stdout, o.Stderr)
 	if err := system.CloseExecFrom(3); err != nil {
 		return 0, fmt.Errorf("close fds: %w", err)
 	}

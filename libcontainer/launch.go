@@ -267,26 +267,7 @@ func (l *launcher) start() error {
 	if err != nil {
 		return err
 	}
-	stdio := func(f, def *os.File) *os.File {
-		if f != nil {
-			return f
-		}
-		return def
-	}
-	l.cmd = &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
-		Args:       []string{"teu", "init"},
-		Env:        []string{nsenter.EnvInitSock + "=" + strconv.Itoa(sockFd), envInitConfig + "=" + strconv.Itoa(cfgFd)},
-		Stdin:      stdio(o.Stdin, os.Stdin),
-		Stdout:     stdio(o.Stdout, os.Stdout),
-		Stderr:     stdio(o.Stderr, os.Stderr),
-		ExtraFiles: extra,
-		Dir:        "/",
-	}
-	// Go's fork/exec passes on every fd we inherited without close-on-exec
-	// (the caller's open files): only stdio and ExtraFiles (which include
-	// the preserved fds) may reach the init, where anything else would sit
-	// until exec.
+	l.cmd = initCmd(exeFd, sockFd, cfgFd, extra, o.Stdin, o.Stdout, o.Stderr)
 	if err := system.CloseExecFrom(3); err != nil {
 		return fmt.Errorf("close fds: %w", err)
 	}
@@ -556,4 +537,29 @@ func listenFds() int {
 		return 0
 	}
 	return n
+}
+
+// initCmd is `teu init` run through the sealed binary (fd exeFd), with the
+// sync socket and config pipe named in its environment. Callers mark their
+// own fds close-on-exec before Start: Go's fork/exec passes on every fd we
+// inherited without it (the caller's open files), and only stdio and
+// ExtraFiles (which include the preserved fds) may reach the init, where
+// anything else would sit until exec.
+func initCmd(exeFd, sockFd, cfgFd int, extra []*os.File, stdin, stdout, stderr *os.File) *exec.Cmd {
+	or := func(f, def *os.File) *os.File {
+		if f != nil {
+			return f
+		}
+		return def
+	}
+	return &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
+		Args:       []string{"teu", "init"},
+		Env:        []string{nsenter.EnvInitSock + "=" + strconv.Itoa(sockFd), envInitConfig + "=" + strconv.Itoa(cfgFd)},
+		Stdin:      or(stdin, os.Stdin),
+		Stdout:     or(stdout, os.Stdout),
+		Stderr:     or(stderr, os.Stderr),
+		ExtraFiles: extra,
+		Dir:        "/",
+	}
 }
