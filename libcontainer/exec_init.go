@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // runExecInit is the Go side of `teu exec`'s process. nsexec.c has joined
@@ -33,11 +31,7 @@ func runExecInit(cfg *initConfig, sync syncSock) error {
 	if err := initSeccomp(s, sync, seccompBeforeReady); err != nil {
 		return err
 	}
-	if err := initSeccomp(s, sync, seccompBeforeExec); err != nil {
-		return err
-	}
-	if err := unix.Exec(path, p.Args, env); err != nil {
-		err = fmt.Errorf("exec %s: %w", p.Args[0], err)
+	if err := execProcess(s, sync, path, p.Args, env); err != nil {
 		// The filter may deny the report; then it goes to our stderr.
 		if sync.send(syncMsg{Type: msgError, Error: err.Error()}) != nil {
 			fmt.Fprintln(os.Stderr, "teu exec:", err)

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/moby/sys/user"
@@ -24,7 +23,6 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
 	"github.com/teu-runtime/teu/libcontainer/system"
-	"github.com/teu-runtime/teu/libcontainer/validate"
 	"github.com/teu-runtime/teu/nsenter"
 )
 
@@ -179,13 +177,7 @@ func runInit(sync syncSock) error {
 			return err
 		}
 	}
-	if err := initSeccomp(s, sync, seccompBeforeExec); err != nil {
-		return err
-	}
-	if err := unix.Exec(path, argv, env); err != nil {
-		return fmt.Errorf("exec %s: %w", argv[0], err)
-	}
-	return nil
+	return execProcess(s, sync, path, argv, env)
 }
 
 func hasNs(s *specs.Spec, t specs.LinuxNamespaceType) bool {
@@ -473,13 +465,8 @@ func EnsureInitThread() {
 func applyProcess(cfg *initConfig, sync syncSock, tr *phaseTimer) (string, []string, error) {
 	s := cfg.Spec
 	p := s.Process
-	for _, r := range p.Rlimits {
-		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
-		// syscall.Setrlimit also stops Go from restoring its own idea of
-		// RLIMIT_NOFILE at exec.
-		if err := syscall.Setrlimit(validate.Rlimits[r.Type], &lim); err != nil {
-			return "", nil, fmt.Errorf("set %s to %d/%d: %w", r.Type, r.Soft, r.Hard, err)
-		}
+	if err := raiseRlimits(p); err != nil {
+		return "", nil, err
 	}
 	env := append(append([]string{}, p.Env...), cfg.ExtraEnv...)
 	if !hasEnv(env, "HOME") {

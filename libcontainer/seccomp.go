@@ -64,6 +64,10 @@ func initSeccomp(s *specs.Spec, sync syncSock, point int) error {
 	if s.Linux.Seccomp == nil || seccompPoint(s) != point {
 		return nil
 	}
+	// The filter may deny prlimit: the exact rlimits go on first.
+	if err := lowerRlimits(); err != nil {
+		return err
+	}
 	var fd int
 	var err error
 	if seccompProgram != nil {

@@ -8,7 +8,10 @@ package nsenter
 /*
 #cgo CFLAGS: -Wall -Wextra -O2
 #include <stdlib.h>
+#include <sys/resource.h>
 #include "bootstrap.h"
+
+extern struct rlimit teu_init_nofile;
 
 static int parse_for_go(const char *msg, size_t len, unsigned int *flags, int *nns) {
 	static struct teu_bootstrap bs;
@@ -106,4 +109,10 @@ func parse(msg []byte) (flags uint32, nns int, err error) {
 		return 0, 0, errors.New("invalid bootstrap message")
 	}
 	return uint32(cflags), int(cnns), nil
+}
+
+// InitNofile is the init's RLIMIT_NOFILE as the constructor found it,
+// before the Go runtime raised the soft limit; zero outside an init.
+func InitNofile() (cur, max uint64) {
+	return uint64(C.teu_init_nofile.rlim_cur), uint64(C.teu_init_nofile.rlim_max)
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -119,6 +120,11 @@ static void join_namespaces(struct teu_bootstrap *bs)
 	}
 }
 
+// The init's RLIMIT_NOFILE before the Go runtime raises its soft limit:
+// what the container's process gets when its spec sets none, as Go's own
+// exec would restore it (libcontainer/rlimit.go execs without Go's help).
+struct rlimit teu_init_nofile;
+
 static void nsexec(void)
 {
 	static char buf[TEU_MAX_MSG];
@@ -130,6 +136,7 @@ static void nsexec(void)
 
 	if (!env)
 		return;
+	getrlimit(RLIMIT_NOFILE, &teu_init_nofile);
 	sync_fd = atoi(env);
 	if (sync_fd < 3 || fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0) {
 		sync_fd = -1;

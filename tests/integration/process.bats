@@ -58,6 +58,29 @@ load helpers
 	[ "${lines[3]}" = 8 ] # busybox counts in 512-byte blocks
 }
 
+@test "process: rlimits far below what teu's Go init uses (16 MiB of address space, 8 fds) hold through create, start and exec" {
+	# The init lowers them only right before execve: set early, the next
+	# mmap of the Go runtime failed and the init died with no error.
+	update_config '.process.rlimits = [{"type": "RLIMIT_AS", "soft": 16777216, "hard": 16777216}, {"type": "RLIMIT_NOFILE", "soft": 8, "hard": 8}]'
+	# Large environment strings make Go's exec allocate fresh spans.
+	update_config '.process.env += [range(4) | "B\(.)=" + ("x" * 100000)]'
+	set_args sleep 100000
+	for i in 1 2 3; do
+		teu create --bundle "$BUNDLE" "r$i"
+		teu start "r$i"
+		pid=$(teu state "r$i" | jq -r .pid)
+		grep -E '^Max (address space|open files) ' "/proc/$pid/limits"
+		[ "$(awk '/^Max address space/ {print $4, $5}' "/proc/$pid/limits")" = "16777216 16777216" ]
+		[ "$(awk '/^Max open files/ {print $4, $5}' "/proc/$pid/limits")" = "8 8" ]
+		run teu exec "r$i" sh -c 'ulimit -v; ulimit -n'
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = 16384 ]
+		[ "${lines[1]}" = 8 ]
+		teu delete -f "r$i"
+	done
+}
+
 @test "process: an rlimit above the hard limit is one clear error" {
 	hard=$(ulimit -Hn)
 	if [ $((0x$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24 & 1)) -eq 1 ]; then
