@@ -17,6 +17,7 @@ var createFlags = []cli.Flag{
 	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "path to the bundle (default: current directory)"},
 	&cli.StringFlag{Name: "console-socket", Usage: "AF_UNIX socket to receive the pty master of a terminal container"},
 	&cli.StringFlag{Name: "pid-file", Usage: "write the container init's pid to this file"},
+	&cli.StringFlag{Name: "pidfd-socket", Usage: "AF_UNIX socket to receive a pidfd of the container's init"},
 	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for a rootfs on ramfs)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not give the container a session keyring of its own"},
 	&cli.UintFlag{Name: "preserve-fds", Usage: "pass N fds after stdio (3..3+N-1) into the container"},
@@ -67,7 +68,8 @@ func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
 	return &libcontainer.CreateOpts{
 		ID: id, Bundle: bundle, Spec: spec, Trace: trace,
 		ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
-		NoPivot: c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring"),
+		PidfdSocket: c.String("pidfd-socket"),
+		NoPivot:     c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring"),
 		PreserveFds: int(c.Uint("preserve-fds")),
 	}, nil
 }

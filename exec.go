@@ -34,6 +34,7 @@ signal N).`,
 		&cli.StringFlag{Name: "console-socket", Usage: "AF_UNIX socket to receive the pty master (with --tty)"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "AF_UNIX socket to receive a pidfd of the process"},
 		listFlag("env", "e", "set an environment variable NAME=value"),
 		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]"},
@@ -73,6 +74,7 @@ func execAction(c *cli.Context) error {
 	detach := c.Bool("detach")
 	opts := &libcontainer.ExecOpts{
 		Process: p, ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
+		PidfdSocket: c.String("pidfd-socket"),
 		PreserveFds: int(c.Uint("preserve-fds")), SubCgroup: sub, IgnorePaused: c.Bool("ignore-paused"),
 	}
 	if p.Terminal && detach && opts.ConsoleSocket == "" {

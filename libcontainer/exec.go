@@ -30,6 +30,7 @@ type ExecOpts struct {
 	Process       *specs.Process
 	ConsoleSocket string   // path of the engine's console socket
 	ConsoleConn   *os.File // or an already-connected socket (attached with a tty)
+	PidfdSocket   string   // path of a socket to send a pidfd of the process to
 	PidFile       string
 	PreserveFds   int
 	// SubCgroup places the process in a sub-cgroup of the container's:
@@ -163,6 +164,13 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		}
 		defer console.Close()
 	}
+	var pidfdSock *os.File
+	if o.PidfdSocket != "" {
+		if pidfdSock, err = dialUnix(o.PidfdSocket, "pidfd socket"); err != nil {
+			return 0, err
+		}
+		defer pidfdSock.Close()
+	}
 
 	// Child fds: 3.. preserved fds, then ours.
 	if o.PreserveFds < 0 || o.PreserveFds > maxPreserveFds {
@@ -228,6 +236,15 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		unix.Kill(pid, unix.SIGKILL)
 		return 0, err
 	}
+	// Opened now, while the process waits for its config: it is ours
+	// for sure, and the pidfd still works if it exits at once after exec.
+	procFd := -1
+	if pidfdSock != nil {
+		if procFd, err = unix.PidfdOpen(pid, 0); err != nil {
+			return fail(fmt.Errorf("pidfd of the process: %w", err))
+		}
+		defer unix.Close(procFd)
+	}
 	if adj := p.OOMScoreAdj; adj != nil {
 		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
 			return fail(fmt.Errorf("set oom_score_adj %d: %w", *adj, err))
@@ -266,6 +283,11 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	if o.PidFile != "" {
 		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid))); err != nil {
 			return fail(fmt.Errorf("write pid file: %w", err))
+		}
+	}
+	if pidfdSock != nil {
+		if err := sendPidfd(pidfdSock, pidfdKindExec, procFd); err != nil {
+			return fail(err)
 		}
 	}
 	return pid, nil

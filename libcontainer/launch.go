@@ -31,6 +31,7 @@ type CreateOpts struct {
 	Spec          *specs.Spec
 	ConsoleSocket string   // path of the engine's console socket
 	ConsoleConn   *os.File // or an already-connected socket (run with a tty)
+	PidfdSocket   string   // path of a socket to send a pidfd of the init to
 	PidFile       string
 	NoPivot       bool
 	NoNewKeyring  bool
@@ -233,6 +234,13 @@ func (l *launcher) start() error {
 		}
 		defer console.Close()
 	}
+	var pidfdSock *os.File
+	if o.PidfdSocket != "" {
+		if pidfdSock, err = dialUnix(o.PidfdSocket, "pidfd socket"); err != nil {
+			return err
+		}
+		defer pidfdSock.Close()
+	}
 
 	// Child fds: 3.. preserved fds, then ours.
 	preserve := o.PreserveFds
@@ -343,6 +351,9 @@ func (l *launcher) start() error {
 			trace("finish", time.Since(t0))
 			for _, p := range m.Phases {
 				trace("init "+p.Name, time.Duration(p.Ns))
+			}
+			if pidfdSock != nil {
+				return l.sendInitPidfd(pidfdSock)
 			}
 			return nil
 		default:
