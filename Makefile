@@ -12,7 +12,7 @@ TAGS      := urfave_cli_no_docs osusergo netgo
 LDFLAGS   += -extldflags "-static"
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc
 
-.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 bench conformance
+.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 bench conformance test-engines
 
 all: teu
 
@@ -69,6 +69,27 @@ bench: deps teu
 	$(GO) build -o $(BUILD)/teubench ./bench/cmd/teubench
 	$(BUILD)/teubench -teu ./teu -readme bench/README.md $(BENCH_FLAGS)
 
+# test-engines: containerd (ctr, and Kubernetes' CRI through crictl), Docker
+# and podman with teu as their runtime (tests/engines/, docs/engines.md);
+# root. Installs ENGINE_PKGS and builds crictl into build/ if missing, then
+# runs every tests/engines/*.sh scenario script (not lib.sh) in name order;
+# each starts its engine privately under a temp dir. Fails if any fails.
+ENGINE_PKGS    := containerd docker.io podman
+CRICTL_VERSION := v1.37.0
+test-engines: deps teu
+	@missing=""; for p in $(ENGINE_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			-o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+	@[ -x $(BUILD)/crictl ] || { echo "building crictl $(CRICTL_VERSION)"; \
+		GOFLAGS= GOBIN=$(abspath $(BUILD)) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRICTL_VERSION); }
+	@fail=0; for s in $$(LC_ALL=C ls tests/engines/*.sh); do \
+		[ "$${s##*/}" = lib.sh ] && continue; \
+		bash "$$s" || fail=1; \
+	done; exit $$fail
+
 # conformance: the OCI runtime-tools validation suite (tests/conformance/),
 # failing on any failure not in tests/conformance/expected-failures.txt.
 conformance: teu
@@ -76,8 +97,9 @@ conformance: teu
 
 # test: the whole suite, as CI runs it (root): static checks, unit tests, a
 # short fuzz run, the bats tests on this host, the cgroup v2 lane in a QEMU
-# guest, and the conformance suite (its last line: "N passed, M failed").
-test: deps vet unit fuzz integration test-cgroupv2 conformance
+# guest, the engines (containerd, CRI, Docker, podman running teu), and the
+# conformance suite (its last line: "N passed, M failed").
+test: deps vet unit fuzz integration test-cgroupv2 test-engines conformance
 
 clean:
 	rm -rf teu $(BUILD)
