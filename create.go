@@ -70,7 +70,8 @@ func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
 		ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
 		PidfdSocket: c.String("pidfd-socket"),
 		NoPivot:     c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring"),
-		PreserveFds: int(c.Uint("preserve-fds")),
+		PreserveFds:   int(c.Uint("preserve-fds")),
+		SystemdCgroup: c.Bool("systemd-cgroup"),
 	}, nil
 }
 

@@ -50,6 +50,7 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "log", Usage: "write logs to this file instead of stderr"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 		&cli.BoolFlag{Name: "debug", Usage: "log debug output"},
+		&cli.BoolFlag{Name: "systemd-cgroup", Usage: "place containers in transient systemd scopes; cgroupsPath is \"slice:prefix:name\""},
 		&cli.BoolFlag{Name: "trace", EnvVars: []string{"TEU_TRACE"}, Usage: "print how long each phase of create and start took to stderr"},
 	}
 	app.Commands = []*cli.Command{

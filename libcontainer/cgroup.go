@@ -37,6 +37,7 @@ func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
 // cgroup namespace is rooted at the container's cgroup.
 func (l *launcher) applyCgroup(pid int) error {
 	cfg := cgroupConfig(l.c.state.ID, l.spec)
+	cfg.Systemd = l.c.state.SystemdCgroup
 	mgr, err := cgroups.New(cfg)
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
@@ -71,7 +72,7 @@ func (c *Container) cgroupManager() (cgroups.Manager, error) {
 	if len(c.state.CgroupPaths) == 0 {
 		return nil, errNoCgroup
 	}
-	cfg := cgroups.Config{ID: c.state.ID, Rootless: os.Geteuid() != 0}
+	cfg := cgroups.Config{ID: c.state.ID, Rootless: os.Geteuid() != 0, Systemd: c.state.SystemdCgroup}
 	return cgroups.Load(cfg, c.state.CgroupPaths)
 }
 

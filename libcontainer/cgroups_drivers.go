@@ -8,6 +8,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	_ "github.com/teu-runtime/teu/libcontainer/cgroups/fs1" // registers itself
 	"github.com/teu-runtime/teu/libcontainer/cgroups/fs2"
+	_ "github.com/teu-runtime/teu/libcontainer/cgroups/systemd" // registers itself
 )
 
 // The cgroup drivers register with cgroups.New/Load. fs1 does so from its

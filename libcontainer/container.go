@@ -45,6 +45,8 @@ type State struct {
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// NoNewKeyring: created with --no-new-keyring (exec does as the init).
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).
+	SystemdCgroup bool `json:"systemd_cgroup,omitempty"`
 }
 
 // Container is a loaded container. The methods that change it hold the

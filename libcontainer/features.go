@@ -33,7 +33,7 @@ func Features(annotations map[string]string) *features.Features {
 				V1:          boolPtr(cgroups.Registered(cgroups.DriverFs1)),
 				V2:          boolPtr(cgroups.Registered(cgroups.DriverFs2)),
 				Systemd:     boolPtr(cgroups.Registered(cgroups.DriverSystemd)),
-				SystemdUser: boolPtr(cgroups.Registered(cgroups.DriverSystemd)),
+				SystemdUser: boolPtr(false), // root only: no user-instance scopes
 				// Both fs drivers write linux.resources.rdma.
 				Rdma: boolPtr(cgroups.Registered(cgroups.DriverFs1) && cgroups.Registered(cgroups.DriverFs2)),
 			},

@@ -36,6 +36,8 @@ type CreateOpts struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFds   int
+	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).
+	SystemdCgroup bool
 	Stdin         *os.File
 	Stdout        *os.File
 	Stderr        *os.File
@@ -105,6 +107,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	c = &Container{root: root, dir: d, state: State{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
 		Owner: ownerName(), Annotations: s.Annotations, Creating: true, NoNewKeyring: o.NoNewKeyring,
+		SystemdCgroup: o.SystemdCgroup,
 	}}
 	l := &launcher{c: c, opts: o, spec: s, seccompBPF: bpf}
 	pidFileWritten := false

@@ -13,7 +13,7 @@ load helpers
 	[ "$(jq -c '.linux.namespaces' <<<"$f")" = '["cgroup","ipc","mount","network","pid","time","user","uts"]' ]
 	jq -e '.mountOptions | index("rbind") and index("rro") and index("rprivate") and (index("idmap") | not) and (index("tmpcopyup") | not)' <<<"$f"
 	jq -e '.linux.capabilities | index("CAP_SYS_ADMIN") and index("CAP_CHECKPOINT_RESTORE") and length >= 41' <<<"$f"
-	jq -e '.linux.cgroup == {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true}' <<<"$f"
+	jq -e '.linux.cgroup == {"v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true}' <<<"$f"
 	jq -e '.linux.seccomp.enabled and (.linux.seccomp.actions | index("SCMP_ACT_NOTIFY")) and (.linux.seccomp.operators | length == 7)' <<<"$f"
 	jq -e '.linux.seccomp.knownFlags | index("SECCOMP_FILTER_FLAG_LOG")' <<<"$f"
 	jq -e '(.linux.seccomp.supportedFlags - .linux.seccomp.knownFlags) == []' <<<"$f"
