@@ -15,7 +15,8 @@ var featuresCommand = &cli.Command{
 	Description: `Prints the runtime-spec features document: the OCI versions, hooks,
 mount options, namespaces, capabilities, cgroup drivers, seccomp actions,
 operators, architectures and flags (knownFlags: accepted; supportedFlags:
-also accepted by the running kernel) that teu implements.`,
+also accepted by the running kernel), memory policy modes and flags, and
+whether netDevices and intelRdt are implemented.`,
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 0); err != nil {
 			return err

@@ -49,10 +49,15 @@ func Features(annotations map[string]string) *features.Features {
 			// not applied: teu has no LSM support yet.
 			Apparmor: &features.Apparmor{Enabled: &f},
 			Selinux:  &features.Selinux{Enabled: &f},
+			// linux.intelRdt is refused (hostcheck.go): no resctrl support yet.
 			IntelRdt: &features.IntelRdt{Enabled: &f},
+			MemoryPolicy: &features.MemoryPolicy{
+				Modes: validate.SortedKeys(validate.MemoryPolicyModes),
+				Flags: validate.SortedKeys(validate.MemoryPolicyFlags),
+			},
 			// idmap/ridmap and mount uid/gid mappings are refused.
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &f}},
-			NetDevices:      &features.NetDevices{Enabled: &f},
+			NetDevices:      &features.NetDevices{Enabled: &t},
 		},
 		Annotations: ann,
 	}

@@ -78,6 +78,14 @@ func TestFeaturesListExactlyTheTables(t *testing.T) {
 			t.Errorf("%s: claimed, but teu does not implement it", what)
 		}
 	}
+	if nd := f.Linux.NetDevices; nd == nil || nd.Enabled == nil || !*nd.Enabled {
+		t.Error("netDevices: implemented, but not claimed")
+	}
+	same(t, "memoryPolicy modes", f.Linux.MemoryPolicy.Modes, validate.SortedKeys(validate.MemoryPolicyModes))
+	same(t, "memoryPolicy flags", f.Linux.MemoryPolicy.Flags, validate.SortedKeys(validate.MemoryPolicyFlags))
+	if len(f.Linux.MemoryPolicy.Modes) != 7 || len(f.Linux.MemoryPolicy.Flags) != 3 {
+		t.Errorf("memoryPolicy: %v", f.Linux.MemoryPolicy)
+	}
 	if f.Annotations["io.github.seccomp.libseccomp.version"] != seccomp.Version() || f.Annotations["org.teu-runtime.version"] != "test" {
 		t.Errorf("annotations %v", f.Annotations)
 	}

@@ -484,6 +484,9 @@ func applyProcess(cfg *initConfig, sync syncSock, tr *phaseTimer) (string, []str
 			return "", nil, err
 		}
 	}
+	if err := applyProcessAttrs(s, cfg.Exec); err != nil {
+		return "", nil, err
+	}
 	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {
 		return "", nil, err
 	}

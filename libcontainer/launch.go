@@ -80,6 +80,9 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	if err := validate.Spec(s, o.Bundle); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
+	if err := checkHost(s); err != nil {
+		return nil, fmt.Errorf("create %s: %w", o.ID, err)
+	}
 	// The seccomp filter is compiled here, once: the init only loads it,
 	// with no libseccomp work under the container's rlimits.
 	bpf, err := compileSeccomp(s)
@@ -300,6 +303,11 @@ func (l *launcher) start() error {
 	}
 	trace("namespaces", time.Since(t0))
 	t0 = time.Now()
+	// The init waits for its config: the devices are in place before it
+	// sets anything up.
+	if err := moveNetDevices(l.c.state.InitPid, s.Linux.NetDevices); err != nil {
+		return err
+	}
 
 	ic.HostPid = l.c.state.InitPid
 	ic.Trace = o.Trace != nil

@@ -165,7 +165,7 @@ func Process(p *specs.Process) error {
 	if p.ConsoleSize != nil && !p.Terminal {
 		return errors.New("process.consoleSize needs process.terminal")
 	}
-	return nil
+	return process13(p)
 }
 
 func linux(s *specs.Spec) error {
@@ -225,7 +225,7 @@ func linux(s *specs.Spec) error {
 	default:
 		return fmt.Errorf("invalid rootfsPropagation %q", l.RootfsPropagation)
 	}
-	return nil
+	return linux13(l, have)
 }
 
 func userNsNew(l *specs.Linux) bool {
