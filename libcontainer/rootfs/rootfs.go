@@ -133,6 +133,11 @@ func mountOne(root *os.File, c *Config, m *specs.Mount) error {
 	if m.Type == "cgroup" || m.Type == "cgroup2" {
 		return mountCgroup(root, c, m, dest, o)
 	}
+	if m.Type == "proc" {
+		if err := checkProcDest(c.Rootfs, dest); err != nil {
+			return err
+		}
+	}
 	h, err := openDest(root, c.Rootfs, dest, false)
 	if err != nil {
 		return err
@@ -188,7 +193,7 @@ func bindMount(root *os.File, c *Config, m *specs.Mount, dest string, o *mountOp
 	if o.rec {
 		flags |= unix.AT_RECURSIVE
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	tree, err := openBindSource(root, c.Rootfs, src, flags)
 	if err != nil {
 		return fmt.Errorf("open_tree: %w", err)
 	}
