@@ -66,6 +66,19 @@ stat_of_sh='set -- $(cat /proc/$$/stat); shift 17; echo nice=$2; shift 23; echo 
 	[ "${lines[1]}" = "rtprio=7 policy=2" ]
 }
 
+@test "spec13: process.scheduler SCHED_DEADLINE" {
+	# Without SCHED_FLAG_RESET_ON_FORK a deadline task cannot fork: the
+	# shell's $(...) would fail.
+	update_config '.process.scheduler = {"policy": "SCHED_DEADLINE", "runtime": 10000000, "deadline": 50000000, "period": 100000000, "flags": ["SCHED_FLAG_RESET_ON_FORK"]}'
+	run_sh 'grep -E "^(policy|dl\.runtime) " /proc/$$/sched | tr -s " "'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "policy : 6" ]
+	# What is left of this period's runtime.
+	left=${lines[1]#dl.runtime : }
+	[ "$left" -gt 0 ] && [ "$left" -le 10000000 ]
+}
+
 @test "spec13: process.scheduler errors are one clear line" {
 	update_config '.process.scheduler = {"policy": "SCHED_FIFO"}'
 	run_sh true
@@ -271,6 +284,22 @@ gone_from_host() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ :\ eth0(@[^:]*)?:\ \<[^\>]*,UP ]]
+	gone_from_host "$NETDEV"
+}
+
+@test "spec13: linux.netDevices into a container with a user namespace" {
+	mk_netdev
+	chmod 755 "$TEST_ROOT"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	update_config ".linux.netDevices = {\"$NETDEV\": {\"name\": \"ctr0\"}}"
+	run_sh 'ip -o addr show dev ctr0; cat /proc/self/uid_map'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.213.77.1/24"* ]]
+	[[ "$output" == *"100000"* ]]
 	gone_from_host "$NETDEV"
 }
 
