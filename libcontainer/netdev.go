@@ -21,7 +21,8 @@ import (
 // (a "%d" template gets a free number), brings it up there and puts back its permanent global addresses,
 // which the move drops. Nothing moves them back: when the namespace dies
 // with the container, the kernel returns physical devices to the host and
-// destroys virtual ones (runtime-spec forbids moving them out).
+// destroys virtual ones (runtime-spec forbids moving them out). So does a
+// create that fails after the move: its init, and the namespace, die.
 
 // checkNetDevices makes sure every device to move exists on the host, so
 // create fails before anything is made.
