@@ -46,6 +46,7 @@ unit:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseBootstrap -fuzztime 10s ./nsenter/
+	$(GO) test -run '^$$' -fuzz FuzzSpec -fuzztime 10s ./libcontainer/validate/
 
 integration: teu
 	bats --timing tests/integration/
