@@ -194,8 +194,8 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	// The exec'd process gets the container's seccomp filter, nothing else
 	// of its config: rootfs, hostname and sysctls are the init's business.
 	ic := initConfig{ID: c.ID(), Exec: true, NoNewKeyring: c.state.NoNewKeyring, PreserveFds: o.PreserveFds,
-		ConsoleFd: -1, Spec: &specs.Spec{Version: spec.Version, Process: p, Linux: &specs.Linux{Seccomp: spec.Linux.Seccomp,
-			MemoryPolicy: spec.Linux.MemoryPolicy, Personality: spec.Linux.Personality}}}
+		ConsoleFd: -1, Spec: lsmForHost(&specs.Spec{Version: spec.Version, Process: p, Linux: &specs.Linux{Seccomp: spec.Linux.Seccomp,
+			MemoryPolicy: spec.Linux.MemoryPolicy, Personality: spec.Linux.Personality}})}
 	// Compiled here: the process's rlimits are on before the filter loads.
 	if ic.SeccompBPF, err = c.execSeccomp(ic.Spec); err != nil {
 		return 0, err

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/teu-runtime/teu/libcontainer/lsm"
 )
 
 // runExecInit is the Go side of `teu exec`'s process. nsexec.c has joined
@@ -15,6 +17,9 @@ func runExecInit(cfg *initConfig, sync syncSock) error {
 	s := cfg.Spec
 	p := s.Process
 	if !cfg.NoNewKeyring {
+		if err := lsm.SetSELinuxKeyring(p.SelinuxLabel); err != nil {
+			return err
+		}
 		if err := joinSessionKeyring(cfg.ID); err != nil {
 			return err
 		}

@@ -45,10 +45,10 @@ func Features(annotations map[string]string) *features.Features {
 				KnownFlags:     seccomp.KnownFlags(),
 				SupportedFlags: seccomp.SupportedFlags(),
 			},
-			// process.apparmorProfile and selinuxLabel are accepted and
-			// not applied: teu has no LSM support yet.
-			Apparmor: &features.Apparmor{Enabled: &f},
-			Selinux:  &features.Selinux{Enabled: &f},
+			// teu applies process.apparmorProfile, selinuxLabel and
+			// linux.mountLabel (a no-op on a host without the LSM).
+			Apparmor: &features.Apparmor{Enabled: &t},
+			Selinux:  &features.Selinux{Enabled: &t},
 			// linux.intelRdt is refused (hostcheck.go): no resctrl support yet.
 			IntelRdt: &features.IntelRdt{Enabled: &f},
 			MemoryPolicy: &features.MemoryPolicy{

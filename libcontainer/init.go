@@ -20,6 +20,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/caps"
 	"github.com/teu-runtime/teu/libcontainer/console"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/lsm"
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
 	"github.com/teu-runtime/teu/libcontainer/system"
@@ -79,6 +80,9 @@ func runInit(sync syncSock) error {
 	p := s.Process
 
 	if !cfg.NoNewKeyring {
+		if err := lsm.SetSELinuxKeyring(p.SelinuxLabel); err != nil {
+			return err
+		}
 		if err := joinSessionKeyring(cfg.ID); err != nil {
 			return err
 		}
@@ -89,7 +93,7 @@ func runInit(sync syncSock) error {
 		Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, Mounts: s.Mounts, Devices: s.Linux.Devices,
 		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: cfg.NoPivot,
 		UserNS: hasNewNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
-		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths,
+		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
 	}
 	unix.Umask(0o022)
 	if err := rootfs.Prepare(rc); err != nil {
@@ -485,6 +489,9 @@ func applyProcess(cfg *initConfig, sync syncSock, tr *phaseTimer) (string, []str
 		}
 	}
 	if err := applyProcessAttrs(s, cfg.Exec); err != nil {
+		return "", nil, err
+	}
+	if err := applyLSMExec(p); err != nil {
 		return "", nil, err
 	}
 	if err := initSeccomp(s, sync, seccompBeforeCredentials); err != nil {

@@ -265,7 +265,7 @@ func (l *launcher) start() error {
 	fdOf := func(f *os.File) int { extra = append(extra, f); return 2 + len(extra) }
 	sockFd := fdOf(childSock)
 	cfgFd := fdOf(cfgR)
-	ic := initConfig{ID: o.ID, Spec: s, Bundle: o.Bundle, Rootfs: l.c.state.Rootfs, NoPivot: o.NoPivot,
+	ic := initConfig{ID: o.ID, Spec: lsmForHost(s), Bundle: o.Bundle, Rootfs: l.c.state.Rootfs, NoPivot: o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring, PreserveFds: preserve, FifoFd: fdOf(fifoFd), ConsoleFd: -1, ExtraEnv: extraEnv,
 		SeccompBPF: l.seccompBPF}
 	if console != nil {

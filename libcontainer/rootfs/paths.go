@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/lsm"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -32,7 +33,7 @@ func Finalize(c *Config) error {
 			return fmt.Errorf("readonly path %s: %w", p, err)
 		}
 	}
-	if err := maskPaths(root, c.Masked); err != nil {
+	if err := maskPaths(root, c.Masked, c.MountLabel); err != nil {
 		return err
 	}
 	if c.Readonly {
@@ -85,7 +86,7 @@ func setReadonly(root *os.File, p string, recursive bool) error {
 // read-only tmpfs. /dev/null is checked to be the real device first: an
 // image could have made it a symlink to something it wants to expose
 // (CVE-2025-31133).
-func maskPaths(root *os.File, paths []string) error {
+func maskPaths(root *os.File, paths []string, label string) error {
 	if len(paths) == 0 {
 		return nil
 	}
@@ -109,7 +110,7 @@ func maskPaths(root *os.File, paths []string) error {
 			}
 			return fmt.Errorf("masked path %s: %w", p, err)
 		}
-		err = maskOne(h, null)
+		err = maskOne(h, null, label)
 		h.Close()
 		if err != nil {
 			return fmt.Errorf("masked path %s: %w", p, err)
@@ -118,13 +119,13 @@ func maskPaths(root *os.File, paths []string) error {
 	return nil
 }
 
-func maskOne(h, null *os.File) error {
+func maskOne(h, null *os.File, label string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return system.Mount("tmpfs", procFd(h), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555")
+		return system.Mount("tmpfs", procFd(h), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, lsm.MountData("tmpfs", "size=0,mode=0555", label))
 	}
 	tree, err := unix.OpenTree(int(null.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/lsm"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -27,6 +28,7 @@ type Config struct {
 	CgroupNS    bool
 	Masked      []string
 	ReadOnly    []string
+	MountLabel  string // SELinux label of new mounts (context=), "" when SELinux is off
 }
 
 // Prepare mounts everything under the rootfs. It runs in the new mount
@@ -148,7 +150,10 @@ func mountOne(root *os.File, c *Config, m *specs.Mount) error {
 	if dest == "/dev" {
 		flags &^= unix.MS_RDONLY
 	}
-	err = system.Mount(m.Source, procFd(h), m.Type, flags, strings.Join(o.data, ","))
+	err = system.Mount(m.Source, procFd(h), m.Type, flags, lsm.MountData(m.Type, strings.Join(o.data, ","), c.MountLabel))
+	if err == nil && m.Type == "mqueue" && c.MountLabel != "" {
+		err = labelMountRoot(root, dest, c.MountLabel)
+	}
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace without its own network namespace may not
 		// mount sysfs: bind the host's, as runc does.
@@ -244,4 +249,15 @@ func openInRoot(root *os.File, p string) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
 	return os.NewFile(uintptr(fd), p), nil
+}
+
+// labelMountRoot gives the root of the mount on dest the SELinux label, for
+// filesystems that refuse a context= option (mqueue), as runc does.
+func labelMountRoot(root *os.File, dest, label string) error {
+	h, err := openInRoot(root, dest)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return lsm.SetFileLabel(h, label)
 }

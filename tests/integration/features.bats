@@ -18,7 +18,7 @@ load helpers
 	jq -e '.linux.seccomp.knownFlags | index("SECCOMP_FILTER_FLAG_LOG")' <<<"$f"
 	jq -e '(.linux.seccomp.supportedFlags - .linux.seccomp.knownFlags) == []' <<<"$f"
 	[ "$(uname -m)" != x86_64 ] || jq -e '.linux.seccomp.archs | index("SCMP_ARCH_X86_64") and index("SCMP_ARCH_X86")' <<<"$f"
-	jq -e '.linux.apparmor.enabled == false and .linux.selinux.enabled == false and .linux.intelRdt.enabled == false' <<<"$f"
+	jq -e '.linux.apparmor.enabled and .linux.selinux.enabled and .linux.intelRdt.enabled == false' <<<"$f"
 	jq -e '.linux.mountExtensions.idmap.enabled == false' <<<"$f"
 	jq -e '.annotations["io.github.seccomp.libseccomp.version"] and .annotations["org.teu-runtime.version"]' <<<"$f"
 	run teu features extra
