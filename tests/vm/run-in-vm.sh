@@ -34,6 +34,8 @@
 #   TEU_VM_KERNEL_PKG  kernel package (default: linux-image-amd64's
 #                      dependency, resolved once and then pinned in the cache)
 #   TEU_VM_CACHE       /var/cache/teu-vm
+#   TEU_VM_APPEND      extra kernel command line words (e.g. "security=selinux
+#                      selinux=1")
 #   TEU_VM_VERBOSE=1   stream the guest kernel console to stderr
 #   TEU_VM_KEEP=1      keep the work dir (console log, initramfs)
 set -euo pipefail
@@ -349,7 +351,7 @@ T1=$(date +%s.%N)
 qemu-system-x86_64 -M pc -nodefaults -no-user-config -display none -no-reboot \
 	"${accel[@]}" "${bios[@]}" -smp "$CPUS" -m "$MEM" \
 	-kernel "$KDIR/vmlinux" -initrd "$WORK/initrd" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 sysrq_always_enabled rdinit=/init cgroup_no_v1=all mitigations=off random.trust_cpu=on" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 sysrq_always_enabled rdinit=/init cgroup_no_v1=all mitigations=off random.trust_cpu=on${TEU_VM_APPEND:+ $TEU_VM_APPEND}" \
 	-serial "file:$WORK/console" -serial "file:$WORK/out" -serial "file:$WORK/status" \
 	-chardev "pipe,id=mon,path=$WORK/mon" -mon chardev=mon,mode=readline \
 	-fsdev "local,id=share,path=$SHARE,security_model=passthrough" \
