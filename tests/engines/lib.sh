@@ -45,6 +45,7 @@ t() {
 	shift
 	eng_n=$((eng_n + 1))
 	start=$(date +%s.%N)
+	rm -f "$T/t.note"
 	set +e
 	(set -e; "$@") >"$T/t.out" 2>&1
 	rc=$?
@@ -59,7 +60,11 @@ t() {
 		echo "not ok $eng_n $ENGINE: $name (${secs}s, status $rc)"
 		sed 's/^/#   /' "$T/t.out"
 	fi
+	[[ ! -s $T/t.note ]] || sed 's/^/# /' "$T/t.note"
 }
+
+# note MSG: a line shown under the scenario's result (e.g. a timing).
+note() { echo "$*" >>"$T/t.note"; }
 
 # eng_done: the closing line; the script's exit status.
 eng_done() {
@@ -210,6 +215,14 @@ eng_cleanup() {
 	local rc=$? i m p d
 	set +e
 	trap - EXIT INT TERM
+	# A failed run shows the end of its daemons' logs.
+	if [[ $eng_failed -gt 0 || $rc -ne 0 ]]; then
+		for m in "$T"/*.log; do
+			[[ -s $m ]] || continue
+			echo "# --- last lines of $(basename "$m")"
+			tail -n "${ENG_LOG_LINES:-15}" "$m" | sed 's/^/#   /'
+		done
+	fi
 	for ((i = ${#eng_exit_cmds[@]} - 1; i >= 0; i--)); do
 		eval "${eng_exit_cmds[i]}" >/dev/null 2>&1
 	done
