@@ -39,7 +39,7 @@ crun() {
 	shift
 	while [[ $1 != -- ]]; do opts+=("$1"); shift; done
 	shift
-	ctr_ run --runc-binary "$TEU" --runc-root "$T/teu" --cgroup "/$CG_PARENT/$id" \
+	ctr_ run --runc-binary "$TEU" --runc-root "$T/teu" --fifo-dir "$T/fifo" --cgroup "/$CG_PARENT/$id" \
 		"${opts[@]}" "$IMG" "$id" "$@"
 }
 
@@ -155,7 +155,7 @@ env_cwd() {
 
 tty() {
 	# ctr -t needs a terminal of its own: script(1) gives it one.
-	out=$(script -qec "ctr -a $T/containerd.sock -n $NS run --rm -t --runc-binary $TEU --runc-root $T/teu --cgroup /$CG_PARENT/c-tty $IMG c-tty sh -c 'tty; [ -t 0 ] && echo stdin-is-a-tty'" /dev/null </dev/null)
+	out=$(script -qec "ctr -a $T/containerd.sock -n $NS run --rm -t --runc-binary $TEU --runc-root $T/teu --fifo-dir $T/fifo --cgroup /$CG_PARENT/c-tty $IMG c-tty sh -c 'tty; [ -t 0 ] && echo stdin-is-a-tty'" /dev/null </dev/null)
 	expect_contains "$out" "/dev/pts/0"
 	expect_contains "$out" "stdin-is-a-tty"
 	gone c-tty

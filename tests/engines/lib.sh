@@ -31,6 +31,15 @@ eng_setup() {
 	T=$(mktemp -d "/tmp/teu-eng-$ENGINE.XXXXXX")
 	chmod 711 "$T"
 	CG_PARENT=teu-eng-$ENGINE-$$
+	# Host dirs the engines make whatever their config says (containerd's
+	# shim sockets, docker's plugins dir, a docker-run containerd's opt
+	# dir): those missing now are removed at exit if left empty.
+	eng_new_dirs=()
+	local d
+	for d in /run/containerd /run/containerd/s /run/containerd/fifo /run/docker /run/docker/plugins \
+		/opt/containerd /opt/containerd/bin /opt/containerd/lib; do
+		[[ -e $d ]] || eng_new_dirs+=("$d")
+	done
 	trap eng_cleanup EXIT
 	trap 'exit 130' INT TERM
 }
@@ -249,6 +258,9 @@ eng_cleanup() {
 			[[ -d $d ]] && echo "$ENGINE: cgroup $d left behind" >&2
 		done
 	done
-	rm -rf "$T"
+	rm -rf --one-file-system "$T"
+	for ((i = ${#eng_new_dirs[@]} - 1; i >= 0; i--)); do
+		rmdir "${eng_new_dirs[i]}" 2>/dev/null
+	done
 	exit "$rc"
 }
