@@ -105,6 +105,8 @@ sc_detached_exec_top() {
 	expect_eq "$(pm exec box echo inside)" inside "exec output"
 	expect_status 5 pm exec box sh -c 'exit 5'
 	expect_eq "$(pm exec -e X=1 -w /tmp -u 1000 box sh -c 'echo $X $(pwd) $(id -u)')" "1 /tmp 1000" "exec -e -w -u"
+	expect_eq "$(echo piped | pm exec -i box cat)" piped "exec -i"
+	expect_eq "$(echo in | prun --rm -i "$IMG" cat)" in "run -i"
 	pm exec -d box sleep 500
 	top=$(pm top box pid args)
 	echo "$top"
@@ -125,9 +127,13 @@ sc_stop_and_kill() {
 	pm kill -s KILL killme >/dev/null
 	pm wait killme >/dev/null || true
 	expect_eq "$(pm inspect --format '{{.State.Status}} {{.State.ExitCode}}' killme)" "exited 137" "after kill"
-	# A stopped container starts again.
+	# A stopped container starts again, and restarts.
 	pm start stopme >/dev/null
 	expect_eq "$(pm inspect --format '{{.State.Status}}' stopme)" running "after start"
+	pid=$(pm inspect --format '{{.State.Pid}}' stopme)
+	pm restart -t 20 stopme >/dev/null
+	expect_eq "$(pm inspect --format '{{.State.Status}}' stopme)" running "after restart"
+	[[ $(pm inspect --format '{{.State.Pid}}' stopme) != "$pid" ]] || fail "restart kept pid $pid"
 	pm rm -f -t 0 stopme killme >/dev/null
 }
 
@@ -186,6 +192,10 @@ sc_cpu_limits() {
 	expect_eq "$(cat "$(cg cpu "$id")/cpu.shares")" 512 "cpu.shares"
 	expect_eq "$(cat "$(cg cpuset "$id")/cpuset.cpus")" 0 "cpuset.cpus"
 	expect_eq "$(pm exec cpu grep Cpus_allowed_list /proc/self/status | tr -d '\t')" "Cpus_allowed_list:0"
+	# podman update: teu update --resources on the running container.
+	pm update --cpus 0.25 --memory 64m cpu >/dev/null
+	expect_eq "$(cat "$(cg cpu "$id")/cpu.cfs_quota_us")" 25000 "cfs quota after update"
+	expect_eq "$(cat "$(cg memory "$id")/memory.limit_in_bytes")" $((64 << 20)) "memory limit after update"
 	pm rm -f -t 0 cpu >/dev/null
 }
 
@@ -206,11 +216,14 @@ sc_hostname() {
 }
 
 sc_tty() {
-	# podman -t needs a terminal on its side too: script(1) gives it one.
-	out=$(timeout 60 script -qec "podman run --rm -t --cgroup-parent /$CG_PARENT $IMG sh -c 'tty; test -t 0 && echo stdin-is-tty; stty size'" /dev/null </dev/null | tr -d '\r')
+	# podman -t needs a terminal on its side too: script(1) gives it one,
+	# 30x90, which must reach the container's pty (consoleSize, then
+	# conmon's resize through the console socket).
+	prun -d --name ttybox "$IMG" sleep 1000 >/dev/null
+	out=$(timeout 60 script -qec "stty rows 30 cols 90; podman run --rm -t --cgroup-parent /$CG_PARENT $IMG sh -c 'tty; test -t 0 && echo stdin-is-tty; stty size'; podman exec -t ttybox sh -c 'tty; stty size'" /dev/null </dev/null | tr -d '\r')
 	echo "$out"
-	expect_contains "$out" "/dev/pts/0"
-	expect_contains "$out" "stdin-is-tty"
+	expect_eq "$out" "$(printf '/dev/pts/0\nstdin-is-tty\n30 90\n/dev/pts/0\n30 90')"
+	pm rm -f -t 0 ttybox >/dev/null
 }
 
 sc_dropped_caps() {
