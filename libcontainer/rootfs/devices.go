@@ -139,9 +139,9 @@ func BindConsole(peer *os.File) error {
 		return err
 	}
 	defer root.Close()
-	h, err := openDest(root, "/", "/dev/console", true)
+	h, err := consoleTarget(root)
 	if err != nil {
-		return fmt.Errorf("create /dev/console: %w", err)
+		return err
 	}
 	defer h.Close()
 	tree, err := unix.OpenTree(int(peer.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)

@@ -62,3 +62,34 @@ func checkProcDest(rootfs, dest string) error {
 	}
 	return nil
 }
+
+// consoleTarget returns an O_PATH handle on /dev/console in root to bind
+// the pty onto, creating an empty file if it is missing. A /dev/console
+// that is a symlink (a /dev shared with another container, or the image's
+// own /dev) is refused rather than followed: the pty must land on
+// /dev/console, not on a file the container chose (CVE-2025-52565).
+func consoleTarget(root *os.File) (*os.File, error) {
+	dev, err := pathrs.MkdirAllHandle(root, "/dev", 0o755)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev: %w", err)
+	}
+	defer dev.Close()
+	fd, err := unix.Openat(int(dev.Fd()), "console", unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		unix.Close(fd)
+	}
+	fd, err = unix.Openat(int(dev.Fd()), "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/console: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("stat /dev/console: %w", err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		unix.Close(fd)
+		return nil, fmt.Errorf("/dev/console is a symlink; refusing to bind the console onto its target")
+	}
+	return os.NewFile(uintptr(fd), "/dev/console"), nil
+}

@@ -217,6 +217,30 @@ hostile_in() {
 	[ "$(cat "$TEST_ROOT/hostfile")" = host-file ]
 }
 
+@test "cve: CVE-2025-52565 the console is never bound onto the target of a /dev/console symlink" {
+	# A /dev the container shares (a bind of a host directory), whose
+	# console points at a procfs file.
+	D=$TEST_ROOT/dev
+	mkdir -p "$D/pts"
+	mknod -m 666 "$D/null" c 1 3
+	ln -s pts/ptmx "$D/ptmx"
+	ln -s /proc/sys/kernel/core_pattern "$D/console"
+	update_config ".process.terminal = true | .mounts |= map(if .destination == \"/dev\" then {\"destination\": \"/dev\", \"type\": \"bind\", \"source\": \"$D\", \"options\": [\"rbind\"]} else . end)"
+	set_args sh -c 'grep -E "console|core_pattern" /proc/self/mountinfo'
+	run teu run --bundle "$BUNDLE" con </dev/null
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"/dev/console is a symlink"* ]]
+	[ -z "$(teu list -q)" ]
+	# A real /dev/console file there is used.
+	rm "$D/console"
+	run teu run --bundle "$BUNDLE" con </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" /dev/console "* ]]
+	[[ "$output" != *core_pattern* ]]
+}
+
 @test "cve: CVE-2025-52881 sysctl and oom_score_adj writes are never redirected by a mount over /proc" {
 	echo untouched >"$TEST_ROOT/target"
 	# A bind mount of a host file over the sysctl's procfs file.
