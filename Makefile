@@ -10,7 +10,7 @@ LDFLAGS   := -X main.commit=$(COMMIT)
 # big tables at init), with the pure-Go user lookup (no NSS modules).
 TAGS      := urfave_cli_no_docs osusergo netgo
 LDFLAGS   += -extldflags "-static"
-DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2
+DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap
 
 .PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 test-lsm bench conformance test-engines
 

@@ -51,6 +51,7 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 		&cli.BoolFlag{Name: "debug", Usage: "log debug output"},
 		&cli.BoolFlag{Name: "systemd-cgroup", Usage: "place containers in transient systemd scopes; cgroupsPath is \"slice:prefix:name\""},
+		&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors: true, false or auto (not root, or root in a user namespace)"},
 		&cli.BoolFlag{Name: "trace", EnvVars: []string{"TEU_TRACE"}, Usage: "print how long each phase of create and start took to stderr"},
 	}
 	app.Commands = []*cli.Command{
@@ -94,6 +95,9 @@ func setupLogging(c *cli.Context) error {
 	format := c.String("log-format")
 	if format != "text" && format != "json" {
 		return fmt.Errorf("invalid --log-format %q: want text or json", format)
+	}
+	if err := libcontainer.SetRootless(c.String("rootless")); err != nil {
+		return err
 	}
 	level := slog.LevelWarn
 	if c.Bool("debug") {

@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -20,7 +19,7 @@ var errNoCgroup = errors.New("container has no cgroup")
 // cgroupConfig is what the cgroup drivers need of a container's spec. The
 // device rules are completed with runc's defaults (cgroups.EffectiveResources).
 func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
-	cfg := cgroups.Config{ID: id, Rootless: os.Geteuid() != 0}
+	cfg := cgroups.Config{ID: id, Rootless: rootlessCgroups}
 	if s != nil {
 		cfg.Annotations = s.Annotations
 		if s.Linux != nil {
@@ -56,7 +55,11 @@ func (l *launcher) applyCgroup(pid int) error {
 		return fmt.Errorf("apply cgroup: %w", err)
 	}
 	// Recorded at once: if create dies from here on, delete finds it.
-	l.c.state.CgroupPaths = mgr.Paths()
+	// Rootless with nothing delegated: no cgroup at all, none to record.
+	if !cfg.Rootless || mgr.Exists() {
+		l.c.state.CgroupPaths = mgr.Paths()
+	}
+	l.c.state.RootlessCgroups = cfg.Rootless
 	if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
@@ -72,7 +75,7 @@ func (c *Container) cgroupManager() (cgroups.Manager, error) {
 	if len(c.state.CgroupPaths) == 0 {
 		return nil, errNoCgroup
 	}
-	cfg := cgroups.Config{ID: c.state.ID, Rootless: os.Geteuid() != 0, Systemd: c.state.SystemdCgroup}
+	cfg := cgroups.Config{ID: c.state.ID, Rootless: c.state.RootlessCgroups, Systemd: c.state.SystemdCgroup}
 	return cgroups.Load(cfg, c.state.CgroupPaths)
 }
 

@@ -47,6 +47,9 @@ type State struct {
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
 	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).
 	SystemdCgroup bool `json:"systemd_cgroup,omitempty"`
+	// RootlessCgroups: created in rootless mode (--rootless), where the
+	// cgroups the caller could not make were skipped.
+	RootlessCgroups bool `json:"rootless_cgroups,omitempty"`
 }
 
 // Container is a loaded container. The methods that change it hold the

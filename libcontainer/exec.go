@@ -365,7 +365,7 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 		if err == nil {
 			continue
 		}
-		if (ctrl == "" && hybrid) || (os.Geteuid() != 0 && errors.Is(err, os.ErrPermission)) {
+		if (ctrl == "" && hybrid) || (c.state.RootlessCgroups && errors.Is(err, os.ErrPermission)) {
 			slog.Warn("exec: cgroup skipped", "controller", ctrl, "error", err)
 			continue
 		}

@@ -390,6 +390,9 @@ func (l *launcher) bootstrap(msg []byte) error {
 		switch {
 		case reply == "U":
 			if err := writeIDMaps(l.cmd.Process.Pid, l.spec.Linux); err != nil {
+				// Gone before it sees the socket close: our error is the one.
+				l.cmd.Process.Kill()
+				l.cmd.Wait()
 				return err
 			}
 			if _, err := l.sync.f.Write([]byte("M")); err != nil {
@@ -455,29 +458,6 @@ func bootstrapFor(s *specs.Spec) (*nsenter.Bootstrap, error) {
 	return b, nil
 }
 
-func writeIDMaps(pid int, l *specs.Linux) error {
-	format := func(ms []specs.LinuxIDMapping) []byte {
-		var b strings.Builder
-		for _, m := range ms {
-			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
-		}
-		return []byte(b.String())
-	}
-	dir := "/proc/" + strconv.Itoa(pid) + "/"
-	if err := os.WriteFile(dir+"uid_map", format(l.UIDMappings), 0); err != nil {
-		return fmt.Errorf("write uid_map: %w", err)
-	}
-	if os.Geteuid() != 0 {
-		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
-			return fmt.Errorf("write setgroups: %w", err)
-		}
-	}
-	if err := os.WriteFile(dir+"gid_map", format(l.GIDMappings), 0); err != nil {
-		return fmt.Errorf("write gid_map: %w", err)
-	}
-	return nil
-}
-
 // sealedSelf returns an O_PATH handle on our own binary through a private,
 // detached, read-only bind mount of it. The init is executed through this
 // handle, so /proc/<pid>/exe of every process teu starts inside a container
@@ -485,6 +465,9 @@ func writeIDMaps(pid int, l *specs.Linux) error {
 // writing fails (CVE-2019-5736), and no copy of the binary is made.
 func sealedSelf() (*os.File, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if errors.Is(err, unix.EPERM) && os.Geteuid() != 0 {
+		return sealedCopy() // no mounts without privileges
+	}
 	if err != nil {
 		return nil, fmt.Errorf("clone teu binary mount: %w", err)
 	}

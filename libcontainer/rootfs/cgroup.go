@@ -101,10 +101,16 @@ func mountHierarchy(root *os.File, c *Config, dest string, mi *mountinfo.Info, o
 				data = "none," + subsys
 			}
 		}
-		if err := system.Mount("cgroup", procFd(h), fstype, o.flags, data); err != nil {
+		err = system.Mount("cgroup", procFd(h), fstype, o.flags, data)
+		if err == nil {
+			return nil
+		}
+		// A user namespace may be refused a v1 hierarchy (rootless, whose
+		// cgroup namespace is rooted where its creator could not move
+		// it): bind the host's view instead, as without a cgroup namespace.
+		if !c.UserNS || fstype != "cgroup" {
 			return fmt.Errorf("mount %s %s: %w", fstype, subsys, err)
 		}
-		return nil
 	}
 	rel, err := filepath.Rel(mi.Root, own)
 	if err != nil || strings.HasPrefix(rel, "..") {

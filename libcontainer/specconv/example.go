@@ -4,6 +4,8 @@ package specconv
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -58,9 +60,11 @@ func Example() *specs.Spec {
 	}
 }
 
-// ToRootless adapts s for an unprivileged caller: a user namespace mapping
-// the caller to root, no network namespace of its own (no veth without
-// privileges), and /sys bound from the host.
+// ToRootless adapts s for an unprivileged caller, as runc's does: a user
+// namespace mapping the caller's uid and gid to root, no network namespace
+// of its own (no veth without privileges), /sys bound from the host (sysfs
+// cannot be mounted without owning a network namespace), no uid=/gid=
+// mount options (those ids are not mapped) and no cgroup settings.
 func ToRootless(s *specs.Spec) {
 	var ns []specs.LinuxNamespace
 	for _, n := range s.Linux.Namespaces {
@@ -73,20 +77,17 @@ func ToRootless(s *specs.Spec) {
 	s.Linux.GIDMappings = []specs.LinuxIDMapping{{HostID: uint32(os.Getegid()), ContainerID: 0, Size: 1}}
 	var mounts []specs.Mount
 	for _, m := range s.Mounts {
-		switch m.Destination {
-		case "/sys":
-			m = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
-		case "/dev/pts":
-			var opts []string
-			for _, o := range m.Options {
-				if o != "gid=5" {
-					opts = append(opts, o)
-				}
-			}
-			m.Options = opts
-		case "/dev/mqueue":
-			m = specs.Mount{Destination: "/dev/mqueue", Type: "none", Source: "/dev/mqueue", Options: []string{"bind", "nosuid", "noexec", "nodev"}}
+		if filepath.Clean(m.Destination) == "/sys" {
+			mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
+			continue
 		}
+		var opts []string
+		for _, o := range m.Options {
+			if !strings.HasPrefix(o, "uid=") && !strings.HasPrefix(o, "gid=") {
+				opts = append(opts, o)
+			}
+		}
+		m.Options = opts
 		mounts = append(mounts, m)
 	}
 	s.Mounts = mounts

@@ -142,7 +142,9 @@ func (m *Manager) Apply(pid int) error {
 		// A rootless container does without the cgroups it may not make; on
 		// a hybrid host the cgroup2 placement is a courtesy, not a limit.
 		if m.cfg.Rootless || name == "" {
-			if !seen {
+			if !seen && m.cfg.Rootless {
+				slog.Debug("cgroup skipped (rootless)", "controller", name, "error", err)
+			} else if !seen {
 				slog.Warn("cgroup skipped", "controller", name, "error", err)
 			}
 			delete(m.paths, name)
@@ -191,14 +193,18 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		if ss.set == nil {
 			continue
 		}
+		// Device rules are not expected to work rootless (runc ignores them).
+		if ss.name == "devices" && m.cfg.Rootless {
+			continue
+		}
 		dir := m.paths[ss.name]
 		if dir == "" {
+			if ss.wanted(r) && m.cfg.Rootless {
+				return fmt.Errorf("cannot set %s limit: rootless container could not join or create a %s cgroup (none delegated to this user?)", ss.name, ss.name)
+			}
 			if ss.wanted(r) {
 				return fmt.Errorf("cannot set %s limit: the %s cgroup controller is not mounted (or could not be joined)", ss.name, ss.name)
 			}
-			continue
-		}
-		if ss.name == "devices" && m.cfg.Rootless {
 			continue
 		}
 		if err := ss.set(dir, r); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,14 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		return nil
 	}
 	if m.rootless && !m.Exists() {
-		return nil // Apply found no delegated cgroup to use
+		// Apply found no delegated cgroup to use: fine unless limits
+		// were asked for (device rules are not expected to work rootless).
+		limits := *r
+		limits.Devices = nil
+		if !reflect.DeepEqual(limits, specs.LinuxResources{}) {
+			return errors.New("cannot set cgroup limits: rootless container could not join or create a cgroup (none delegated to this user?)")
+		}
+		return nil
 	}
 	steps := []func(*specs.LinuxResources) error{
 		m.setPids, m.setMemory, m.setCPU, m.setCpuset, m.setIO,

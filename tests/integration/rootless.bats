@@ -1,0 +1,303 @@
+#!/usr/bin/env bats
+# Rootless: teu run by a real unprivileged user that each test makes (and
+# removes, with its containers, files and /etc/subuid lines, even on failure).
+load helpers
+
+eval "helpers_$(declare -f teardown)"
+
+setup() {
+	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
+	TEU_ROOT=$TEST_ROOT/state
+	BUNDLE=$TEST_ROOT/bundle
+	chmod 755 "$TEST_ROOT"
+	RL_USER=teurl-$BATS_ROOT_PID-$BATS_TEST_NUMBER
+	useradd --no-create-home --home-dir / --shell /bin/sh "$RL_USER"
+	RL_UID=$(id -u "$RL_USER")
+	RL_GID=$(id -g "$RL_USER")
+	# The user runs its own copy of teu (the build tree need not be
+	# reachable), keeps its state under its XDG_RUNTIME_DIR and owns the
+	# bundle, as a rootless user would.
+	mkdir "$TEST_ROOT/bin"
+	cp "$TEU_BIN" "$TEST_ROOT/bin/teu"
+	chmod 755 "$TEST_ROOT/bin" "$TEST_ROOT/bin/teu"
+	RL_XDG=$TEST_ROOT/xdg
+	mkdir -m 700 "$RL_XDG"
+	chown "$RL_USER:" "$RL_XDG"
+	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
+	rm "$BUNDLE/config.json"
+	chown -R "$RL_USER:" "$BUNDLE"
+}
+
+teardown() {
+	if [ -n "${RL_USER:-}" ] && id "$RL_USER" >/dev/null 2>&1; then
+		for id in $(as_user teu list -q 2>/dev/null); do
+			as_user teu delete --force "$id" >/dev/null 2>&1 || true
+		done
+		sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid 2>/dev/null || true
+		userdel -f "$RL_USER" 2>/dev/null || true
+	fi
+	[ -n "${RL_CGROUP:-}" ] && rmdir "$RL_CGROUP"/* "$RL_CGROUP" 2>/dev/null
+	helpers_teardown
+}
+
+# as_user teu ARGS: run the user's teu as the user, with a clean
+# environment; as_user CMD ARGS: any command.
+as_user() {
+	local cmd=$1
+	shift
+	[ "$cmd" = teu ] && cmd=$TEST_ROOT/bin/teu
+	local env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/)
+	[ -n "${RL_NO_XDG:-}" ] || env+=("XDG_RUNTIME_DIR=$RL_XDG")
+	(cd "$BUNDLE" && runuser -u "$RL_USER" -- env -i "${env[@]}" "$cmd" "$@")
+}
+
+# rl_spec: the user writes the rootless config; tests want no terminal.
+rl_spec() {
+	as_user teu spec --rootless
+	update_config '.process.terminal = false'
+	chown "$RL_USER:" "$BUNDLE/config.json"
+}
+
+# rl_args ARG...: process.args, keeping the file the user's.
+rl_args() {
+	jq '.process.args = $ARGS.positional' "$BUNDLE/config.json" --args -- "$@" >"$BUNDLE/config.json.new"
+	mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+	chown "$RL_USER:" "$BUNDLE/config.json"
+}
+
+rl_config() {
+	update_config "$1"
+	chown "$RL_USER:" "$BUNDLE/config.json"
+}
+
+# subids: give the user subordinate ids (newuidmap/newgidmap) and map
+# container ids 1..65536 to them.
+SUB_START=655360
+subids() {
+	command -v newuidmap >/dev/null || skip "newuidmap not installed (package uidmap)"
+	echo "$RL_USER:$SUB_START:65536" >>/etc/subuid
+	echo "$RL_USER:$SUB_START:65536" >>/etc/subgid
+	rl_config ".linux.uidMappings = [{\"containerID\": 0, \"hostID\": $RL_UID, \"size\": 1}, {\"containerID\": 1, \"hostID\": $SUB_START, \"size\": 65536}]
+		| .linux.gidMappings = [{\"containerID\": 0, \"hostID\": $RL_GID, \"size\": 1}, {\"containerID\": 1, \"hostID\": $SUB_START, \"size\": 65536}]"
+}
+
+@test "rootless: spec --rootless is runc's rootless config" {
+	rl_spec
+	c=$BUNDLE/config.json
+	[ "$(jq -c '.linux.uidMappings' "$c")" = "[{\"containerID\":0,\"hostID\":$RL_UID,\"size\":1}]" ]
+	[ "$(jq -c '.linux.gidMappings' "$c")" = "[{\"containerID\":0,\"hostID\":$RL_GID,\"size\":1}]" ]
+	[ "$(jq -c '[.linux.namespaces[].type] | sort' "$c")" = '["cgroup","ipc","mount","pid","user","uts"]' ]
+	[ "$(jq '.linux.resources' "$c")" = null ]
+	[ "$(jq -c '.mounts[] | select(.destination == "/sys")' "$c")" = '{"destination":"/sys","type":"none","source":"/sys","options":["rbind","nosuid","noexec","nodev","ro"]}' ]
+	[ "$(jq '[.mounts[].options // [] | .[] | select(startswith("uid=") or startswith("gid="))] | length' "$c")" -eq 0 ]
+	if command -v runc >/dev/null; then
+		mkdir "$TEST_ROOT/runc"
+		chown "$RL_USER:" "$TEST_ROOT/runc"
+		as_user runc spec --rootless -b "$TEST_ROOT/runc"
+		r=$TEST_ROOT/runc/config.json
+		for f in .mounts .linux.uidMappings .linux.gidMappings .linux.resources .process.user; do
+			[ "$(jq -cS "$f" "$r")" = "$(jq -cS "$f" "$c")" ] || { echo "$f differs" >&2; false; }
+		done
+		[ "$(jq -n --slurpfile r "$r" --slurpfile t "$c" '$r[0].linux.namespaces - $t[0].linux.namespaces | length')" -eq 0 ]
+	fi
+}
+
+@test "rootless: run as an unprivileged user: root inside, the user's uid outside, no cgroup warnings" {
+	rl_spec
+	rl_args sh -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s " "; touch /tmp/x 2>/dev/null || echo ro-root'
+	run as_user teu run r1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = 0 ]
+	[ "$(echo ${lines[2]})" = "0 $RL_UID 1" ]
+	[ "$(echo ${lines[3]})" = "0 $RL_GID 1" ]
+	[ "${lines[4]}" = deny ]
+	[ "${lines[-1]}" = ro-root ]
+	# Nothing else: cgroups the user may not make are skipped silently.
+	[ "${#lines[@]}" -eq 6 ]
+	[ ! -e "$RL_XDG/teu/r1" ]
+}
+
+@test "rootless: create, state, start, exec, kill, delete with the state under \$XDG_RUNTIME_DIR/teu" {
+	rl_spec
+	rl_args sleep 1000
+	as_user teu create r2
+	[ -d "$RL_XDG/teu/r2" ]
+	[ "$(stat -c %U "$RL_XDG/teu/r2")" = "$RL_USER" ]
+	run as_user teu state r2
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .status <<<"$output")" = created ]
+	[ "$(jq -r .owner <<<"$output")" = "$RL_USER" ]
+	pid=$(jq -r .pid <<<"$output")
+	# The init runs as the user on the host, in its own user namespace.
+	[ "$(awk '/^Uid:/ {print $2, $3}' /proc/$pid/status)" = "$RL_UID $RL_UID" ]
+	[ "$(readlink /proc/$pid/ns/user)" != "$(readlink /proc/self/ns/user)" ]
+	as_user teu start r2
+	[ "$(as_user teu state r2 | jq -r .status)" = running ]
+	[ "$(as_user teu list -q)" = r2 ]
+	run as_user teu exec r2 sh -c 'id -u; readlink /proc/1/exe; readlink /proc/self/ns/user'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[2]}" = "$(readlink /proc/$pid/ns/user)" ]
+	as_user teu kill r2 KILL
+	wait_status_user r2 stopped
+	as_user teu delete r2
+	[ ! -e "$RL_XDG/teu/r2" ]
+	[ -z "$(as_user teu list -q)" ]
+}
+
+# wait_status_user ID STATUS: wait_status for the user's container.
+wait_status_user() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(as_user teu state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "container $1 did not reach $2" >&2
+	return 1
+}
+
+@test "rootless: subordinate ids through newuidmap/newgidmap" {
+	rl_spec
+	subids
+	rl_config '.root.readonly = false'
+	mkdir "$BUNDLE/rootfs/shared"
+	chown "$RL_USER:" "$BUNDLE/rootfs/shared"
+	chmod 777 "$BUNDLE/rootfs/shared"
+	rl_args sleep 1000
+	as_user teu create r3
+	as_user teu start r3
+	run as_user teu exec r3 sh -c 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s " "'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo ${lines[0]})" = "0 $RL_UID 1" ]
+	[ "$(echo ${lines[1]})" = "1 $SUB_START 65536" ]
+	[ "$(echo ${lines[2]})" = "0 $RL_GID 1" ]
+	[ "$(echo ${lines[3]})" = "1 $SUB_START 65536" ]
+	# newgidmap leaves setgroups allowed: supplementary groups work.
+	[ "${lines[4]}" = allow ]
+	run as_user teu exec --user 1:1 --additional-gids 2 r3 sh -c 'id -u; id -G; touch /shared/by-uid1'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = "1 2" ]
+	[ "$(stat -c %u:%g "$BUNDLE/rootfs/shared/by-uid1")" = "$SUB_START:$SUB_START" ]
+	run as_user teu exec --user 1000:1000 r3 touch /shared/by-uid1000
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %u:%g "$BUNDLE/rootfs/shared/by-uid1000")" = "$((SUB_START + 999)):$((SUB_START + 999))" ]
+}
+
+@test "rootless: a map beyond the user's own id without subordinate ids is one error, nothing left" {
+	command -v newuidmap >/dev/null || skip "newuidmap not installed (package uidmap)"
+	rl_spec
+	rl_config ".linux.uidMappings += [{\"containerID\": 1, \"hostID\": $SUB_START, \"size\": 10}]"
+	rl_args true
+	run as_user teu run r4
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *newuidmap* ]]
+	[ -z "$(as_user teu list -q)" ]
+	# Nor may the user map host root by writing uid_map itself.
+	rl_config ".linux.uidMappings = [{\"containerID\": 0, \"hostID\": 0, \"size\": 1}]"
+	run as_user teu run r4
+	echo "$output"
+	assert_one_error_line
+	[ -z "$(as_user teu list -q)" ]
+}
+
+@test "rootless: cgroup limits without a delegated cgroup are one error; --rootless false refuses to skip cgroups" {
+	rl_spec
+	rl_args true
+	rl_config '.linux.resources = {"pids": {"limit": 10}}'
+	run as_user teu run r5
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"cannot set pids limit"* ]]
+	[ -z "$(as_user teu list -q)" ]
+	rl_config 'del(.linux.resources)'
+	run as_user teu --rootless false run r5
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "${lines[-1]}" == "teu: create r5: apply cgroup: "*"permission denied" ]]
+	[ -z "$(as_user teu list -q)" ]
+	run as_user teu --rootless true run r5
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run as_user teu --rootless maybe list
+	assert_one_error_line
+}
+
+@test "rootless: a cgroup delegated to the user is used, with its limits" {
+	own=$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)
+	[ -n "$own" ] && [ -d "/sys/fs/cgroup/pids$own" ] || skip "no cgroup v1 pids hierarchy"
+	# Delegation: a cgroup the user owns, where it makes its container's.
+	RL_CGROUP=/sys/fs/cgroup/pids${own%/}/teu-rl-$BATS_ROOT_PID-$BATS_TEST_NUMBER
+	mkdir "$RL_CGROUP"
+	chown -R "$RL_USER:" "$RL_CGROUP"
+	rl_spec
+	rl_config ".linux.cgroupsPath = \"${own%/}/teu-rl-$BATS_ROOT_PID-$BATS_TEST_NUMBER/ctr\" | .linux.resources = {\"pids\": {\"limit\": 10}}"
+	rl_args sleep 1000
+	as_user teu create r6
+	pid=$(as_user teu state r6 | jq .pid)
+	[ "$(cat "$RL_CGROUP/ctr/pids.max")" = 10 ]
+	grep -qx "$pid" "$RL_CGROUP/ctr/cgroup.procs"
+	as_user teu start r6
+	run as_user teu exec r6 sh -c 'for i in $(seq 20); do sleep 1000 </dev/null >/dev/null 2>&1 & done 2>&1; echo end'
+	echo "$output"
+	[[ "$output" == *"can't fork"* ]]
+	[ "$(cat "$RL_CGROUP/ctr/pids.current")" -le 10 ]
+	as_user teu delete --force r6
+	[ ! -e "$RL_CGROUP/ctr" ]
+}
+
+@test "rootless: the container's root stays an unprivileged user on the host" {
+	rl_spec
+	mkdir -m 755 "$TEST_ROOT/rootdir"
+	echo secret >"$TEST_ROOT/rootdir/secret"
+	chmod 600 "$TEST_ROOT/rootdir/secret"
+	rl_config ".mounts += [{\"destination\": \"/hostdir\", \"type\": \"bind\", \"source\": \"$TEST_ROOT/rootdir\", \"options\": [\"rbind\"]}]
+		| .process.capabilities = {\"bounding\": [\"CAP_SYS_ADMIN\", \"CAP_DAC_OVERRIDE\", \"CAP_DAC_READ_SEARCH\", \"CAP_CHOWN\", \"CAP_FOWNER\", \"CAP_SYS_CHROOT\"], \"effective\": [\"CAP_SYS_ADMIN\", \"CAP_DAC_OVERRIDE\", \"CAP_DAC_READ_SEARCH\", \"CAP_CHOWN\", \"CAP_FOWNER\", \"CAP_SYS_CHROOT\"], \"permitted\": [\"CAP_SYS_ADMIN\", \"CAP_DAC_OVERRIDE\", \"CAP_DAC_READ_SEARCH\", \"CAP_CHOWN\", \"CAP_FOWNER\", \"CAP_SYS_CHROOT\"]}
+		| .root.readonly = false"
+	rl_args sh -c 'stat -c %u:%g /hostdir/secret; cat /hostdir/secret 2>/dev/null || echo read-refused;
+		touch /hostdir/new 2>/dev/null || echo write-refused; chown 0:0 /tmp 2>/dev/null && echo chown-own-ok;
+		mkdir -p /mnt/t /mnt/p && mount -t tmpfs none /mnt/t && echo tmpfs-in-own-ns;
+		mount -t proc proc /mnt/p && stat -c %u /mnt/p/sys/vm/swappiness;
+		(cat /mnt/p/sys/vm/swappiness >/mnt/p/sys/vm/swappiness) 2>/dev/null || echo sysctl-refused'
+	run as_user teu run r7
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# Host root is no one in the container: its files show as the overflow
+	# id and full capabilities in the user namespace do not open them.
+	[ "${lines[0]}" = 65534:65534 ]
+	[ "${lines[1]}" = read-refused ]
+	[ "${lines[2]}" = write-refused ]
+	[ "${lines[3]}" = chown-own-ok ]
+	[ "${lines[4]}" = tmpfs-in-own-ns ]
+	# A procfs of its own is writable, yet not the host's sysctls.
+	[ "${lines[5]}" = 65534 ]
+	[ "${lines[6]}" = sysctl-refused ]
+	[ ! -e "$TEST_ROOT/rootdir/new" ]
+	[ "$(cat "$TEST_ROOT/rootdir/secret")" = secret ]
+	! grep -q " /mnt/t " /proc/self/mountinfo
+}
+
+@test "rootless: the default state root is \$XDG_RUNTIME_DIR/teu, else /run/teu (an error for a user)" {
+	rl_spec
+	rl_args true
+	as_user teu create r8
+	[ -d "$RL_XDG/teu/r8" ]
+	as_user teu delete r8
+	RL_NO_XDG=1
+	run as_user teu create r8
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"/run/teu"* ]]
+	# --root still chooses.
+	mkdir -m 700 "$TEST_ROOT/other"
+	chown "$RL_USER:" "$TEST_ROOT/other"
+	as_user teu --root "$TEST_ROOT/other" create r8
+	[ -d "$TEST_ROOT/other/r8" ]
+	as_user teu --root "$TEST_ROOT/other" delete r8
+}
