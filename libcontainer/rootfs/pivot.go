@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -87,8 +88,15 @@ func CreateCwd(cwd string) error {
 		return err
 	}
 	defer root.Close()
-	if h, err := pathrs.OpenatInRoot(root, cwd); err == nil {
+	h, err := pathrs.OpenatInRoot(root, cwd)
+	if err == nil {
 		h.Close()
+		return nil
+	}
+	// Only a missing cwd is made. Anything else (a magic link such as
+	// /proc/self/fd/N, whose target names a host path) is for chdir and
+	// the cwd check to refuse, with no directory made after its name.
+	if !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	// A dangling symlink on the way is created through (inside the root).
@@ -96,7 +104,7 @@ func CreateCwd(cwd string) error {
 	if err != nil {
 		return fmt.Errorf("create cwd %s: %w", cwd, err)
 	}
-	h, err := pathrs.MkdirAllHandle(root, resolved, 0o755)
+	h, err = pathrs.MkdirAllHandle(root, resolved, 0o755)
 	if err != nil {
 		return fmt.Errorf("create cwd %s: %w", cwd, err)
 	}

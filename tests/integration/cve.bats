@@ -86,6 +86,8 @@ hostile_in() {
 		[[ "$output" != *host-secret* ]]
 		[ -z "$(teu list -q)" ]
 	done
+	# Nor is a directory named after the host path made in the rootfs.
+	[ ! -e "$BUNDLE/rootfs$TEST_ROOT" ]
 
 	# exec's process: the same with --cwd, while the caller holds host
 	# directories on more fds.
