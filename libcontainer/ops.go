@@ -113,7 +113,21 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if all {
 		return c.signalAll(sig)
 	}
-	return c.kill(sig)
+	if err := c.kill(sig); err != nil {
+		return err
+	}
+	// A frozen init dies only once thawed (cgroup v1), and would then take
+	// its namespace with it: SIGKILL ends a paused container, as with runc.
+	if sig == unix.SIGKILL && st == Paused {
+		m, err := c.cgroupManager()
+		if err == nil {
+			err = m.Thaw()
+		}
+		if err != nil {
+			return fmt.Errorf("thaw after SIGKILL: %w", err)
+		}
+	}
+	return nil
 }
 
 func (c *Container) kill(sig unix.Signal) error {

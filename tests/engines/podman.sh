@@ -148,6 +148,10 @@ sc_pause_unpause() {
 	expect_eq "$(pm inspect --format '{{.State.Status}}' frozen)" running
 	a=$(pm exec frozen cat /tmp/n)
 	wait_until 10 sh -c "[ \$(podman exec frozen cat /tmp/n) -gt $a ]"
+	# podman kill of a paused container: teu kill KILL thaws it, as runc.
+	pm pause frozen >/dev/null
+	pm kill frozen >/dev/null
+	expect_eq "$(pm wait frozen)" 137 "podman wait after kill of a paused container"
 	pm rm -f -t 0 frozen >/dev/null
 }
 

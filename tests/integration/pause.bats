@@ -97,3 +97,25 @@ advanced() { [ "$(counter)" -gt "$1" ]; }
 	teu delete p
 	[ -z "$(our_dirs | grep -v "/$CG_PARENT\$")" ]
 }
+
+@test "pause: kill KILL (the init only) ends a paused container, as runc does (podman kill of a paused one)" {
+	teu run -d --bundle "$BUNDLE" p
+	wait_for advanced 10
+	teu pause p
+	pid=$(teu state p | jq -r .pid)
+	teu kill p KILL
+	# Frozen processes die only once thawed: kill thawed the cgroup.
+	wait_status p stopped
+	[ ! -e "/proc/$pid" ] || [ "$(awk '{print $3}' "/proc/$pid/stat")" = Z ]
+	teu delete p
+	[ -z "$(our_dirs | grep -v "/$CG_PARENT\$")" ]
+}
+
+@test "pause: other signals leave a paused container paused" {
+	teu run -d --bundle "$BUNDLE" p
+	wait_for advanced 10
+	teu pause p
+	teu kill p TERM
+	[ "$(teu state p | jq -r .status)" = paused ]
+	[ "$(cg_read p freezer freezer.state)" = FROZEN ]
+}
