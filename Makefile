@@ -12,7 +12,7 @@ TAGS      := urfave_cli_no_docs osusergo netgo
 LDFLAGS   += -extldflags "-static"
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap
 
-.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 test-lsm bench conformance test-engines
+.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines
 
 all: teu
 
@@ -61,6 +61,12 @@ test-cgroupv2: deps teu
 test-lsm: deps teu
 	tests/vm/lsm.sh $(BUILD)/lsm
 
+# test-systemd: the systemd cgroup driver in a QEMU guest that boots a
+# minimal Debian with systemd as PID 1 (tests/vm/README.md). Root; the
+# first run debootstraps the guest's root (cached in /var/cache/teu-vm).
+test-systemd: deps teu
+	tests/vm/systemd.sh $(BUILD)/systemd
+
 # bench: teu, runc and crun side by side (bench/README.md); root. It
 # installs runc, crun and GNU time if missing, prints a markdown table and
 # puts it into bench/README.md. Not part of `make test`. BENCH_FLAGS: e.g.
@@ -102,10 +108,10 @@ conformance: teu
 	tests/conformance/run.sh
 
 # test: the whole suite, as CI runs it (root): static checks, unit tests, a
-# short fuzz run, the bats tests on this host, the cgroup v2 and LSM lanes in
-# QEMU guests, the engines (containerd, CRI, Docker, podman running teu), and
-# the conformance suite (its last line: "N passed, M failed").
-test: deps vet unit fuzz integration test-cgroupv2 test-lsm test-engines conformance
+# short fuzz run, the bats tests on this host, the cgroup v2, LSM and systemd
+# lanes in QEMU guests, the engines (containerd, CRI, Docker, podman running
+# teu), and the conformance suite (its last line: "N passed, M failed").
+test: deps vet unit fuzz integration test-cgroupv2 test-lsm test-systemd test-engines conformance
 
 clean:
 	rm -rf teu $(BUILD)

@@ -294,6 +294,10 @@ func (l *launcher) start() error {
 	cfgR.Close()
 	// Cgroups are joined here, before the init can create a cgroup namespace.
 	if err := l.applyCgroup(l.cmd.Process.Pid); err != nil {
+		// Killed before the deferred closes: the child would report the
+		// closed socket as an error line of its own.
+		l.cmd.Process.Kill()
+		l.cmd.Wait()
 		return err
 	}
 	trace("cgroup", time.Since(t0))

@@ -36,6 +36,12 @@
 #   TEU_VM_CACHE       /var/cache/teu-vm
 #   TEU_VM_APPEND      extra kernel command line words (e.g. "security=selinux
 #                      selinux=1")
+#   TEU_VM_ROOT_IMAGE  an ext4 image of a root filesystem with systemd: the
+#                      guest boots it (copy-on-write, never changed) with
+#                      systemd as PID 1, which runs the command from a
+#                      oneshot service (tests/vm/systemd.sh makes one). The
+#                      guest's cgroup setup is then systemd's (pure v2), and
+#                      TEU_VM_EXTRA and shared libraries are not copied.
 #   TEU_VM_VERBOSE=1   stream the guest kernel console to stderr
 #   TEU_VM_KEEP=1      keep the work dir (console log, initramfs)
 set -euo pipefail
@@ -183,11 +189,28 @@ else
 	printf '%s\n' "${ORDER[@]}" >"$MODLIST"
 fi
 
+# The root image (TEU_VM_ROOT_IMAGE) needs a virtio disk with ext4 on it;
+# those modules (and crc32c, which ext4 asks the crypto API for) are
+# listed apart and loaded only in that mode.
+DISK_WANT="virtio_blk crc32c_generic ext4"
+DMODLIST=$KDIR/modules-$(echo "$DISK_WANT" | sha256sum | cut -c1-8)
+if [[ -s $DMODLIST ]]; then
+	mapfile -t DORDER <"$DMODLIST"
+else
+	keep=("${ORDER[@]}")
+	ORDER=()
+	for m in $DISK_WANT; do want_mod "$m"; done
+	DORDER=("${ORDER[@]}")
+	ORDER=("${keep[@]}")
+	printf '%s\n' "${DORDER[@]}" >"$DMODLIST"
+fi
+
 # ------------------------------------------------------------ guest init
 # Stage 1 runs on the initramfs' rootfs, which pivot_root (as any container
 # runtime does) cannot leave: copy everything to a tmpfs and switch_root.
 read -r -d '' INIT1 <<'EOF' || true
 #!/bin/busybox sh
+[ -e /teu-vm/disk ] && exec /teu-vm/init-disk
 mkdir /newroot
 mount -t tmpfs -o mode=0755 tmpfs /newroot
 for e in /* /.[!.]*; do
@@ -236,10 +259,71 @@ echo "RC $rc boot=${t0}s command=${t1}s" >/dev/ttyS2
 poweroff -f
 EOF
 
+# With a root image (TEU_VM_ROOT_IMAGE): mount it and hand over to its
+# systemd, which starts teu-vm.service: the command, its output on ttyS1
+# and status on ttyS2 as in stage 2, then an immediate power-off (the
+# image's writes go to a throw-away overlay).
+read -r -d '' INIT_DISK <<'EOF' || true
+#!/bin/busybox sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+die() { echo "teu-vm guest: $*" >/dev/ttyS0; echo "ERROR $*" >/dev/ttyS2; sync; poweroff -f; }
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in $(cat /teu-vm/modules /teu-vm/modules-disk); do
+	insmod "/teu-vm/mod/$m" 2>/dev/null || echo "teu-vm guest: insmod $m failed" >/dev/ttyS0
+done
+# virtio_blk probes asynchronously
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+mkdir -p /newroot
+mount -t ext4 /dev/vda /newroot || die "mount the root image"
+mkdir -p /newroot/teu-vm
+cp /teu-vm/cmd /teu-vm/env /teu-vm/guest-run /newroot/teu-vm/
+cp /teu-vm/teu-vm.service /newroot/etc/systemd/system/
+mkdir -p /newroot/etc/systemd/system/multi-user.target.wants
+ln -sf ../teu-vm.service /newroot/etc/systemd/system/multi-user.target.wants/teu-vm.service
+umount /proc /sys
+mount --move /dev /newroot/dev
+exec switch_root /newroot /sbin/init
+EOF
+read -r -d '' GUEST_RUN <<'EOF' || true
+#!/bin/sh
+. /teu-vm/env
+fail() { echo "ERROR $*" >/dev/ttyS2; sync; systemctl poweroff -ff; }
+mkdir -p "$TEU_VM_DIR"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap,access=client share "$TEU_VM_DIR" ||
+	fail "mount 9p share"
+cd "$TEU_VM_DIR" || fail "cd $TEU_VM_DIR"
+stty -F /dev/ttyS1 raw -echo
+t0=$(cut -d' ' -f1 /proc/uptime)
+sh /teu-vm/cmd </dev/null >/dev/ttyS1 2>&1
+rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+cd /
+umount "$TEU_VM_DIR"
+sync
+echo "RC $rc boot=${t0}s command=${t1}s" >/dev/ttyS2
+systemctl poweroff -ff
+EOF
+read -r -d '' GUEST_UNIT <<'EOF' || true
+[Unit]
+Description=teu VM command
+After=basic.target dbus.socket
+Wants=dbus.socket
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /teu-vm/guest-run
+StandardInput=null
+StandardOutput=journal
+TimeoutStartSec=infinity
+EOF
+
 KEY=$({
-	echo "$KPKG $KVER ${ORDER[*]}"
+	echo "$KPKG $KVER ${ORDER[*]} ${DORDER[*]}"
 	sha256sum "$BUSYBOX"
-	echo "$INIT1$INIT2"
+	echo "$INIT1$INIT2$INIT_DISK$GUEST_RUN$GUEST_UNIT"
 } | sha256sum | cut -c1-12)
 BASE=$CACHE/base-$KEY.cpio
 if [[ ! -f $BASE ]]; then
@@ -252,13 +336,24 @@ if [[ ! -f $BASE ]]; then
 	done
 	printf '%s\n' "$INIT1" >"$st/init"
 	printf '%s\n' "$INIT2" >"$st/teu-vm/init2"
-	chmod 755 "$st/init" "$st/teu-vm/init2"
+	printf '%s\n' "$INIT_DISK" >"$st/teu-vm/init-disk"
+	printf '%s\n' "$GUEST_RUN" >"$st/teu-vm/guest-run"
+	printf '%s\n' "$GUEST_UNIT" >"$st/teu-vm/teu-vm.service"
+	chmod 755 "$st/init" "$st/teu-vm/init2" "$st/teu-vm/init-disk"
 	: >"$st/teu-vm/modules"
 	for f in "${ORDER[@]}"; do
 		n=${f##*/}
 		n=${n%%.ko*}.ko
 		unpack "$f" >"$st/teu-vm/mod/$n"
 		echo "$n" >>"$st/teu-vm/modules"
+	done
+	: >"$st/teu-vm/modules-disk"
+	for f in "${DORDER[@]}"; do
+		n=${f##*/}
+		n=${n%%.ko*}.ko
+		[[ -e $st/teu-vm/mod/$n ]] && continue
+		unpack "$f" >"$st/teu-vm/mod/$n"
+		echo "$n" >>"$st/teu-vm/modules-disk"
 	done
 	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$st/etc/passwd"
 	printf '%s\n' 'root:x:0:' 'tty:x:5:' 'nogroup:x:65534:' >"$st/etc/group"
@@ -281,6 +376,12 @@ trap 'exit 130' INT TERM
 quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 R=$WORK/run
 mkdir -p "$R/teu-vm"
+disk=()
+if [[ -n ${TEU_VM_ROOT_IMAGE:-} ]]; then
+	img=$(realpath -e -- "$TEU_VM_ROOT_IMAGE") || fail "no such root image: $TEU_VM_ROOT_IMAGE"
+	: >"$R/teu-vm/disk"
+	disk=(-drive "file=$img,if=virtio,format=raw,snapshot=on")
+fi
 if [[ $# -eq 1 ]]; then
 	printf '%s\n' "$1" >"$R/teu-vm/cmd"
 else
@@ -355,7 +456,7 @@ qemu-system-x86_64 -M pc -nodefaults -no-user-config -display none -no-reboot \
 	-serial "file:$WORK/console" -serial "file:$WORK/out" -serial "file:$WORK/status" \
 	-chardev "pipe,id=mon,path=$WORK/mon" -mon chardev=mon,mode=readline \
 	-fsdev "local,id=share,path=$SHARE,security_model=passthrough" \
-	-device virtio-9p-pci,fsdev=share,mount_tag=share </dev/null &
+	-device virtio-9p-pci,fsdev=share,mount_tag=share "${disk[@]}" </dev/null &
 QPID=$!
 # Stream the command's output while the guest runs.
 tail -n +1 -s 0.2 --pid=$QPID -f "$WORK/out" &

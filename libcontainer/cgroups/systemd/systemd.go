@@ -101,9 +101,9 @@ func (m *Manager) Unit() string { return m.unit.Name }
 
 func (m *Manager) dbus() (*sd.Conn, error) {
 	m.connOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
-		defer cancel()
-		m.conn, m.connErr = sd.NewWithContext(ctx)
+		// godbus closes the connection when this context ends: it must
+		// outlive the Manager, so no timeout here (each call has its own).
+		m.conn, m.connErr = sd.NewWithContext(context.Background())
 		if m.connErr != nil {
 			m.connErr = fmt.Errorf("connect to systemd over D-Bus: %w", m.connErr)
 		}
