@@ -51,6 +51,7 @@ with_tmp() {
 	with_tmp
 	set_args sh -c 'echo x >/tmp/denied && cat /tmp/denied'
 	run "$TEU_BIN" --root "$TEU_ROOT" --debug --log "$TEST_ROOT/log" run --bundle "$BUNDLE" aa-off
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = x ]
 	grep -q 'AppArmor is not enabled on this host' "$TEST_ROOT/log"
@@ -64,6 +65,7 @@ with_tmp() {
 	# without SELinux: they are mounted without it.
 	set_args sh -c 'echo x >/tmp/f && cat /tmp/f; grep -c "context=" /proc/self/mountinfo'
 	run "$TEU_BIN" --root "$TEU_ROOT" --debug --log "$TEST_ROOT/log" run --bundle "$BUNDLE" se-off
+	echo "$output"
 	[ "$status" -eq 1 ] # grep -c found nothing
 	[ "$output" = "$(printf 'x\n0')" ]
 	grep -q 'SELinux is not enabled on this host' "$TEST_ROOT/log"
@@ -75,10 +77,12 @@ with_tmp() {
 	teu run -d --bundle "$BUNDLE" x >/dev/null
 	apparmor_on || {
 		run teu exec --apparmor "$AA_PROFILE" x echo aa
+		echo "$output"
 		[ "$status" -eq 0 ] && [ "$output" = aa ]
 	}
 	selinux_on || {
 		run teu exec --process-label "$SE_PROCESS:s0" x echo se
+		echo "$output"
 		[ "$status" -eq 0 ] && [ "$output" = se ]
 	}
 }
@@ -89,6 +93,7 @@ with_tmp() {
 	with_tmp
 	set_args sh -c 'cat /proc/self/attr/current; echo; echo ok >/tmp/allowed && cat /tmp/allowed; echo no >/tmp/denied || echo denied'
 	run teu run --bundle "$BUNDLE" aa
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$AA_PROFILE (enforce)" ]
 	[ "${lines[1]}" = ok ]
@@ -97,6 +102,7 @@ with_tmp() {
 	# The same container without the profile may write it.
 	update_config 'del(.process.apparmorProfile)'
 	run teu run --bundle "$BUNDLE" unconfined
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = unconfined ]
 	[ "${lines[3]}" != denied ]
@@ -109,14 +115,17 @@ with_tmp() {
 	pid=$(teu state x | jq -r .pid)
 	[ "$(cat "/proc/$pid/attr/current")" = unconfined ]
 	run teu exec --apparmor "$AA_PROFILE" x cat /proc/self/attr/current
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$AA_PROFILE (enforce)" ]
 	run teu exec x cat /proc/self/attr/current
+	echo "$output"
 	[ "$output" = unconfined ]
 
 	update_config ".process.apparmorProfile = \"$AA_PROFILE\""
 	teu run -d --bundle "$BUNDLE" y >/dev/null
 	run teu exec y cat /proc/self/attr/current
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$AA_PROFILE (enforce)" ]
 }
@@ -126,6 +135,7 @@ with_tmp() {
 	update_config '.process.apparmorProfile = "teu-no-such-profile"'
 	set_args true
 	run teu run --bundle "$BUNDLE" nope
+	echo "$output"
 	assert_one_error_line
 	[[ "$output" == *'apparmor profile "teu-no-such-profile"'* ]]
 	[ -z "$(teu list -q)" ]
@@ -140,6 +150,7 @@ with_tmp() {
 		{\"destination\": \"/proc/1/attr/apparmor/exec\", \"type\": \"bind\", \"source\": \"/dev/null\", \"options\": [\"bind\"]}]"
 	set_args sh -c 'grep -c " /proc/1/.*attr/apparmor/exec " /proc/self/mountinfo; cat /proc/self/attr/current'
 	run teu run --bundle "$BUNDLE" over
+	echo "$output"
 	# Either the profile reached the real procfs file, or teu refused: the
 	# process never runs unconfined.
 	if [ "$status" -eq 0 ]; then
@@ -160,6 +171,7 @@ with_tmp() {
 	chown -R 100000:100000 "$BUNDLE/rootfs"
 	set_args cat /proc/self/attr/current
 	run teu run --bundle "$BUNDLE" userns
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$AA_PROFILE (enforce)" ]
 }
@@ -202,4 +214,16 @@ with_tmp() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$SE_PROCESS" ]
+}
+
+@test "lsm: SELinux: a label the policy does not know is an error, and nothing is left" {
+	requires_selinux
+	update_config '.process.selinuxLabel = "system_u:system_r:teu_no_such_t"'
+	set_args true
+	run teu run --bundle "$BUNDLE" nope
+	echo "$output"
+	assert_one_error_line
+	# The keyring label is written first, and refused first.
+	[[ "$output" == *'selinux keyring label "system_u:system_r:teu_no_such_t"'*'invalid argument' ]]
+	[ -z "$(teu list -q)" ]
 }

@@ -46,8 +46,11 @@ tools() {
 	echo "$dir/root"
 }
 mkdir -p "$CACHE"
+exec 9>"$CACHE/lsm-tools.lock" # concurrent runs share the cache
+flock 9
 AA=$(tools apparmor)
 SE=$(tools checkpolicy)
+exec 9>&-
 
 # The share is scratch space the guest's root writes to: rebuilt each run.
 rm -rf "$SHARE"
