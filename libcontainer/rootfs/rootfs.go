@@ -215,6 +215,17 @@ func bindMount(root *os.File, c *Config, m *specs.Mount, dest string, o *mountOp
 		return err
 	}
 	defer h.Close()
+	// The kernel says only EINVAL or ENOTDIR for these: name the mismatch.
+	var dst unix.Stat_t
+	if err := unix.Fstat(int(h.Fd()), &dst); err != nil {
+		return err
+	}
+	if srcDir, dstDir := st.Mode&unix.S_IFMT == unix.S_IFDIR, dst.Mode&unix.S_IFMT == unix.S_IFDIR; srcDir != dstDir {
+		if srcDir {
+			return errors.New("source is a directory, destination is not")
+		}
+		return errors.New("source is not a directory, destination is one")
+	}
 	if err := unix.MoveMount(tree, "", int(h.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}

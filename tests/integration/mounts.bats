@@ -256,3 +256,18 @@ start_and_wait() {
 	root=$(printf '%s\n' "$output" | awk '$5 == "/sys/fs/cgroup/memory" || ($5 == "/sys/fs/cgroup" && $9 == "cgroup2") {print $4}')
 	[ "$root" = "$mine" ]
 }
+
+@test "mounts: a bind mount of a file over a directory (and back) fails naming the mismatch" {
+	echo hi >"$BUNDLE/afile"
+	add_mount '{"destination": "/bin", "type": "bind", "source": "afile", "options": ["rbind"]}'
+	run teu run --bundle "$BUNDLE" c-mismatch
+	assert_one_error_line
+	[[ $output == *"mount afile on /bin: source is not a directory, destination is one" ]]
+	[ -z "$(teu list -q)" ]
+	update_config '.mounts |= map(select(.destination != "/bin"))'
+	mkdir "$BUNDLE/adir"
+	add_mount '{"destination": "/etc/passwd", "type": "bind", "source": "adir", "options": ["rbind"]}'
+	run teu run --bundle "$BUNDLE" c-mismatch2
+	assert_one_error_line
+	[[ $output == *"mount adir on /etc/passwd: source is a directory, destination is not" ]]
+}
