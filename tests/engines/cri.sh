@@ -125,9 +125,13 @@ exec_codes() {
 	expect_contains "$out" "in-container"
 	# The pod shares one pid namespace (CRI default): its PID 1 is pause.
 	expect_contains "$out" "pause" "pid 1 of the pod"
-	expect_status 3 crictl exec "$cid" sh -c 'exit 3'
+	# The exec's exit code comes back through CRI (in the stream's status,
+	# in ExecSync's reply): crictl reports it, and exits 1.
+	expect_status 1 crictl exec "$cid" sh -c 'exit 3'
+	expect_contains "$out" "command terminated with exit code 3"
 	expect_status 0 crictl exec --sync "$cid" true
-	expect_status 5 crictl exec --sync "$cid" sh -c 'exit 5'
+	expect_status 1 crictl exec --sync "$cid" sh -c 'exit 5'
+	expect_contains "$out" "exited with 5"
 }
 
 stop_rm() {
