@@ -19,6 +19,7 @@ eng_passed=0
 eng_failed=0
 eng_n=0
 eng_pids=()      # daemons we started, stopped in reverse order
+eng_logs=()      # their logs, shown when something failed
 eng_exit_cmds=() # commands run first at exit (engine-level clean-up)
 
 # eng_setup: the temp dir $T, the cgroup parent $CG_PARENT (a name, not yet
@@ -122,6 +123,7 @@ start_daemon() {
 	shift
 	setsid "$@" >"$T/$name.log" 2>&1 </dev/null &
 	eng_pids+=("$!")
+	eng_logs+=("$T/$name.log")
 	echo "$!" >"$T/$name.pid"
 }
 
@@ -226,9 +228,9 @@ eng_cleanup() {
 	local rc=$? i m p d
 	set +e
 	trap - EXIT INT TERM
-	# A failed run shows the end of its daemons' logs.
+	# A failed run shows the end of its daemons' logs (start_daemon's).
 	if [[ $eng_failed -gt 0 || $rc -ne 0 ]]; then
-		for m in "$T"/*.log; do
+		for m in "${eng_logs[@]}"; do
 			[[ -s $m ]] || continue
 			echo "# --- last lines of $(basename "$m")"
 			tail -n "${ENG_LOG_LINES:-15}" "$m" | sed 's/^/#   /'
