@@ -247,6 +247,25 @@ sc_seccomp() {
 	expect_contains "$out" "touch-ok"
 }
 
+sc_namespaces_mounts() {
+	# A user namespace (podman's --uidmap): root inside is 100000 outside.
+	out=$(prun --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMG" sh -c 'id -u; cat /proc/self/uid_map; touch /tmp/x && stat -c %u /tmp/x')
+	expect_eq "$(tr -s ' \n' ' ' <<<"$out")" "0 0 100000 65536 0 " "uidmap"
+	# The host's pid namespace: the host's processes are visible.
+	[[ $(prun --rm --pid host "$IMG" sh -c 'ls -d /proc/[0-9]* | wc -l') -gt 20 ]] || fail "--pid host sees few processes"
+	mkdir -p "$T/vol"
+	echo hostfile >"$T/vol/f"
+	out=$(prun --rm -v "$T/vol:/data:ro" --tmpfs /scratch:size=1m --shm-size 16m "$IMG" \
+		sh -c 'cat /data/f; touch /data/g 2>&1; df -k /scratch /dev/shm | awk "NR > 1 { print \$2 }"')
+	expect_eq "$out" "$(printf 'hostfile\ntouch: /data/g: Read-only file system\n1024\n16384')" "volume, tmpfs, shm"
+	expect_eq "$(prun --rm --device /dev/null:/dev/mynull "$IMG" sh -c 'echo x >/dev/mynull && stat -c "%t,%T" /dev/mynull')" "1,3" "--device"
+	expect_eq "$(prun --rm --sysctl net.ipv4.ip_forward=1 "$IMG" cat /proc/sys/net/ipv4/ip_forward)" 1 "--sysctl"
+	expect_eq "$(prun --rm --oom-score-adj 500 "$IMG" cat /proc/self/oom_score_adj)" 500 "--oom-score-adj"
+	out=$(prun --rm --privileged "$IMG" sh -c 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; ls /dev | grep -c .' | tr -d '\t')
+	expect_contains "$out" "Seccomp:0"
+	[[ $(tail -1 <<<"$out") -gt 30 ]] || fail "--privileged: few host devices: $out"
+}
+
 sc_rm_cleans_up() {
 	prun -d --name gone "$IMG" sleep 1000 >/dev/null
 	id=$(cid gone)
@@ -310,6 +329,7 @@ t "hostname" fresh sc_hostname
 t "a terminal (-t)" fresh sc_tty
 t "dropped capabilities" fresh sc_dropped_caps
 t "seccomp" fresh sc_seccomp
+t "namespaces, volumes, devices, sysctl, privileged" fresh sc_namespaces_mounts
 t "rm leaves no state, cgroup or mount" fresh sc_rm_cleans_up
 t "teu's error reaches podman's user" fresh sc_error_verbatim
 t "ten run --rm in a row" fresh sc_ten_runs
