@@ -50,6 +50,9 @@ type State struct {
 	// RootlessCgroups: created in rootless mode (--rootless), where the
 	// cgroups the caller could not make were skipped.
 	RootlessCgroups bool `json:"rootless_cgroups,omitempty"`
+	// HostMounts: the ids of the mounts create made in the runtime's mount
+	// namespace, for a container without one of its own (hostmnt.go).
+	HostMounts []int `json:"host_mounts,omitempty"`
 }
 
 // Container is a loaded container. The methods that change it hold the

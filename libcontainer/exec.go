@@ -132,6 +132,18 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		nsFiles = append(nsFiles, f)
 		joinTypes = append(joinTypes, nsFlags[ns.Type])
 	}
+	// Without a mount namespace to join, the process enters the init's
+	// root (a chroot) by this fd, also checked to be the init's.
+	var rootFile *os.File
+	if inheritsMountNS(spec) {
+		if rootFile, err = os.OpenFile("/proc/"+strconv.Itoa(c.state.InitPid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			if !pidAlive(pidfd) {
+				return 0, errors.New("container is stopped")
+			}
+			return 0, fmt.Errorf("open the container's root: %w", err)
+		}
+		defer rootFile.Close()
+	}
 	if !pidAlive(pidfd) {
 		return 0, errors.New("container is stopped")
 	}
@@ -202,6 +214,9 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	}
 	if console != nil {
 		ic.ConsoleFd = fdOf(console)
+	}
+	if rootFile != nil {
+		ic.RootFd = fdOf(rootFile)
 	}
 	exeFd := fdOf(exe)
 	cmd := initCmd(exeFd, sockFd, cfgFd, extra, o.Stdin, o.Stdout, o.Stderr)

@@ -5,7 +5,10 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/teu-runtime/teu/libcontainer/lsm"
+	"github.com/teu-runtime/teu/libcontainer/rootfs"
 )
 
 // runExecInit is the Go side of `teu exec`'s process. nsexec.c has joined
@@ -16,6 +19,12 @@ import (
 func runExecInit(cfg *initConfig, sync syncSock) error {
 	s := cfg.Spec
 	p := s.Process
+	if cfg.RootFd > 0 {
+		if err := rootfs.EnterRoot(cfg.RootFd); err != nil {
+			return fmt.Errorf("enter the container's root: %w", err)
+		}
+		unix.Close(cfg.RootFd)
+	}
 	if !cfg.NoNewKeyring {
 		if err := lsm.SetSELinuxKeyring(p.SelinuxLabel); err != nil {
 			return err

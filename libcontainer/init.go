@@ -94,6 +94,7 @@ func runInit(sync syncSock) error {
 		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: cfg.NoPivot,
 		UserNS: hasNewNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
 		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
+		InheritMountNS: inheritsMountNS(s),
 	}
 	unix.Umask(0o022)
 	if err := rootfs.Prepare(rc); err != nil {
@@ -119,7 +120,12 @@ func runInit(sync syncSock) error {
 		}
 	}
 	tr.mark("createContainer hooks")
-	if err := rootfs.Pivot(cfg.Rootfs, cfg.NoPivot, s.Linux.RootfsPropagation); err != nil {
+	if rc.InheritMountNS {
+		err = rootfs.Chroot(cfg.Rootfs)
+	} else {
+		err = rootfs.Pivot(cfg.Rootfs, cfg.NoPivot, s.Linux.RootfsPropagation)
+	}
+	if err != nil {
 		return err
 	}
 	tr.mark("pivot")

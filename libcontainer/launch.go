@@ -62,6 +62,9 @@ type initConfig struct {
 	SeccompBPF   []byte      `json:"seccomp_bpf,omitempty"` // compiled linux.seccomp (struct sock_filter[])
 	// Exec: the init of `teu exec`, in an existing container (exec_init.go).
 	Exec bool `json:"exec,omitempty"`
+	// RootFd: exec's fd of the init's root, to chroot into when the
+	// container has no mount namespace to join (0: none).
+	RootFd int `json:"root_fd,omitempty"`
 }
 
 const envInitConfig = "_TEU_INIT_CONFIG"
@@ -81,6 +84,9 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
 	if err := checkHost(s); err != nil {
+		return nil, fmt.Errorf("create %s: %w", o.ID, err)
+	}
+	if err := checkInheritedMountNS(s, o.NoPivot); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
 	// The seccomp filter is compiled here, once: the init only loads it,
@@ -165,6 +171,9 @@ type launcher struct {
 	cgroup cgroups.Manager
 	// seccompBPF is the compiled linux.seccomp, if any.
 	seccompBPF []byte
+	// mountsBefore: the mounts under the rootfs before the init ran, when
+	// it shares the runtime's mount namespace (hostmnt.go).
+	mountsBefore map[int]bool
 }
 
 // abort kills whatever the failed create started.
@@ -178,6 +187,15 @@ func (l *launcher) abort() {
 			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 			system.WaitPidFD(fd)
 			unix.Close(fd)
+		}
+	}
+	if l.mountsBefore != nil {
+		ids, err := newMountsUnder(l.c.state.Rootfs, l.mountsBefore)
+		if err == nil {
+			err = unmountInherited(l.c.state.Rootfs, ids)
+		}
+		if err != nil {
+			slog.Warn("unmount mounts of failed create", "id", l.c.state.ID, "error", err)
 		}
 	}
 	if l.cgroup != nil {
@@ -281,6 +299,11 @@ func (l *launcher) start() error {
 	if err != nil {
 		return err
 	}
+	if inheritsMountNS(s) {
+		if l.mountsBefore, err = mountIDsUnder(l.c.state.Rootfs); err != nil {
+			return err
+		}
+	}
 	l.cmd = initCmd(exeFd, sockFd, cfgFd, extra, o.Stdin, o.Stdout, o.Stderr)
 	if err := system.CloseExecFrom(3); err != nil {
 		return fmt.Errorf("close fds: %w", err)
@@ -363,6 +386,11 @@ func (l *launcher) start() error {
 				return fmt.Errorf("write to init: %w", err)
 			}
 		case msgReady:
+			if l.mountsBefore != nil {
+				if l.c.state.HostMounts, err = newMountsUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
+					return err
+				}
+			}
 			trace("finish", time.Since(t0))
 			for _, p := range m.Phases {
 				trace("init "+p.Name, time.Duration(p.Ns))
@@ -441,15 +469,6 @@ func bootstrapFor(s *specs.Spec) (*nsenter.Bootstrap, error) {
 			b.CloneFlags |= flag
 		} else {
 			b.Join = append(b.Join, nsenter.NsPath{Type: flag, Path: ns.Path})
-		}
-	}
-	if b.CloneFlags&unix.CLONE_NEWNS == 0 {
-		joinsMnt := false
-		for _, j := range b.Join {
-			joinsMnt = joinsMnt || j.Type == unix.CLONE_NEWNS
-		}
-		if !joinsMnt {
-			return nil, errors.New("a mount namespace is required")
 		}
 	}
 	var sb strings.Builder

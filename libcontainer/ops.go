@@ -205,6 +205,7 @@ func (c *Container) Delete(force bool) error {
 	// As runc: a cgroup that will not go is reported, but the rest of the
 	// container is still deleted.
 	cgErr := c.destroyCgroup()
+	mntErr := unmountInherited(c.state.Rootfs, c.state.HostMounts)
 	if spec, err := c.Config(); err == nil && spec.Hooks != nil && len(spec.Hooks.Poststop) > 0 {
 		s := c.OCIState()
 		s.Status = specs.StateStopped
@@ -215,7 +216,7 @@ func (c *Container) Delete(force bool) error {
 	if err := c.dir.remove(); err != nil {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
-	return cgErr
+	return errors.Join(cgErr, mntErr)
 }
 
 // killAndWait SIGKILLs the init and waits for it on a pidfd: no polling.

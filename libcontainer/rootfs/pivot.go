@@ -54,6 +54,28 @@ func Pivot(rootfs string, noPivot bool, propagation string) error {
 	return finishPropagation(propagation)
 }
 
+// Chroot makes the rootfs the process's root without a mount namespace of
+// its own: pivot_root or a move would change the host's root.
+func Chroot(rootfs string) error {
+	fd, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs: %w", err)
+	}
+	defer unix.Close(fd)
+	return EnterRoot(fd)
+}
+
+// EnterRoot chroots into the directory fd refers to.
+func EnterRoot(fd int) error {
+	if err := unix.Fchdir(fd); err != nil {
+		return fmt.Errorf("chdir rootfs: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
 func moveRoot(rootfs string) error {
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir rootfs: %w", err)

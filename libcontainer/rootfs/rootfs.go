@@ -29,6 +29,9 @@ type Config struct {
 	Masked      []string
 	ReadOnly    []string
 	MountLabel  string // SELinux label of new mounts (context=), "" when SELinux is off
+	// InheritMountNS: no mount namespace of the container's own; the
+	// mounts go to the runtime's, under the rootfs, and / is left alone.
+	InheritMountNS bool
 }
 
 // Prepare mounts everything under the rootfs. It runs in the new mount
@@ -45,19 +48,22 @@ func Prepare(c *Config) error {
 	if first&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
 		first = unix.MS_PRIVATE | unix.MS_REC
 	}
-	if err := system.Mount("", "/", "", first, ""); err != nil {
-		return fmt.Errorf("set / propagation: %w", err)
-	}
-	// pivot_root needs the new root and its parent mount not to be shared.
-	// The parent may still be (a non-recursive "slave" or "private"): make
-	// it private, as runc does. The rootfs bind then inherits the
-	// propagation of its source, so with "rslave" (the default) host mounts
-	// under the rootfs still propagate into the container.
-	if err := parentMountPrivate(c.Rootfs); err != nil {
-		return err
-	}
-	if err := system.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind rootfs %s: %w", c.Rootfs, err)
+	if !c.InheritMountNS {
+		if err := system.Mount("", "/", "", first, ""); err != nil {
+			return fmt.Errorf("set / propagation: %w", err)
+		}
+		// pivot_root needs the new root and its parent mount not to be
+		// shared. The parent may still be (a non-recursive "slave" or
+		// "private"): make it private, as runc does. The rootfs bind then
+		// inherits the propagation of its source, so with "rslave" (the
+		// default) host mounts under the rootfs still propagate into the
+		// container.
+		if err := parentMountPrivate(c.Rootfs); err != nil {
+			return err
+		}
+		if err := system.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind rootfs %s: %w", c.Rootfs, err)
+		}
 	}
 	root, err := os.OpenFile(c.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -1,0 +1,131 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// A container whose config names no mount namespace (neither a new one nor
+// one joined by path) inherits the runtime's, as runtime-spec
+// config-linux.md requires of every namespace type left out. Its mounts then
+// land in the host's mount table under the rootfs, and its root is a chroot
+// (pivot_root would move the host's root). The mounts create made are
+// recorded and unmounted again on delete (runc leaves them behind).
+
+// inheritsMountNS reports whether the container shares the runtime's mount
+// namespace.
+func inheritsMountNS(s *specs.Spec) bool {
+	if s.Linux == nil {
+		return true
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			return false
+		}
+	}
+	return true
+}
+
+// checkInheritedMountNS refuses what cannot be applied without changing
+// mounts of the host's own: the propagation of its "/", a read-only or
+// masked path outside a mount of the container's making, a move over "/".
+func checkInheritedMountNS(s *specs.Spec, noPivot bool) error {
+	if !inheritsMountNS(s) {
+		return nil
+	}
+	switch {
+	case noPivot:
+		return errors.New("--no-pivot needs a mount namespace")
+	case s.Root != nil && s.Root.Readonly:
+		return errors.New("root.readonly needs a mount namespace")
+	case len(s.Linux.MaskedPaths) > 0 || len(s.Linux.ReadonlyPaths) > 0:
+		return errors.New("linux.maskedPaths and linux.readonlyPaths need a mount namespace")
+	case s.Linux.RootfsPropagation != "":
+		return errors.New("linux.rootfsPropagation needs a mount namespace")
+	}
+	return nil
+}
+
+// mountsUnder returns the mounts strictly below rootfs (never rootfs
+// itself: an engine's overlay there is not the container's).
+func mountsUnder(rootfs string) ([]*mountinfo.Info, error) {
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(rootfs))
+	if err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		if m.Mountpoint != rootfs {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func mountIDsUnder(rootfs string) (map[int]bool, error) {
+	ms, err := mountsUnder(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[int]bool, len(ms))
+	for _, m := range ms {
+		ids[m.ID] = true
+	}
+	return ids, nil
+}
+
+// newMountsUnder returns the ids of the mounts below rootfs not in before.
+func newMountsUnder(rootfs string, before map[int]bool) ([]int, error) {
+	ms, err := mountsUnder(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int
+	for _, m := range ms {
+		if !before[m.ID] {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids, nil
+}
+
+// unmountInherited detaches the mounts ids below rootfs, deepest first. A
+// mount stacked on one of them is detached with it (umount takes the top
+// one at a path), so it goes round until none of ids is left.
+func unmountInherited(rootfs string, ids []int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ours := make(map[int]bool, len(ids))
+	for _, id := range ids {
+		ours[id] = true
+	}
+	for pass := 0; pass < 16; pass++ {
+		ms, err := mountsUnder(rootfs)
+		if err != nil {
+			return err
+		}
+		var left []*mountinfo.Info
+		for _, m := range ms {
+			if ours[m.ID] {
+				left = append(left, m)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		sort.Slice(left, func(i, j int) bool { return len(left[i].Mountpoint) > len(left[j].Mountpoint) })
+		for _, m := range left {
+			err := unix.Unmount(m.Mountpoint, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
+			if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("unmount %s: %w", m.Mountpoint, err)
+			}
+		}
+	}
+	return fmt.Errorf("mounts under %s would not go", rootfs)
+}
