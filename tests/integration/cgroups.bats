@@ -88,14 +88,15 @@ setup() {
 	[[ "$output" == *"hog exit 137"* ]]
 }
 
-@test "cgroups: disableOOMKiller sets memory.oom_control; kernel memory is ignored with a warning" {
+@test "cgroups: disableOOMKiller sets memory.oom_control; kernelTCP lands in memory.kmem.tcp; kernel is ignored with a warning" {
 	set_cgroup_path oomctl
-	set_resources '{"memory":{"limit":67108864,"disableOOMKiller":true,"kernel":1048576,"kernelTCP":1048576}}'
+	set_resources '{"memory":{"limit":67108864,"disableOOMKiller":true,"kernel":1048576,"kernelTCP":2097152}}'
 	set_args sleep 100
 	run teu run -d --bundle "$BUNDLE" oomctl
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"kernel memory"*"ignored"* ]]
+	[[ "$output" == *"kernel memory limit"*"ignored"* ]]
 	grep -qx 'oom_kill_disable 1' "$(cg_dir oomctl memory)/memory.oom_control"
+	[ "$(cat "$(cg_dir oomctl memory)/memory.kmem.tcp.limit_in_bytes")" = 2097152 ]
 }
 
 @test "cgroups: cpu shares, quota, period, burst, idle land in cpu.* and are visible inside" {

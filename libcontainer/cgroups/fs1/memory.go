@@ -42,8 +42,15 @@ func setMemory(dir string, r *specs.LinuxResources) error {
 	if m == nil {
 		return nil
 	}
-	if nonZero(m.Kernel) || nonZero(m.KernelTCP) {
-		slog.Warn("kernel memory limits (linux.resources.memory.kernel, kernelTCP) are obsolete and ignored")
+	if nonZero(m.Kernel) {
+		slog.Warn("kernel memory limit (linux.resources.memory.kernel) is obsolete and ignored")
+	}
+	// Unlike memory.kmem.limit_in_bytes (a no-op since Linux 5.16), v1
+	// still enforces the TCP buffer limit.
+	if nonZero(m.KernelTCP) {
+		if err := writeIfExists(dir, "memory.kmem.tcp.limit_in_bytes", strconv.FormatInt(*m.KernelTCP, 10), true); err != nil {
+			return err
+		}
 	}
 	limit, swap := val(m.Limit), val(m.Swap)
 	if m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate && limit > 0 {
