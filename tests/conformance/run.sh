@@ -9,7 +9,8 @@
 #
 # Usage: tests/conformance/run.sh [program...]   (default: all)
 # Env:   TEU (binary, default ./teu), CONFORMANCE_TIMEOUT (s per program, 120),
-#        CONFORMANCE_RUNTIME (compare another runtime, e.g. /usr/sbin/runc)
+#        CONFORMANCE_RUNTIME (compare another runtime, e.g. /usr/sbin/runc),
+#        CONFORMANCE_NAME (output directory name, default the runtime's)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -57,8 +58,8 @@ expected() { # prog line
 }
 
 state_root=/run/teu
-[[ $(basename "$runtime") == runc ]] && state_root=/run/runc
-[[ $(basename "$runtime") == crun ]] && state_root=/run/crun
+[[ $(basename "$runtime") == runc* ]] && state_root=/run/runc
+[[ $(basename "$runtime") == crun* ]] && state_root=/run/crun
 cleanup() { # remove containers and bundles the program left
 	local id
 	for id in $(ls "$state_root" 2>/dev/null); do
@@ -79,8 +80,11 @@ if ((${#progs[@]} == 0)); then
 	for t in "$build"/validation/*.t; do progs+=("$(basename "$t" .t)"); done
 fi
 total_pass=0 total_fail=0 unexpected=0
-outdir=$top/build/conformance-out
+# One output directory per runtime: TAP files and summary.txt (the lines
+# printed below), which tests/conformance/table.sh reads.
+outdir=$top/build/conformance-out/${CONFORMANCE_NAME:-$(basename "$runtime")}
 mkdir -p "$outdir"
+exec > >(tee "$outdir/summary.txt")
 cd "$build" || exit 1
 for p in "${progs[@]}"; do
 	out=$outdir/$p.tap
@@ -96,7 +100,8 @@ for p in "${progs[@]}"; do
 	# Programs that expect create to fail print no TAP: exit 0 is their
 	# pass. A program that died before its plan counts as one failure, and
 	# so does one that reported an error only as a YAML diagnostic under an
-	# empty plan (1..0), as some of the suite's programs do.
+	# empty plan (1..0), as some of the suite's programs do: its "error"
+	# line is what expected-failures.txt entries are matched against.
 	if ! grep -qE '^1\.\.[0-9]+' "$out"; then
 		if ((rc == 0 && pass + fail == 0)); then
 			pass=1
@@ -108,7 +113,8 @@ for p in "${progs[@]}"; do
 		# An empty plan: the program passed unless it left an error.
 		if grep -qE '^ +"error": "[^"]' "$out"; then
 			fail=1
-			expected "$p" "diagnostic" || unexp+=("$(grep -m1 -E '^ +"error": ' "$out" | sed 's/^ *//')")
+			diag=$(grep -m1 -E '^ +"error": ' "$out" | sed 's/^ *//')
+			expected "$p" "$diag" || unexp+=("$diag")
 		else
 			pass=1
 		fi
