@@ -45,7 +45,7 @@ func setMemory(dir string, r *specs.LinuxResources) error {
 	if nonZero(m.Kernel) {
 		slog.Warn("kernel memory limit (linux.resources.memory.kernel) is obsolete and ignored")
 	}
-	// Unlike memory.kmem.limit_in_bytes (a no-op since Linux 5.16), v1
+	// Unlike memory.kmem.limit_in_bytes (a no-op on current kernels), v1
 	// still enforces the TCP buffer limit.
 	if nonZero(m.KernelTCP) {
 		if err := writeIfExists(dir, "memory.kmem.tcp.limit_in_bytes", strconv.FormatInt(*m.KernelTCP, 10), true); err != nil {
