@@ -55,8 +55,8 @@ func Features(annotations map[string]string) *features.Features {
 				Modes: validate.SortedKeys(validate.MemoryPolicyModes),
 				Flags: validate.SortedKeys(validate.MemoryPolicyFlags),
 			},
-			// idmap/ridmap and mount uid/gid mappings are refused.
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &f}},
+			// idmap/ridmap and mount uid/gid mappings: idmapped bind mounts.
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &t}},
 			NetDevices:      &features.NetDevices{Enabled: &t},
 		},
 		Annotations: ann,

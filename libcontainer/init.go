@@ -36,6 +36,7 @@ var execFifo *os.File
 // goroutine to its OS thread (credentials, capabilities and no_new_privs
 // are per thread; the thread that execs is the one that counts).
 func Init() {
+	holdUsernsIfAsked()
 	// The init's stderr is the container's: warnings must not land in the
 	// user's output. (Errors go to the parent over the sync socket.)
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -95,6 +96,7 @@ func runInit(sync syncSock) error {
 		UserNS: hasNewNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
 		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
 		InheritMountNS: inheritsMountNS(s),
+		IDMapTrees:     cfg.IDMapFds,
 	}
 	unix.Umask(0o022)
 	if err := rootfs.Prepare(rc); err != nil {

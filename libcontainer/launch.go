@@ -60,6 +60,8 @@ type initConfig struct {
 	ExtraEnv     []string    `json:"extra_env,omitempty"`
 	HostPid      int         `json:"host_pid"`              // the init's pid as the host sees it, for hooks' state
 	SeccompBPF   []byte      `json:"seccomp_bpf,omitempty"` // compiled linux.seccomp (struct sock_filter[])
+	// IDMapFds: mount index → fd of its idmapped tree (idmap.go).
+	IDMapFds map[int]int `json:"idmap_fds,omitempty"`
 	// Exec: the init of `teu exec`, in an existing container (exec_init.go).
 	Exec bool `json:"exec,omitempty"`
 	// RootFd: exec's fd of the init's root, to chroot into when the
@@ -290,6 +292,17 @@ func (l *launcher) start() error {
 		ic.ConsoleFd = fdOf(console)
 	}
 	exeFd := fdOf(exe)
+	trees, err := idmapTrees(s, o.Bundle)
+	if err != nil {
+		return err
+	}
+	for i, t := range trees {
+		defer t.Close()
+		if ic.IDMapFds == nil {
+			ic.IDMapFds = map[int]int{}
+		}
+		ic.IDMapFds[i] = fdOf(t)
+	}
 
 	boot, err := bootstrapFor(s)
 	if err != nil {

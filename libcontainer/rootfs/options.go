@@ -22,7 +22,8 @@ type mountOpts struct {
 	recClr    uint64
 	data      []string // passed to the filesystem
 	bind, rec bool
-	idmap     bool
+	idmap     bool // idmap or ridmap
+	ridmap    bool // the idmap applies to every mount of an rbind
 }
 
 var flagOpts = map[string]struct {
@@ -71,7 +72,7 @@ var recAttrOpts = map[string]struct {
 // MountOptions lists every mount option teu acts on, sorted (for
 // `features`): the flag, propagation and recursive-attribute tables.
 // Anything else goes to the filesystem as data, except idmap/ridmap
-// (refused: not supported yet) and tmpcopyup (ignored).
+// (idmapped bind mounts) and tmpcopyup (ignored).
 func MountOptions() []string {
 	out := make([]string, 0, len(flagOpts)+len(propOpts)+len(recAttrOpts))
 	for o := range flagOpts {
@@ -83,6 +84,7 @@ func MountOptions() []string {
 	for o := range recAttrOpts {
 		out = append(out, o)
 	}
+	out = append(out, "idmap", "ridmap")
 	sort.Strings(out)
 	return out
 }
@@ -118,6 +120,7 @@ func parseOptions(opts []string) (*mountOpts, error) {
 		switch opt {
 		case "idmap", "ridmap":
 			o.idmap = true
+			o.ridmap = o.ridmap || opt == "ridmap"
 			continue
 		case "tmpcopyup", "":
 			continue

@@ -32,6 +32,9 @@ type Config struct {
 	// InheritMountNS: no mount namespace of the container's own; the
 	// mounts go to the runtime's, under the rootfs, and / is left alone.
 	InheritMountNS bool
+	// IDMapTrees: mount index → fd of its idmapped tree, made by the
+	// parent (IDMapTree) and moved into place here.
+	IDMapTrees map[int]int
 }
 
 // Prepare mounts everything under the rootfs. It runs in the new mount
@@ -74,7 +77,11 @@ func Prepare(c *Config) error {
 	setupDev := true
 	for i := range c.Mounts {
 		m := &c.Mounts[i]
-		if err := mountOne(root, c, m); err != nil {
+		mount := mountOne
+		if fd, ok := c.IDMapTrees[i]; ok {
+			mount = func(root *os.File, c *Config, m *specs.Mount) error { return moveTree(root, c, m, fd) }
+		}
+		if err := mount(root, c, m); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
 		}
 		if filepath.Clean("/"+m.Destination) == "/dev" && isBind(m) {
@@ -129,7 +136,7 @@ func mountOne(root *os.File, c *Config, m *specs.Mount) error {
 		return err
 	}
 	if o.idmap || len(m.UIDMappings)+len(m.GIDMappings) > 0 {
-		return errors.New("idmapped mounts are not supported yet")
+		return errors.New("idmapped mount was not prepared by the parent")
 	}
 	dest := m.Destination
 	if !filepath.IsAbs(dest) {

@@ -111,6 +111,9 @@ func Spec(s *specs.Spec, bundle string) error {
 		if strings.Contains(m.Destination, "\x00") || strings.Contains(m.Source, "\x00") {
 			return fmt.Errorf("mounts[%d]: NUL byte in path", i)
 		}
+		if err := idmapMount(&s.Mounts[i], s.Linux); err != nil {
+			return fmt.Errorf("mount %s: %w", m.Destination, err)
+		}
 	}
 	if s.Hooks != nil {
 		for _, kind := range hooks.Kinds {

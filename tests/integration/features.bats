@@ -11,7 +11,7 @@ load helpers
 	[ "$(jq -r .ociVersionMax <<<"$f")" = "$(teu --version | awk '/^spec:/ {print $2}')" ]
 	[ "$(jq -c .hooks <<<"$f")" = '["prestart","createRuntime","createContainer","startContainer","poststart","poststop"]' ]
 	[ "$(jq -c '.linux.namespaces' <<<"$f")" = '["cgroup","ipc","mount","network","pid","time","user","uts"]' ]
-	jq -e '.mountOptions | index("rbind") and index("rro") and index("rprivate") and (index("idmap") | not) and (index("tmpcopyup") | not)' <<<"$f"
+	jq -e '.mountOptions | index("rbind") and index("rro") and index("rprivate") and index("idmap") and index("ridmap") and (index("tmpcopyup") | not)' <<<"$f"
 	jq -e '.linux.capabilities | index("CAP_SYS_ADMIN") and index("CAP_CHECKPOINT_RESTORE") and length >= 41' <<<"$f"
 	jq -e '.linux.cgroup == {"v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true}' <<<"$f"
 	jq -e '.linux.seccomp.enabled and (.linux.seccomp.actions | index("SCMP_ACT_NOTIFY")) and (.linux.seccomp.operators | length == 7)' <<<"$f"
@@ -19,7 +19,7 @@ load helpers
 	jq -e '(.linux.seccomp.supportedFlags - .linux.seccomp.knownFlags) == []' <<<"$f"
 	[ "$(uname -m)" != x86_64 ] || jq -e '.linux.seccomp.archs | index("SCMP_ARCH_X86_64") and index("SCMP_ARCH_X86")' <<<"$f"
 	jq -e '.linux.apparmor.enabled and .linux.selinux.enabled and .linux.intelRdt.enabled == false' <<<"$f"
-	jq -e '.linux.mountExtensions.idmap.enabled == false' <<<"$f"
+	jq -e '.linux.mountExtensions.idmap.enabled == true' <<<"$f"
 	jq -e '.annotations["io.github.seccomp.libseccomp.version"] and .annotations["org.teu-runtime.version"]' <<<"$f"
 	run teu features extra
 	assert_one_error_line

@@ -301,3 +301,16 @@ wait_status_user() {
 	[ -d "$TEST_ROOT/other/r8" ]
 	as_user teu --root "$TEST_ROOT/other" delete r8
 }
+
+@test "rootless: an idmapped mount is one clear error (idmapping needs host privileges)" {
+	rl_spec
+	mkdir "$TEST_ROOT/src"
+	chown "$RL_USER:" "$TEST_ROOT/src"
+	rl_config ".mounts += [{\"destination\": \"/m\", \"type\": \"bind\", \"source\": \"$TEST_ROOT/src\", \"options\": [\"bind\", \"idmap\"]}]"
+	rl_args true
+	run as_user teu run r9
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"idmapped mounts need root"* ]]
+	[ -z "$(as_user teu list -q)" ]
+}

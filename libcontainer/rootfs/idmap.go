@@ -1,0 +1,103 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// IDMapped reports whether m asks for an idmapped mount: the idmap or
+// ridmap option, or mappings of its own.
+func IDMapped(m *specs.Mount) bool {
+	if len(m.UIDMappings)+len(m.GIDMappings) > 0 {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "idmap" || o == "ridmap" {
+			return true
+		}
+	}
+	return false
+}
+
+// IDMapTree makes the detached, idmapped copy of bind mount m's source that
+// the init moves into place: open_tree(OPEN_TREE_CLONE) (recursive for
+// rbind), the mount's attributes, then MOUNT_ATTR_IDMAP with the user
+// namespace usernsFd, on the top mount (idmap) or every mount of the tree
+// (ridmap). Idmapping needs CAP_SYS_ADMIN over the source's filesystem, so
+// the parent does this on the host; the init only moves the tree.
+func IDMapTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
+	o, err := parseOptions(m.Options)
+	if err != nil {
+		return nil, err
+	}
+	if !o.bind && m.Type != "bind" {
+		return nil, errors.New("idmapped mounts are only supported for bind mounts")
+	}
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundle, src)
+	}
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	if o.rec {
+		flags |= unix.AT_RECURSIVE
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
+	if err != nil {
+		return nil, fmt.Errorf("open_tree %s: %w", src, err)
+	}
+	tree := os.NewFile(uintptr(fd), src)
+	if err := setAttrs(fd, o); err != nil {
+		tree.Close()
+		return nil, err
+	}
+	at := unix.AT_EMPTY_PATH
+	if o.ridmap {
+		at |= unix.AT_RECURSIVE
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(usernsFd)}
+	if err := unix.MountSetattr(fd, "", uint(at), &attr); err != nil {
+		tree.Close()
+		if errors.Is(err, unix.EINVAL) {
+			var st unix.Statfs_t
+			fs := ""
+			if unix.Statfs(src, &st) == nil {
+				fs = fmt.Sprintf(" (filesystem magic %#x)", st.Type)
+			}
+			return nil, fmt.Errorf("idmap %s: the filesystem%s, or one mounted under it, does not support idmapped mounts: %w", src, fs, err)
+		}
+		return nil, fmt.Errorf("idmap %s: %w", src, err)
+	}
+	return tree, nil
+}
+
+// moveTree attaches tree, made by IDMapTree in the parent, at m's
+// destination inside the rootfs.
+func moveTree(root *os.File, c *Config, m *specs.Mount, tree int) error {
+	o, err := parseOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	dest := m.Destination
+	if !filepath.IsAbs(dest) {
+		dest = "/" + dest
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(tree, &st); err != nil {
+		return err
+	}
+	h, err := openDest(root, c.Rootfs, dest, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if err := unix.MoveMount(tree, "", int(h.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount: %w", err)
+	}
+	unix.Close(tree)
+	return applyPropagation(root, dest, o.prop)
+}
