@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -30,10 +31,10 @@ func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
 	return cfg
 }
 
-// applyCgroup creates the container's cgroup, moves pid (the intermediate
-// child, whose children inherit it) into it, records the paths in the
-// state and sets the limits. It runs before the bootstrap, so the init's
-// cgroup namespace is rooted at the container's cgroup.
+// applyCgroup creates the container's cgroup, moves pid (nsexec.c's
+// intermediate process) into it, records the paths in the state and sets
+// the limits. It runs when the intermediate asks ("C"), before it creates
+// the cgroup namespace, which is then rooted at the container's cgroup.
 func (l *launcher) applyCgroup(pid int) error {
 	cfg := cgroupConfig(l.c.state.ID, l.spec)
 	cfg.Systemd = l.c.state.SystemdCgroup
@@ -66,6 +67,42 @@ func (l *launcher) applyCgroup(pid int) error {
 	if err := mgr.Set(cfg.Resources); err != nil {
 		return fmt.Errorf("set cgroup limits: %w", err)
 	}
+	return nil
+}
+
+// setupOutsideCgroup moves the init, which nsexec.c's intermediate forked
+// inside the container's cgroup (so that a new cgroup namespace is rooted
+// there), back to our own cgroups for its set-up: the Go runtime, mounts
+// and the rest are then charged to the runtime's caller, not to the
+// container, whose limits may be far tighter (a 512 KiB memory limit, a
+// pids limit of 1). joinCgroupLate puts it back before the user's process
+// runs. Not for a driver whose cgroup vanishes when empty (systemd scope);
+// if the move fails, the init simply stays.
+func (l *launcher) setupOutsideCgroup(pid int) {
+	if l.cgroup == nil || len(l.c.state.CgroupPaths) == 0 {
+		return
+	}
+	if _, ok := l.cgroup.(cgroups.Persistent); !ok {
+		return
+	}
+	if err := cgroups.MoveToOwn(pid, l.c.state.CgroupPaths); err != nil {
+		slog.Debug("init set-up stays in the container's cgroup", "error", err)
+	}
+	// Even if only partly moved: joinCgroupLate puts all of it back.
+	l.outside = true
+}
+
+// joinCgroupLate moves the init into the container's cgroup once its
+// set-up is done: before the create-time hooks (they may look the cgroup
+// up in /proc/<pid>/cgroup), else before it reports ready.
+func (l *launcher) joinCgroupLate() error {
+	if !l.outside {
+		return nil
+	}
+	if err := cgroups.MoveInto(l.c.state.InitPid, l.c.state.CgroupPaths); err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	l.outside = false
 	return nil
 }
 

@@ -245,11 +245,9 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			return 0, err
 		}
 	}
-	// The cgroup before the namespaces: the process then lands in it (and
-	// at the root of the container's cgroup namespace).
-	if err := c.joinCgroup(cmd.Process.Pid, o.SubCgroup); err != nil {
-		return 0, err
-	}
+	// The process joins the container's cgroup only when its set-up is
+	// done (msgReady below): what the runtime allocates is not charged to
+	// the container, whose limits may be far tighter.
 	if pid, err = execBootstrap(sync, cmd, msg); err != nil {
 		return 0, err
 	}
@@ -289,6 +287,14 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		switch m.Type {
 		case msgError:
 			return fail(errors.New(m.Error))
+		case msgReady:
+			if err := c.joinCgroup(pid, o.SubCgroup); err != nil {
+				sync.send(syncMsg{Type: msgError, Error: err.Error()})
+				return fail(err)
+			}
+			if err := sync.send(syncMsg{Type: msgAck}); err != nil {
+				return fail(fmt.Errorf("write to exec init: %w", err))
+			}
 		case msgSeccomp:
 			if err := l.forwardSeccomp(); err != nil {
 				sync.send(syncMsg{Type: msgError, Error: err.Error()})

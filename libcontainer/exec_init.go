@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -12,9 +13,9 @@ import (
 )
 
 // runExecInit is the Go side of `teu exec`'s process. nsexec.c has joined
-// the container's namespaces (the mount namespace gave us its root), and
-// the parent put us in its cgroup: the container is set up, so this only
-// applies the process spec and execs, with no exec.fifo. The sync socket
+// the container's namespaces (the mount namespace gave us its root); the
+// parent puts us in its cgroup when we report ready. The container is set
+// up, so this only applies the process spec and execs, with no exec.fifo. The sync socket
 // closes on exec, which tells the parent the process runs.
 func runExecInit(cfg *initConfig, sync syncSock) error {
 	s := cfg.Spec
@@ -37,6 +38,17 @@ func runExecInit(cfg *initConfig, sync syncSock) error {
 		if err := setupConsole(cfg); err != nil {
 			return err
 		}
+	}
+	// The parent moves us into the container's cgroup now, before the
+	// process attributes (a cpuset move would reset the CPU affinity).
+	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
+		return err
+	}
+	if m, err := sync.recv(); err != nil || m.Type != msgAck {
+		if err == nil {
+			err = errors.New(m.Error)
+		}
+		return fmt.Errorf("join cgroup: %w", err)
 	}
 	path, env, err := applyProcess(cfg, sync, newPhaseTimer(false, time.Time{}))
 	if err != nil {

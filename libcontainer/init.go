@@ -97,6 +97,7 @@ func runInit(sync syncSock) error {
 		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
 		InheritMountNS: inheritsMountNS(s),
 		IDMapTrees:     cfg.IDMapFds,
+		CgroupDirs:     cfg.CgroupPaths,
 	}
 	unix.Umask(0o022)
 	if err := rootfs.Prepare(rc); err != nil {

@@ -62,6 +62,9 @@ type initConfig struct {
 	SeccompBPF   []byte      `json:"seccomp_bpf,omitempty"` // compiled linux.seccomp (struct sock_filter[])
 	// IDMapFds: mount index → fd of its idmapped tree (idmap.go).
 	IDMapFds map[int]int `json:"idmap_fds,omitempty"`
+	// CgroupPaths are the container's cgroups (controller → host dir): the
+	// init does its set-up outside them, so /proc/self/cgroup won't tell.
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// Exec: the init of `teu exec`, in an existing container (exec_init.go).
 	Exec bool `json:"exec,omitempty"`
 	// RootFd: exec's fd of the init's root, to chroot into when the
@@ -176,6 +179,8 @@ type launcher struct {
 	// mountsBefore: the mounts under the rootfs before the init ran, when
 	// it shares the runtime's mount namespace (hostmnt.go).
 	mountsBefore map[int]bool
+	// outside: the init does its set-up outside the container's cgroup.
+	outside bool
 }
 
 // abort kills whatever the failed create started.
@@ -328,20 +333,10 @@ func (l *launcher) start() error {
 	t0 = time.Now()
 	childSock.Close()
 	cfgR.Close()
-	// Cgroups are joined here, before the init can create a cgroup namespace.
-	if err := l.applyCgroup(l.cmd.Process.Pid); err != nil {
-		// Killed before the deferred closes: the child would report the
-		// closed socket as an error line of its own.
-		l.cmd.Process.Kill()
-		l.cmd.Wait()
-		return err
-	}
-	trace("cgroup", time.Since(t0))
-	t0 = time.Now()
 	if err := l.bootstrap(msg); err != nil {
 		return err
 	}
-	trace("namespaces", time.Since(t0))
+	trace("namespaces+cgroup", time.Since(t0))
 	t0 = time.Now()
 	// The init waits for its config: the devices are in place before it
 	// sets anything up.
@@ -350,6 +345,7 @@ func (l *launcher) start() error {
 	}
 
 	ic.HostPid = l.c.state.InitPid
+	ic.CgroupPaths = l.c.state.CgroupPaths
 	ic.Trace = o.Trace != nil
 	go func() {
 		json.NewEncoder(cfgW).Encode(&ic)
@@ -367,6 +363,10 @@ func (l *launcher) start() error {
 		case msgError:
 			return errors.New(m.Error)
 		case msgHooks:
+			if err := l.joinCgroupLate(); err != nil {
+				l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
+				return err
+			}
 			// The init's Go start, its config, mounts: details at "ready".
 			trace("init setup", time.Since(t0))
 			t0 = time.Now()
@@ -399,6 +399,9 @@ func (l *launcher) start() error {
 				return fmt.Errorf("write to init: %w", err)
 			}
 		case msgReady:
+			if err := l.joinCgroupLate(); err != nil {
+				return err
+			}
 			if l.mountsBefore != nil {
 				if l.c.state.HostMounts, err = newMountsUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
 					return err
@@ -433,6 +436,20 @@ func (l *launcher) bootstrap(msg []byte) error {
 		}
 		reply := string(buf[:n])
 		switch {
+		case reply == "C":
+			// The cgroup is made and joined before the init can create a
+			// cgroup namespace; the intermediate is then taken out again.
+			if err := l.applyCgroup(l.cmd.Process.Pid); err != nil {
+				return err
+			}
+			if _, err := l.sync.f.Write([]byte("c")); err != nil {
+				return fmt.Errorf("write to init: %w", err)
+			}
+		case reply == "O":
+			l.setupOutsideCgroup(l.cmd.Process.Pid)
+			if _, err := l.sync.f.Write([]byte("o")); err != nil {
+				return fmt.Errorf("write to init: %w", err)
+			}
 		case reply == "U":
 			if err := writeIDMaps(l.cmd.Process.Pid, l.spec.Linux); err != nil {
 				// Gone before it sees the socket close: our error is the one.
@@ -457,7 +474,10 @@ func (l *launcher) bootstrap(msg []byte) error {
 			l.c.state.InitPid, l.c.state.InitStartTime = pid, st
 			// Record the pid at once: if we are killed now, delete --force
 			// still finds the init.
-			return l.c.dir.writeJSON(stateFile, &l.c.state)
+			if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
+				return err
+			}
+			return nil
 		case strings.HasPrefix(reply, "E "):
 			l.cmd.Wait()
 			return errors.New(reply[2:])
@@ -475,7 +495,7 @@ var nsFlags = map[specs.LinuxNamespaceType]uint32{
 }
 
 func bootstrapFor(s *specs.Spec) (*nsenter.Bootstrap, error) {
-	b := &nsenter.Bootstrap{}
+	b := &nsenter.Bootstrap{CgroupSync: true}
 	for _, ns := range s.Linux.Namespaces {
 		flag := nsFlags[ns.Type]
 		if ns.Path == "" {

@@ -45,7 +45,7 @@ func applyProcessAttrs(s *specs.Spec, exec bool) error {
 	}
 	// execCPUAffinity is not for the container's init; "final" is the
 	// affinity after the move into the container's cgroup, which the
-	// parent did before this process was forked.
+	// parent did when this process reported ready (exec_init.go).
 	if a := p.ExecCPUAffinity; exec && a != nil && a.Final != "" {
 		if err := setAffinity(0, a.Final); err != nil {
 			return fmt.Errorf("set final CPU affinity: %w", err)

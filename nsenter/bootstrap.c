@@ -76,6 +76,11 @@ int teu_parse_bootstrap(const char *msg, size_t len, struct teu_bootstrap *bs)
 			memcpy(bs->timens_offsets, p + off, alen);
 			bs->timens_offsets[alen] = '\0';
 			break;
+		case TEU_ATTR_CGROUP_SYNC:
+			if (alen != 0)
+				return -1;
+			bs->cgroup_sync = 1;
+			break;
 		default:
 			return -1;
 		}

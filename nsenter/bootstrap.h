@@ -6,6 +6,10 @@
 //     TEU_ATTR_CLONE_FLAGS  u32    namespaces to create (CLONE_NEW*)
 //     TEU_ATTR_NS_PATH      u32 CLONE_NEW* type, then the path (no NUL)
 //     TEU_ATTR_TIMENS       text written to /proc/self/timens_offsets
+//     TEU_ATTR_CGROUP_SYNC  (empty) before the init is forked, ask the parent
+//                           to place us in the container's cgroup ("C"/"c")
+//                           and, once a new cgroup namespace is made, to
+//                           take us out again ("O"/"o")
 // Each namespace type may be joined once; flags to create and types to join
 // must not overlap. Anything else is rejected.
 #ifndef TEU_BOOTSTRAP_H
@@ -23,6 +27,7 @@ enum {
 	TEU_ATTR_CLONE_FLAGS = 1,
 	TEU_ATTR_NS_PATH = 2,
 	TEU_ATTR_TIMENS = 3,
+	TEU_ATTR_CGROUP_SYNC = 4,
 };
 
 struct teu_ns_path {
@@ -35,6 +40,7 @@ struct teu_bootstrap {
 	int nns;
 	struct teu_ns_path ns[TEU_MAX_NS];
 	char timens_offsets[TEU_TIMENS_MAX];
+	int cgroup_sync;
 };
 
 // teu_parse_bootstrap fills bs from msg; returns 0, or -1 on any malformed input.

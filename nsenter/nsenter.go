@@ -37,6 +37,7 @@ const (
 	attrCloneFlags = 1
 	attrNsPath     = 2
 	attrTimens     = 3
+	attrCgroupSync = 4
 	maxMsg         = 65536
 	pathMax        = 4096
 	timensMax      = 256
@@ -53,6 +54,9 @@ type Bootstrap struct {
 	CloneFlags    uint32   // namespaces to create
 	Join          []NsPath // namespaces to join, user first regardless of order
 	TimensOffsets string   // "monotonic S NS\nboottime S NS\n"
+	// CgroupSync: ask the parent to place the process in the container's
+	// cgroup before it forks the init ("C"), and to take it out ("O").
+	CgroupSync bool
 }
 
 // Encode serializes b in the format bootstrap.h describes, refusing what the
@@ -90,6 +94,11 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 			return nil, errors.New("invalid time namespace offsets")
 		}
 		if err := put(attrTimens, []byte(b.TimensOffsets)); err != nil {
+			return nil, err
+		}
+	}
+	if b.CgroupSync {
+		if err := put(attrCgroupSync, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -71,6 +71,20 @@ static void xsend(const char *msg)
 		bail("send %s", msg);
 }
 
+// handshake sends ask and waits for the parent's one-byte answer.
+static void handshake(const char *ask, char answer)
+{
+	char reply[8];
+	ssize_t n;
+
+	xsend(ask);
+	n = xrecv(reply, sizeof(reply));
+	if (n != 1 || reply[0] != answer) {
+		errno = 0;
+		bail("parent did not answer %s", ask);
+	}
+}
+
 static const char *nsname(uint32_t flag)
 {
 	switch (flag) {
@@ -131,6 +145,7 @@ static void nsexec(void)
 	struct teu_bootstrap bs;
 	char reply[64];
 	const char *env = getenv("_TEU_INIT_SOCK");
+	uint32_t rest;
 	ssize_t n;
 	pid_t pid;
 
@@ -163,10 +178,19 @@ static void nsexec(void)
 			bail("parent did not write the id maps");
 		}
 	}
-	if (bs.clone_flags & ~(uint32_t)CLONE_NEWUSER) {
-		if (unshare((int)(bs.clone_flags & ~(uint32_t)CLONE_NEWUSER)) < 0)
-			bail("unshare namespaces 0x%x", bs.clone_flags);
-	}
+	rest = bs.clone_flags & ~(uint32_t)(CLONE_NEWUSER | CLONE_NEWCGROUP);
+	if (rest && unshare((int)rest) < 0)
+		bail("unshare namespaces 0x%x", rest);
+	// A new cgroup namespace is rooted at the cgroup we are in: the parent
+	// places us in the container's for the unshare, then takes us out, so
+	// that the init, from its fork on, does its set-up outside the
+	// container's limits (libcontainer/cgroup.go).
+	if (bs.cgroup_sync)
+		handshake("C", 'c');
+	if ((bs.clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		bail("unshare cgroup namespace");
+	if (bs.cgroup_sync)
+		handshake("O", 'o');
 	// Before any change of ids: that makes us non-dumpable, and our /proc
 	// files then belong to the host's root, out of reach from inside a
 	// user namespace. (We hold every capability in the new user namespace

@@ -116,10 +116,16 @@ func mountHierarchy(root *os.File, c *Config, dest string, mi *mountinfo.Info, o
 	if err != nil || strings.HasPrefix(rel, "..") {
 		rel = "."
 	}
+	source := filepath.Join(mi.Mountpoint, rel)
+	// The init is not in the container's cgroups during set-up (see
+	// libcontainer/cgroup.go): the parent told us where they are.
+	if dir, ok := c.CgroupDirs[strings.Split(subsys, ",")[0]]; ok {
+		source = dir
+	}
 	bo := *o
 	bo.flags |= unix.MS_BIND | unix.MS_REC
 	bo.rec = true
-	src := specs.Mount{Source: filepath.Join(mi.Mountpoint, rel), Destination: dest, Type: "bind"}
+	src := specs.Mount{Source: source, Destination: dest, Type: "bind"}
 	return bindMount(root, c, &src, dest, &bo)
 }
 

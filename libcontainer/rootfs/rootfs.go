@@ -35,6 +35,9 @@ type Config struct {
 	// IDMapTrees: mount index → fd of its idmapped tree, made by the
 	// parent (IDMapTree) and moved into place here.
 	IDMapTrees map[int]int
+	// CgroupDirs are the container's cgroups (controller → host dir, as in
+	// state.json); without a cgroup namespace they are what gets bound.
+	CgroupDirs map[string]string
 }
 
 // Prepare mounts everything under the rootfs. It runs in the new mount

@@ -88,6 +88,48 @@ setup() {
 	[[ "$output" == *"hog exit 137"* ]]
 }
 
+@test "cgroups: the runtime's set-up is not charged to the container: run and exec work under a 512 KiB memory limit and pids.max 1" {
+	set_cgroup_path tight
+	set_resources '{"memory":{"limit":524288},"pids":{"limit":1}}'
+	set_args true
+	run teu run --bundle "$BUNDLE" tight-run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The init's set-up (a Go runtime with its threads, the mounts) happens
+	# outside the container's cgroup; it joins before the hooks run.
+	set_args sleep 100000
+	teu create --bundle "$BUNDLE" tight
+	d=$(cg_dir tight memory)
+	pid=$(teu state tight | jq -r .pid)
+	grep -q ":memory:.*/$CG_PARENT/tight\$" "/proc/$pid/cgroup"
+	usage=$(cat "$d/memory.max_usage_in_bytes")
+	echo "peak usage after create: $usage"
+	[ "$usage" -lt 262144 ]
+	teu start tight
+	run teu exec tight sh -c 'echo exec ok; cat /proc/self/cgroup'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "exec ok" ]
+	# exec's process is in the container's cgroup, at the root of its
+	# cgroup namespace.
+	printf '%s\n' "$output" | grep -q '^[0-9]*:memory:/$'
+	# Nothing was OOM-killed on the way.
+	grep -qx 'oom_kill 0' "$d/memory.oom_control"
+}
+
+@test "cgroups: without a cgroup namespace the container still sees its own cgroup bound at /sys/fs/cgroup" {
+	set_cgroup_path nons
+	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
+	set_resources '{"memory":{"limit":33554432}}'
+	set_args sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /proc/self/cgroup | grep :memory:'
+	run teu run --bundle "$BUNDLE" nons2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The limit of the container's own cgroup, not its parent's.
+	[ "${lines[0]}" = 33554432 ]
+	[[ "${lines[1]}" == *"/$CG_PARENT/nons"* ]]
+}
+
 @test "cgroups: disableOOMKiller sets memory.oom_control; kernelTCP lands in memory.kmem.tcp; kernel is ignored with a warning" {
 	set_cgroup_path oomctl
 	set_resources '{"memory":{"limit":67108864,"disableOOMKiller":true,"kernel":1048576,"kernelTCP":2097152}}'

@@ -479,3 +479,6 @@ func copyCpusetFromParent(dir string) error {
 	}
 	return nil
 }
+
+// Persistent: a cgroupfs directory outlives its processes.
+func (m *Manager) Persistent() {}

@@ -311,3 +311,6 @@ func readFile(file string) (string, error) {
 	b, err := os.ReadFile(file)
 	return strings.TrimSpace(string(b)), err
 }
+
+// Persistent: a cgroupfs directory outlives its processes.
+func (m *Manager) Persistent() {}
