@@ -71,7 +71,8 @@ static void xsend(const char *msg)
 		bail("send %s", msg);
 }
 
-// handshake sends ask and waits for the parent's one-byte answer.
+// handshake sends ask and waits for the parent's one-byte answer. If the
+// parent hangs up instead, it has failed and reports why: exit quietly.
 static void handshake(const char *ask, char answer)
 {
 	char reply[8];
@@ -79,6 +80,8 @@ static void handshake(const char *ask, char answer)
 
 	xsend(ask);
 	n = xrecv(reply, sizeof(reply));
+	if (n == 0)
+		_exit(1);
 	if (n != 1 || reply[0] != answer) {
 		errno = 0;
 		bail("parent did not answer %s", ask);
@@ -173,6 +176,8 @@ static void nsexec(void)
 			bail("unshare user namespace");
 		xsend("U");
 		n = xrecv(reply, sizeof(reply));
+		if (n == 0)
+			_exit(1); // the parent failed, and says why
 		if (n != 1 || reply[0] != 'M') {
 			errno = 0;
 			bail("parent did not write the id maps");
