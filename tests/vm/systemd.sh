@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# tests/vm/systemd.sh [SHARE_DIR]: the systemd lane (make test-systemd).
+# tests/vm/systemd.sh [SHARE_DIR | --image-only]: the systemd lane (make
+# test-systemd); --image-only builds (or finds) the root image, prints its
+# path and stops.
 # Boots a QEMU guest whose root is a minimal Debian 12 with systemd as
 # PID 1 on a pure cgroup v2 hierarchy (run-in-vm.sh with
 # TEU_VM_ROOT_IMAGE), and runs tests/integration/systemd.bats there: the
@@ -33,7 +35,7 @@ fail() {
 	exit 125
 }
 [[ $(id -u) == 0 ]] || fail "run as root"
-[[ -x $SRC/teu ]] || fail "build teu first (make teu)"
+[[ -x $SRC/teu || ${1:-} == --image-only ]] || fail "build teu first (make teu)"
 
 # ------------------------------------------------------------ root image
 # The key changes with whatever goes into the image.
@@ -66,7 +68,7 @@ build_image() {
 	for u in $MASK; do ln -sf /dev/null "$r/etc/systemd/system/$u"; done
 	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* "$r"/usr/share/doc "$r"/usr/share/man
 	size=$(($(du -sm "$r" | cut -f1) + 512))
-	mke2fs -q -t ext4 -L teu-root -d "$r" "$tmp/img" "${size}M" || {
+	mke2fs -q -t ext4 -L teu-root -d "$r" "$tmp/img" "${size}M" >&2 || {
 		rm -rf "$tmp"
 		fail "mke2fs"
 	}
@@ -79,6 +81,10 @@ build_image() {
 	[[ -f $IMG ]] || build_image
 ) 9>"$CACHE/systemd-root.lock"
 [[ -f $IMG ]] || fail "no root image"
+if [[ ${1:-} == --image-only ]]; then
+	echo "$IMG"
+	exit 0
+fi
 
 # ------------------------------------------------------------ share
 # Scratch space the guest's root writes to: rebuilt each run.
