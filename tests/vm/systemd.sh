@@ -95,9 +95,9 @@ cp "$SRC/tests/integration/helpers.bash" "$SRC/tests/integration/mkbundle.sh" \
 	"$SRC/tests/integration/systemd.bats" "$SHARE/tests/integration/"
 
 export TEU_VM_ROOT_IMAGE=$IMG
-# Under TCG on a loaded 2-core host (load ~16) the boot took 45-90 s and the
-# tests ~8 min; a guest still running after 20 min is hung (its kernel's task
-# dump is printed, then it boots again).
+# TCG on the 2-core host: ~3.3 min at a load of 5 (boot 20 s), 10-11 min
+# at a load of 16 (boot 75-90 s); a guest still running after 20 min is
+# hung (its kernel's task dump is printed, then it boots again).
 export TEU_VM_TIMEOUT=${TEU_VM_TIMEOUT:-1200}
 exec "$HERE/run-in-vm.sh" "$SHARE" '
 echo "== systemd $(systemctl --version | head -n1 | cut -d" " -f2), $(systemctl is-system-running 2>/dev/null)"
