@@ -65,6 +65,9 @@ func newApp() *cli.App {
 	app.OnUsageError = usageError
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = usageError
+		// No "help"/"h" subcommand: `teu create h` creates a container
+		// named h (--help still prints the help).
+		cmd.HideHelpCommand = true
 	}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Println(c.App.Name + " version " + c.App.Version) }
 	app.ExitErrHandler = func(*cli.Context, error) {}

@@ -173,3 +173,16 @@ setup() {
 	assert_one_error_line
 	[ ! -e "$TEU_ROOT/c1" ]
 }
+
+@test "create: containers named h and help are containers, not requests for help" {
+	set_args true
+	for id in h help; do
+		teu create --bundle "$BUNDLE" "$id"
+		[ "$(state_of "$id" status)" = created ]
+		teu start "$id"
+		teu delete -f "$id"
+	done
+	run teu create --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"teu create - create a container"* ]]
+}
