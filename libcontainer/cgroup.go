@@ -93,8 +93,8 @@ func (l *launcher) setupOutsideCgroup(pid int) {
 }
 
 // joinCgroupLate moves the init into the container's cgroup once its
-// set-up is done: before the create-time hooks (they may look the cgroup
-// up in /proc/<pid>/cgroup), else before it reports ready.
+// mounts are done, before the create-time hooks (they may look the cgroup
+// up in /proc/<pid>/cgroup).
 func (l *launcher) joinCgroupLate() error {
 	if !l.outside {
 		return nil

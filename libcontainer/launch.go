@@ -404,9 +404,6 @@ func (l *launcher) start() error {
 				return fmt.Errorf("write to init: %w", err)
 			}
 		case msgReady:
-			if err := l.joinCgroupLate(); err != nil {
-				return err
-			}
 			if l.mountsBefore != nil {
 				if l.c.state.HostMounts, err = newMountsUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
 					return err
@@ -461,9 +458,6 @@ func (l *launcher) bootstrap(msg []byte) error {
 			}
 		case reply == "U":
 			if err := writeIDMaps(l.cmd.Process.Pid, l.spec.Linux); err != nil {
-				// Gone before it sees the socket close: our error is the one.
-				l.cmd.Process.Kill()
-				l.cmd.Wait()
 				return err
 			}
 			if _, err := l.sync.f.Write([]byte("M")); err != nil {
@@ -483,10 +477,7 @@ func (l *launcher) bootstrap(msg []byte) error {
 			l.c.state.InitPid, l.c.state.InitStartTime = pid, st
 			// Record the pid at once: if we are killed now, delete --force
 			// still finds the init.
-			if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
-				return err
-			}
-			return nil
+			return l.c.dir.writeJSON(stateFile, &l.c.state)
 		case strings.HasPrefix(reply, "E "):
 			l.cmd.Wait()
 			return errors.New(reply[2:])

@@ -73,7 +73,7 @@ static void xsend(const char *msg)
 
 // handshake sends ask and waits for the parent's one-byte answer. If the
 // parent hangs up instead, it has failed and reports why: exit quietly.
-static void handshake(const char *ask, char answer)
+static void handshake(const char *ask, char answer, const char *what)
 {
 	char reply[8];
 	ssize_t n;
@@ -84,7 +84,7 @@ static void handshake(const char *ask, char answer)
 		_exit(1);
 	if (n != 1 || reply[0] != answer) {
 		errno = 0;
-		bail("parent did not answer %s", ask);
+		bail("%s", what);
 	}
 }
 
@@ -174,14 +174,7 @@ static void nsexec(void)
 	if (bs.clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail("unshare user namespace");
-		xsend("U");
-		n = xrecv(reply, sizeof(reply));
-		if (n == 0)
-			_exit(1); // the parent failed, and says why
-		if (n != 1 || reply[0] != 'M') {
-			errno = 0;
-			bail("parent did not write the id maps");
-		}
+		handshake("U", 'M', "parent did not write the id maps");
 	}
 	rest = bs.clone_flags & ~(uint32_t)(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (rest && unshare((int)rest) < 0)
@@ -191,11 +184,11 @@ static void nsexec(void)
 	// that the init, from its fork on, does its set-up outside the
 	// container's limits (libcontainer/cgroup.go).
 	if (bs.cgroup_sync)
-		handshake("C", 'c');
+		handshake("C", 'c', "parent did not place us in the cgroup");
 	if ((bs.clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		bail("unshare cgroup namespace");
 	if (bs.cgroup_sync)
-		handshake("O", 'o');
+		handshake("O", 'o', "parent did not take us out of the cgroup");
 	// Before any change of ids: that makes us non-dumpable, and our /proc
 	// files then belong to the host's root, out of reach from inside a
 	// user namespace. (We hold every capability in the new user namespace
