@@ -8,6 +8,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/seccomp"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 	"github.com/teu-runtime/teu/nsenter"
 )
@@ -20,8 +21,13 @@ import (
 //     to at least its target (raising needs the capability), never lowered;
 //   - late, with raw syscalls that allocate nothing, every limit is set to
 //     its exact target, which only lowers and needs no capability: right
-//     before the seccomp filter goes on (it may deny prlimit), else right
-//     before execve (see execProcess).
+//     before execve (see execProcess), after the seccomp filter. A filter
+//     loaded early (before the switch of credentials, or with a notify
+//     listener) is asked first, by running it on the very prlimit64 calls:
+//     only if it would refuse one do the limits go on before it, and the
+//     Go runtime then lives under them until exec. (With the runtime-tools
+//     defaults, seccomp before credentials, lowering early let the init
+//     die at random, or fail on exec.fifo under a small RLIMIT_NOFILE.)
 
 type rlimitTarget struct {
 	name     string
@@ -69,6 +75,24 @@ func lowerRlimits() error {
 	}
 	pendingRlimits = nil
 	return nil
+}
+
+// filterAllowsRlimits reports whether prog lets through every prlimit64
+// call lowerRlimits will make, with its very arguments.
+func filterAllowsRlimits(prog []unix.SockFilter) bool {
+	arch, err := seccomp.NativeArch()
+	if err != nil {
+		return false
+	}
+	for i := range pendingRlimits {
+		t := &pendingRlimits[i]
+		c := seccomp.Call{Nr: unix.SYS_PRLIMIT64, Arch: arch,
+			Args: [6]uint64{0, uint64(t.resource), uint64(uintptr(unsafe.Pointer(&t.lim)))}}
+		if !seccomp.Allows(prog, &c) {
+			return false
+		}
+	}
+	return true
 }
 
 // execProcess is the last step of init and exec: the seccomp filter if it

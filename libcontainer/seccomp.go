@@ -64,17 +64,21 @@ func initSeccomp(s *specs.Spec, sync syncSock, point int) error {
 	if s.Linux.Seccomp == nil || seccompPoint(s) != point {
 		return nil
 	}
-	// The filter may deny prlimit: the exact rlimits go on first.
-	if err := lowerRlimits(); err != nil {
-		return err
+	prog := seccompProgram
+	if prog == nil {
+		var err error
+		if prog, err = seccomp.Program(s.Linux.Seccomp, false); err != nil {
+			return err
+		}
 	}
-	var fd int
-	var err error
-	if seccompProgram != nil {
-		fd, err = seccomp.LoadProgram(seccompProgram, s.Linux.Seccomp)
-	} else {
-		fd, err = seccomp.Load(s.Linux.Seccomp)
+	// The exact rlimits go on right before execve, after the filter, if
+	// the filter lets prlimit64 through; else now, while we still can.
+	if !filterAllowsRlimits(prog) {
+		if err := lowerRlimits(); err != nil {
+			return err
+		}
 	}
+	fd, err := seccomp.LoadProgram(prog, s.Linux.Seccomp)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package seccomp
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -17,65 +16,17 @@ import (
 
 func uptr(v uint) *uint { return &v }
 
-// run interprets prog, as the kernel would, on a syscall nr of arch with
-// args, and returns the seccomp return value. It knows the instructions
-// libseccomp and the ENOSYS prefix emit.
+// run is Run, the interpreter the init asks before it loads a filter, on
+// a syscall nr of arch with args; the program tests check both at once.
 func run(t *testing.T, prog []unix.SockFilter, arch uint32, nr int32, args ...uint64) uint32 {
 	t.Helper()
-	data := make([]byte, 64)
-	binary.LittleEndian.PutUint32(data[0:], uint32(nr))
-	binary.LittleEndian.PutUint32(data[4:], arch)
-	for i, a := range args {
-		binary.LittleEndian.PutUint64(data[16+8*i:], a)
+	c := &Call{Nr: nr, Arch: arch}
+	copy(c.Args[:], args)
+	ret, err := Run(prog, c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var acc, x uint32
-	var mem [16]uint32
-	for pc := 0; pc < len(prog); pc++ {
-		in := prog[pc]
-		jump := func(cond bool) {
-			if cond {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-		}
-		switch in.Code {
-		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
-			acc = binary.LittleEndian.Uint32(data[in.K:])
-		case unix.BPF_LD | unix.BPF_MEM:
-			acc = mem[in.K]
-		case unix.BPF_LDX | unix.BPF_MEM:
-			x = mem[in.K]
-		case unix.BPF_ST:
-			mem[in.K] = acc
-		case unix.BPF_STX:
-			mem[in.K] = x
-		case unix.BPF_MISC | unix.BPF_TAX:
-			x = acc
-		case unix.BPF_MISC | unix.BPF_TXA:
-			acc = x
-		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
-			acc &= in.K
-		case unix.BPF_JMP | unix.BPF_JA:
-			pc += int(in.K)
-		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K:
-			jump(acc == in.K)
-		case unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K:
-			jump(acc > in.K)
-		case unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K:
-			jump(acc >= in.K)
-		case unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
-			jump(acc&in.K != 0)
-		case unix.BPF_RET | unix.BPF_K:
-			return in.K
-		case unix.BPF_RET | unix.BPF_A:
-			return acc
-		default:
-			t.Fatalf("instruction %d: opcode %#x not emulated", pc, in.Code)
-		}
-	}
-	t.Fatal("program ran off its end")
-	return 0
+	return ret
 }
 
 func nr(t *testing.T, name string, arch libseccomp.ScmpArch) int32 {

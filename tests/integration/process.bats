@@ -81,6 +81,45 @@ load helpers
 	done
 }
 
+@test "process: small rlimits hold where seccomp goes on early (no_new_privs off, the runtime-tools default)" {
+	# Without no_new_privs the filter is loaded before the switch of
+	# credentials. The limits used to go on right before it, and the Go
+	# init then lived under them: with 3 fds it could not open exec.fifo,
+	# with 1 GiB of address space it died at random (process_rlimits).
+	update_config '.process.noNewPrivileges = false
+		| .process.rlimits = [{"type": "RLIMIT_AS", "soft": 16777216, "hard": 16777216}, {"type": "RLIMIT_NOFILE", "soft": 3, "hard": 3}]
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mknod", "mknodat"], "action": "SCMP_ACT_ERRNO"}]}'
+	set_args sleep 100000
+	teu create --bundle "$BUNDLE" nnp
+	teu start nnp
+	pid=$(teu state nnp | jq -r .pid)
+	grep -E '^Max (address space|open files) ' "/proc/$pid/limits"
+	[ "$(awk '/^Max address space/ {print $4, $5}' "/proc/$pid/limits")" = "16777216 16777216" ]
+	[ "$(awk '/^Max open files/ {print $4, $5}' "/proc/$pid/limits")" = "3 3" ]
+	[ "$(awk '/^Seccomp:/ {print $2}' "/proc/$pid/status")" = 2 ]
+	run teu exec nnp sh -c 'ulimit -n; mknod /tmp/n p'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 3 ]
+	[[ "$output" == *"not permitted"* ]]
+}
+
+@test "process: rlimits still go on when the early seccomp filter denies prlimit64" {
+	# Then they are set before the filter: the only order that works.
+	update_config '.process.noNewPrivileges = false
+		| .process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["prlimit64"], "action": "SCMP_ACT_ERRNO"}]}'
+	set_args sleep 100000
+	teu run -d --bundle "$BUNDLE" deny
+	pid=$(teu state deny | jq -r .pid)
+	grep '^Max open files ' "/proc/$pid/limits"
+	[ "$(awk '/^Max open files/ {print $4, $5}' "/proc/$pid/limits")" = "100 200" ]
+	run teu exec deny sh -c 'ulimit -n 50 && echo lowered'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *lowered* ]]
+}
+
 @test "process: an rlimit above the hard limit is one clear error" {
 	hard=$(ulimit -Hn)
 	if [ $((0x$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24 & 1)) -eq 1 ]; then
