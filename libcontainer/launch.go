@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -324,6 +325,9 @@ func (l *launcher) start() error {
 			return err
 		}
 	}
+	// The init is the intermediate's child; when that exits it becomes
+	// ours, so that a death during setup can be told (initDeath).
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	l.cmd = initCmd(exeFd, sockFd, cfgFd, extra, o.Stdin, o.Stdout, o.Stderr)
 	if err := system.CloseExecFrom(3); err != nil {
 		return fmt.Errorf("close fds: %w", err)
@@ -360,7 +364,7 @@ func (l *launcher) start() error {
 		m, err := l.sync.recv()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) {
-				return errors.New("container init exited during setup")
+				return errors.New("container init exited during setup" + l.initDeath())
 			}
 			return fmt.Errorf("read from init: %w", err)
 		}
@@ -423,6 +427,45 @@ func (l *launcher) start() error {
 	}
 }
 
+// initDeath says how the init died when it hung up without a word: a
+// signal (the OOM killer's SIGKILL, a fault) or an exit from the Go
+// runtime, whose fatal errors go to the container's stderr. The init is our
+// child then (we are its subreaper), so its pid is still its own; "" if we
+// cannot tell.
+func (l *launcher) initDeath() string {
+	pid := l.c.state.InitPid
+	if pid <= 0 {
+		return ""
+	}
+	var ws unix.WaitStatus
+	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	if err == nil && got == 0 {
+		// It hung up but is not dead yet: it is exiting.
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 2000)
+			unix.Close(fd)
+		}
+		got, err = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	}
+	if err != nil || got != pid {
+		return ""
+	}
+	return l.describeDeath(ws)
+}
+
+func (l *launcher) describeDeath(ws unix.WaitStatus) string {
+	switch {
+	case ws.Signaled() && ws.Signal() == unix.SIGKILL && l.spec.Linux.Resources != nil && l.spec.Linux.Resources.Memory != nil:
+		return ": killed by SIGKILL (out of memory under the container's memory limit?)"
+	case ws.Signaled():
+		return ": killed by " + unix.SignalName(ws.Signal())
+	case ws.ExitStatus() == 2:
+		return ": exit status 2 (a Go runtime fatal error: see the container's stderr)"
+	default:
+		return fmt.Sprintf(": exit status %d", ws.ExitStatus())
+	}
+}
+
 // bootstrap drives nsexec.c: it sends the namespaces to join and create,
 // writes id maps when asked, and learns the init's pid.
 func (l *launcher) bootstrap(msg []byte) error {
@@ -434,7 +477,12 @@ func (l *launcher) bootstrap(msg []byte) error {
 		n, err := l.sync.f.Read(buf)
 		if err != nil || n == 0 {
 			l.cmd.Wait()
-			return errors.New("container init exited during namespace setup")
+			how := ""
+			if ps := l.cmd.ProcessState; ps != nil {
+				ws, _ := ps.Sys().(syscall.WaitStatus)
+				how = l.describeDeath(unix.WaitStatus(ws))
+			}
+			return errors.New("container init exited during namespace setup" + how)
 		}
 		reply := string(buf[:n])
 		switch {

@@ -116,6 +116,23 @@ setup() {
 	grep -qx 'oom_kill 0' "$d/memory.oom_control"
 }
 
+@test "cgroups: an init killed during set-up by a memory limit too small for it says so, and leaves nothing" {
+	# 4 KiB: the unshare of the cgroup namespace, inside the cgroup, is
+	# killed; 64 KiB: the init's mounts after it joined. Both used to end
+	# in "exited during setup" with no cause.
+	for lim in 4096 65536; do
+		set_cgroup_path "small$lim"
+		set_resources "{\"memory\":{\"limit\":$lim}}"
+		set_args true
+		run teu run --bundle "$BUNDLE" "small$lim"
+		echo "$output"
+		assert_one_error_line
+		[[ "$output" == *"killed by SIGKILL (out of memory"* ]]
+		[ -z "$(teu list -q)" ]
+		[ ! -e "$(cg_dir "small$lim" memory)" ]
+	done
+}
+
 @test "cgroups: without a cgroup namespace the container still sees its own cgroup bound at /sys/fs/cgroup" {
 	set_cgroup_path nons
 	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
