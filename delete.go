@@ -12,10 +12,11 @@ var deleteCommand = &cli.Command{
 	Name:      "delete",
 	Usage:     "delete a container and what it holds",
 	ArgsUsage: "<container-id>",
-	Description: `Deletes a stopped (or created) container. With --force a running container
-is killed first; --force also succeeds when there is nothing to delete.`,
+	Description: `Deletes a stopped container. A created or running one is refused, as
+runtime-spec asks (runc and crun delete a created one); with --force it is
+killed first. --force also succeeds when there is nothing to delete.`,
 	Flags: []cli.Flag{
-		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is running"},
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is created or running"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1); err != nil {

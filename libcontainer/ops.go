@@ -187,18 +187,12 @@ func (c *Container) signalAll(sig unix.Signal) error {
 // are killed and waited for, the poststop hooks run, its state goes.
 func (c *Container) Delete(force bool) error {
 	st := c.Status()
-	switch st {
-	case Stopped:
-	case Created, Creating:
-		// A created container never ran the user's process: runc deletes
-		// those without --force too.
-		if st == Creating && !force {
-			return fmt.Errorf("cannot delete container %s that is still being created; use --force", c.ID())
-		}
-		c.killAndWait()
-	default:
+	if st != Stopped {
+		// runtime-spec "delete": a container that is not stopped MUST
+		// NOT be deleted, a created one included (runc and crun delete
+		// that one anyway; engines kill first or pass --force).
 		if !force {
-			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.ID(), st)
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s (kill it first, or use --force)", c.ID(), st)
 		}
 		c.killAndWait()
 	}

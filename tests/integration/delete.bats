@@ -64,16 +64,32 @@ load lifecycle
 	pid_gone "$pid"
 }
 
-@test "delete: a created container goes without --force, and its process never runs" {
+@test "delete: a created container is refused without --force and left intact; --force deletes it before its process runs" {
+	# runtime-spec "delete": not stopped MUST fail and have no effect
+	# (runc and crun delete a created container anyway).
 	share_dir
 	set_args sh -c 'touch /shared/ran'
 	teu create --bundle "$BUNDLE" c1
 	pid=$(state_of c1 pid)
 	run teu delete c1
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"not stopped: created"* ]]
+	[ "$(state_of c1 status)" = created ]
+	run teu delete --force c1
 	[ "$status" -eq 0 ]
 	[ ! -e "$TEU_ROOT/c1" ]
 	pid_gone "$pid"
 	[ ! -e "$SHARED/ran" ]
+
+	# And a refused one still starts.
+	teu create --bundle "$BUNDLE" c2
+	run teu delete c2
+	assert_one_error_line
+	teu start c2
+	wait_status c2 stopped
+	[ -e "$SHARED/ran" ]
+	teu delete c2
 }
 
 @test "delete --force: a container that does not exist is no error (runc)" {
