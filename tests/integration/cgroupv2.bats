@@ -164,7 +164,7 @@ teardown() {
 	teu delete --force a
 	update_config '.linux.cgroupsPath = "/teu-bats-left-2"'
 	teu create --bundle "$BUNDLE" b
-	teu delete b
+	teu delete --force b
 	update_config '.linux.cgroupsPath = "/teu-bats-left-3" | .process.args = ["true"]'
 	teu run --bundle "$BUNDLE" c
 	after=$(cd "$CG" && find . -mindepth 1 -type d | sort)

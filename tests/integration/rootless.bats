@@ -288,7 +288,7 @@ wait_status_user() {
 	rl_args true
 	as_user teu create r8
 	[ -d "$RL_XDG/teu/r8" ]
-	as_user teu delete r8
+	as_user teu delete --force r8
 	RL_NO_XDG=1
 	run as_user teu create r8
 	echo "$output"
@@ -299,7 +299,7 @@ wait_status_user() {
 	chown "$RL_USER:" "$TEST_ROOT/other"
 	as_user teu --root "$TEST_ROOT/other" create r8
 	[ -d "$TEST_ROOT/other/r8" ]
-	as_user teu --root "$TEST_ROOT/other" delete r8
+	as_user teu --root "$TEST_ROOT/other" delete --force r8
 }
 
 @test "rootless: an idmapped mount is one clear error (idmapping needs host privileges)" {
