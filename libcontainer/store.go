@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -58,6 +59,15 @@ var ErrExist = errors.New("container with given ID already exists")
 func ensureRoot(root string) error {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("create state root %s: %w", root, err)
+	}
+	// The XDG base directory spec lets the session clean files out of
+	// $XDG_RUNTIME_DIR unless they are touched every 6 hours or sticky:
+	// a rootless user's containers outlive that.
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" && os.Geteuid() != 0 &&
+		strings.HasPrefix(root, filepath.Clean(xdg)+"/") {
+		if err := os.Chmod(root, 0o700|os.ModeSticky); err != nil {
+			return fmt.Errorf("make state root %s sticky: %w", root, err)
+		}
 	}
 	return nil
 }

@@ -288,6 +288,8 @@ wait_status_user() {
 	rl_args true
 	as_user teu create r8
 	[ -d "$RL_XDG/teu/r8" ]
+	# Sticky, so that the session's clean-up of XDG_RUNTIME_DIR spares it.
+	[ -k "$RL_XDG/teu" ]
 	as_user teu delete --force r8
 	RL_NO_XDG=1
 	run as_user teu create r8
