@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
@@ -221,10 +222,19 @@ func (c *Container) killAndWait() {
 	}
 	defer unix.Close(fd)
 	spec, _ := c.Config()
-	if m, err := c.cgroupManager(); err == nil && m.Exists() {
-		m.Signal(unix.SIGKILL)
+	if spec != nil && hasNewNs(spec, specs.PIDNamespace) {
+		// The kernel kills every process of the namespace with its init,
+		// and the init's pidfd turns readable only once they are all
+		// gone: no freezing needed. Frozen processes die once thawed.
+		// (Anything else put in the cgroup goes in destroyCgroup.)
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-	} else if spec != nil && hasNewNs(spec, specs.PIDNamespace) {
+		if m, err := c.cgroupManager(); err == nil {
+			if st, err := m.FreezerState(); err == nil && st == cgroups.Frozen {
+				m.Thaw()
+			}
+		}
+	} else if m, err := c.cgroupManager(); err == nil && m.Exists() {
+		m.Signal(unix.SIGKILL)
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	} else {
 		c.signalAll(unix.SIGKILL)
