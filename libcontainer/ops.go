@@ -11,7 +11,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
@@ -228,8 +227,8 @@ func (c *Container) killAndWait() {
 		// gone: no freezing needed. Frozen processes die once thawed.
 		// (Anything else put in the cgroup goes in destroyCgroup.)
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-		if m, err := c.cgroupManager(); err == nil {
-			if st, err := m.FreezerState(); err == nil && st == cgroups.Frozen {
+		if c.frozen() {
+			if m, err := c.cgroupManager(); err == nil {
 				m.Thaw()
 			}
 		}

@@ -30,21 +30,7 @@ cp "$SRC/tests/integration/helpers.bash" "$SRC/tests/integration/mkbundle.sh" \
 # Static: the guest has no Go toolchain and needs no libraries for it.
 (cd "$SRC" && CGO_ENABLED=0 "$GO" test -c -o "$SHARE/fs2.test" ./libcontainer/cgroups/fs2)
 
-# bats and what it runs on: bash and jq from the host (their libraries
-# follow); everything else is the guest's busybox.
-extra="$(command -v bash) $(command -v jq)"
-bats=$(command -v bats)
-if dpkg -S "$(realpath "$bats")" >/dev/null 2>&1; then
-	pkg=$(dpkg -S "$(realpath "$bats")" | cut -d: -f1)
-	for f in $(dpkg -L "$pkg"); do
-		[[ -f $f && $f != /usr/share/* ]] && extra+=" $f"
-	done
-else # bats-core installed from source: its libexec and lib dirs
-	prefix=$(dirname "$(dirname "$(realpath "$bats")")")
-	extra+=" $bats $prefix/libexec/bats-core $prefix/lib/bats-core"
-fi
-
-export TEU_VM_EXTRA="$extra ${TEU_VM_EXTRA:-}"
+export TEU_VM_BATS=1
 # ~1 min normally, 2 on a loaded host: a guest still running after 10 is
 # hung (its kernel's task dump is printed, then it boots once more).
 export TEU_VM_TIMEOUT=${TEU_VM_TIMEOUT:-600}

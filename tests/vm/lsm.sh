@@ -67,20 +67,7 @@ export TEU_LSM_KEYLABEL=$SHARE/lsm/keylabel TEU_VM_ENV="TEU_LSM_KEYLABEL ${TEU_V
 "$SE/usr/bin/checkpolicy" -U allow -o "$SHARE/lsm/teu-test.policy" "$HERE/lsm/teu-test.conf" >/dev/null ||
 	die "checkpolicy tests/vm/lsm/teu-test.conf"
 
-# bats and what it runs on: bash and jq from the host (their libraries
-# follow); everything else is the guest's busybox.
-extra="$(command -v bash) $(command -v jq)"
-bats=$(command -v bats)
-if dpkg -S "$(realpath "$bats")" >/dev/null 2>&1; then
-	pkg=$(dpkg -S "$(realpath "$bats")" | cut -d: -f1)
-	for f in $(dpkg -L "$pkg"); do
-		[[ -f $f && $f != /usr/share/* ]] && extra+=" $f"
-	done
-else # bats-core installed from source: its libexec and lib dirs
-	prefix=$(dirname "$(dirname "$(realpath "$bats")")")
-	extra+=" $bats $prefix/libexec/bats-core $prefix/lib/bats-core"
-fi
-export TEU_VM_EXTRA="$extra ${TEU_VM_EXTRA:-}"
+export TEU_VM_BATS=1
 # Each guest takes well under a minute; one still running after 5 is hung.
 export TEU_VM_TIMEOUT=${TEU_VM_TIMEOUT:-300}
 

@@ -22,6 +22,7 @@
 #
 # Environment:
 #   TEU_VM_EXTRA       host files/dirs copied into the guest at the same paths
+#   TEU_VM_BATS=1      also copy bats and what it runs on (bash, jq)
 #   TEU_VM_ENV         names of host variables exported to the command
 #   TEU_VM_MEM         guest RAM in MiB (2048)
 #   TEU_VM_CPUS        guest vCPUs (2)
@@ -398,6 +399,21 @@ fi
 		[[ -v $v ]] && echo "export $v=$(quote "${!v}")"
 	done
 } >"$R/teu-vm/env"
+
+# bats and what it runs on: bash and jq from the host (their libraries
+# follow below); everything else is the guest's busybox.
+if [[ ${TEU_VM_BATS:-} == 1 ]]; then
+	bats=$(command -v bats) || fail "TEU_VM_BATS: bats is not installed"
+	TEU_VM_EXTRA="$(command -v bash) $(command -v jq) ${TEU_VM_EXTRA:-}"
+	if pkg=$(dpkg -S "$(realpath "$bats")" 2>/dev/null | cut -d: -f1) && [[ -n $pkg ]]; then
+		for f in $(dpkg -L "$pkg"); do
+			[[ -f $f && $f != /usr/share/* ]] && TEU_VM_EXTRA+=" $f"
+		done
+	else # bats-core installed from source: its libexec and lib dirs
+		prefix=$(dirname "$(dirname "$(realpath "$bats")")")
+		TEU_VM_EXTRA+=" $bats $prefix/libexec/bats-core $prefix/lib/bats-core"
+	fi
+fi
 
 # Extra host files, then the shared libraries of every dynamic ELF in the
 # share and the extras (including the loader), at their host paths.
