@@ -8,22 +8,7 @@ eng_setup
 NS=teu-eng
 IMG=teu.test/busybox:1
 
-cat >"$T/config.toml" <<TOML
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$T/containerd.sock"
-[ttrpc]
-  address = "$T/containerd.sock.ttrpc"
-[debug]
-  address = "$T/debug.sock"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
-TOML
+containerd_toml io.containerd.grpc.v1.cri >"$T/config.toml"
 start_daemon containerd containerd --config "$T/config.toml"
 wait_socket 30 "$T/containerd.sock"
 
@@ -54,6 +39,17 @@ gone() {
 	expect_no_cgroups "$id"
 }
 
+# wait_task ID STATUS: until ctr lists the task of ID with STATUS.
+wait_task() { wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^$1 .*$2'"; }
+
+# kill_rm ID: SIGKILL the task, wait until it stopped, delete task and container.
+kill_rm() {
+	ctr_ tasks kill -s KILL "$1"
+	wait_task "$1" STOPPED
+	ctr_ tasks delete "$1" >/dev/null
+	ctr_ containers delete "$1"
+}
+
 cgfile() { echo "/sys/fs/cgroup/$1/$CG_PARENT/$2/$3"; }
 
 run_output() {
@@ -72,7 +68,7 @@ exit_codes() {
 
 detached_exec_top() {
 	crun c-d -d -- sleep 1000
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-d .*RUNNING'"
+	wait_task c-d RUNNING
 	out=$(ctr_ tasks exec --exec-id e1 c-d sh -c 'echo in $(hostname); cat /proc/1/comm')
 	expect_contains "$out" "sleep" "exec's view of pid 1"
 	expect_status 3 ctr_ tasks exec --exec-id e2 c-d sh -c 'exit 3'
@@ -80,45 +76,36 @@ detached_exec_top() {
 	pid=$(ctr_ tasks ls | awk '$1 == "c-d" { print $2 }')
 	out=$(ctr_ tasks ps c-d)
 	expect_contains "$out" "$pid" "tasks ps"
-	ctr_ tasks kill -s KILL c-d
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-d .*STOPPED'"
-	ctr_ tasks delete c-d >/dev/null
-	ctr_ containers delete c-d
+	kill_rm c-d
 	gone c-d
 }
 
 stop_kill() {
 	# TERM reaches a process that handles it; KILL ends one that ignores it.
 	crun c-term -d -- sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done'
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-term .*RUNNING'"
+	wait_task c-term RUNNING
 	sleep 0.3 # the trap is set once sh runs its loop: nothing signals that
 	ctr_ tasks kill c-term
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-term .*STOPPED'"
+	wait_task c-term STOPPED
 	out=$(ctr_ tasks delete c-term 2>&1 || true)
 	ctr_ containers delete c-term
 	crun c-kill -d -- sh -c 'trap "" TERM; while :; do sleep 0.1; done'
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-kill .*RUNNING'"
-	ctr_ tasks kill -s KILL c-kill
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-kill .*STOPPED'"
-	ctr_ tasks delete c-kill >/dev/null
-	ctr_ containers delete c-kill
+	wait_task c-kill RUNNING
+	kill_rm c-kill
 	gone c-term
 	gone c-kill
 }
 
 pause_resume() {
 	crun c-p -d -- sleep 1000
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-p .*RUNNING'"
+	wait_task c-p RUNNING
 	ctr_ tasks pause c-p
 	ctr_ tasks ls | grep -q '^c-p .*PAUSED' || fail "not PAUSED: $(ctr_ tasks ls)"
 	expect_eq "$(cat "$(cgfile freezer c-p freezer.state)")" FROZEN freezer.state
 	ctr_ tasks resume c-p
 	ctr_ tasks ls | grep -q '^c-p .*RUNNING' || fail "not RUNNING: $(ctr_ tasks ls)"
 	expect_eq "$(cat "$(cgfile freezer c-p freezer.state)")" THAWED freezer.state
-	ctr_ tasks kill -s KILL c-p
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-p .*STOPPED'"
-	ctr_ tasks delete c-p >/dev/null
-	ctr_ containers delete c-p
+	kill_rm c-p
 	gone c-p
 }
 
@@ -130,14 +117,11 @@ memory_oom() {
 
 cpu_limits() {
 	crun c-cpu -d --cpus 0.5 --cpu-shares 512 -- sleep 1000
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-cpu .*RUNNING'"
+	wait_task c-cpu RUNNING
 	expect_eq "$(cat "$(cgfile cpu c-cpu cpu.cfs_quota_us)")" 50000 cpu.cfs_quota_us
 	expect_eq "$(cat "$(cgfile cpu c-cpu cpu.cfs_period_us)")" 100000 cpu.cfs_period_us
 	expect_eq "$(cat "$(cgfile cpu c-cpu cpu.shares)")" 512 cpu.shares
-	ctr_ tasks kill -s KILL c-cpu
-	wait_until 10 sh -c "ctr -a $T/containerd.sock -n $NS tasks ls | grep -q '^c-cpu .*STOPPED'"
-	ctr_ tasks delete c-cpu >/dev/null
-	ctr_ containers delete c-cpu
+	kill_rm c-cpu
 	gone c-cpu
 }
 

@@ -15,20 +15,9 @@ IMG=teu.test/busybox:1
 PAUSE=teu.test/pause:1
 
 mkdir -p "$T/cni/bin" "$T/cni/conf" "$T/logs"
-cat >"$T/config.toml" <<TOML
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$T/containerd.sock"
-[ttrpc]
-  address = "$T/containerd.sock.ttrpc"
-[debug]
-  address = "$T/debug.sock"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
+{
+	containerd_toml
+	cat <<TOML
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE"
   stream_server_address = "127.0.0.1"
@@ -54,6 +43,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bin_dir = "$T/cni/bin"
     conf_dir = "$T/cni/conf"
 TOML
+} >"$T/config.toml"
 cat >"$T/crictl.yaml" <<YAML
 runtime-endpoint: unix://$T/containerd.sock
 image-endpoint: unix://$T/containerd.sock

@@ -191,6 +191,29 @@ image_archive() {
 	rm -rf "$d"
 }
 
+# containerd_toml [DISABLED_PLUGIN...]: the top of a private containerd's
+# config.toml, on stdout: root, state, sockets and opt dir under $T, the
+# snapshotters this host cannot use (and DISABLED_PLUGIN...) disabled.
+containerd_toml() {
+	local disabled='"io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"' p
+	for p in "$@"; do disabled="\"$p\", $disabled"; done
+	cat <<TOML
+version = 2
+root = "$T/root"
+state = "$T/state"
+disabled_plugins = [$disabled]
+[grpc]
+  address = "$T/containerd.sock"
+[ttrpc]
+  address = "$T/containerd.sock.ttrpc"
+[debug]
+  address = "$T/debug.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$T/opt"
+TOML
+}
+
 # busybox_image OUT REF: image_archive of a busybox rootfs, Cmd sh.
 busybox_image() {
 	[[ -d $T/busybox-rootfs ]] || busybox_rootfs "$T/busybox-rootfs"
