@@ -22,11 +22,8 @@ requires_cgroupv2() {
 cgpath() { echo "/teu-bats-$BATS_TEST_NUMBER"; }
 
 setup() {
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config ".process.terminal = false | .linux.cgroupsPath = \"$(cgpath)\""
+	new_bundle
+	update_config ".linux.cgroupsPath = \"$(cgpath)\""
 }
 
 teardown() {

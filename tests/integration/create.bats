@@ -9,11 +9,7 @@ load lifecycle
 LSFDS='for n in 3 4 5 6 7 8 9; do if [ -e /proc/self/fd/$n ]; then echo $n >>/shared/fds; fi; done'
 
 setup() {
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config '.process.terminal = false'
+	new_bundle
 	share_dir
 }
 

@@ -5,11 +5,7 @@ load cgroup_helpers
 
 setup() {
 	require_cgroup_v1
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config '.process.terminal = false'
+	new_bundle
 	set_cgroup_path ev
 }
 

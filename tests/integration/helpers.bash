@@ -11,13 +11,19 @@ setup_file() {
 	TEU=$TEU_BIN "$TEU_SRC/tests/integration/mkbundle.sh" "$TEU_CACHE/bundle" >/dev/null
 }
 
-setup() {
+# new_bundle: a fresh TEST_ROOT with the state root and a copy of the
+# cached busybox bundle in it. Tests mostly want plain output, not a
+# terminal. A file's own setup() calls it first, then adds its own.
+new_bundle() {
 	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
 	TEU_ROOT=$TEST_ROOT/state
 	BUNDLE=$TEST_ROOT/bundle
 	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	# Tests mostly want plain output, not a terminal.
 	update_config '.process.terminal = false'
+}
+
+setup() {
+	new_bundle
 }
 
 teardown() {
@@ -57,10 +63,15 @@ run_sh() {
 
 # wait_status ID STATUS: wait (event-driven via teu state polling bounded
 # by a deadline, only for states nothing else signals) until ID has STATUS.
-wait_status() {
-	local i
+wait_status() { wait_status_of teu "$@"; }
+
+# wait_status_of CMD ID STATUS: wait_status, asking `CMD state ID` (CMD
+# may be several words, e.g. "as_user teu").
+wait_status_of() {
+	local cmd=$1 i
+	shift
 	for i in $(seq 1 200); do
-		[ "$(teu state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
+		[ "$($cmd state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
 		sleep 0.05
 	done
 	echo "container $1 did not reach $2" >&2

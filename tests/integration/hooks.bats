@@ -4,11 +4,7 @@
 load helpers
 
 setup() {
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config '.process.terminal = false'
+	new_bundle
 	# The log is bound into the container for the startContainer hook.
 	mkdir "$TEST_ROOT/hooklog"
 	LOG=$TEST_ROOT/hooklog/log

@@ -5,11 +5,7 @@ load helpers
 # A container in a user namespace (container 0.. = host 100000..), and a
 # host dir $SRC owned by uid/gid 1000 with one file in it.
 setup() {
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config '.process.terminal = false'
+	new_bundle
 	chmod 755 "$TEST_ROOT"
 	chown -R 100000:100000 "$BUNDLE/rootfs"
 	update_config '.linux.namespaces += [{"type": "user"}]

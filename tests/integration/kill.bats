@@ -4,11 +4,7 @@ load helpers
 load lifecycle
 
 setup() {
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config '.process.terminal = false'
+	new_bundle
 	share_dir
 }
 

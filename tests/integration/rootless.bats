@@ -149,15 +149,7 @@ subids() {
 }
 
 # wait_status_user ID STATUS: wait_status for the user's container.
-wait_status_user() {
-	local i
-	for i in $(seq 1 200); do
-		[ "$(as_user teu state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "container $1 did not reach $2" >&2
-	return 1
-}
+wait_status_user() { wait_status_of "as_user teu" "$@"; }
 
 @test "rootless: subordinate ids through newuidmap/newgidmap" {
 	rl_spec

@@ -22,11 +22,8 @@ ctr() { echo "sd-$BATS_TEST_NUMBER"; }
 scope() { echo "teu-$(ctr).scope"; }
 
 setup() {
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config ".process.terminal = false | .linux.cgroupsPath = \"system.slice:teu:$(ctr)\""
+	new_bundle
+	update_config ".linux.cgroupsPath = \"system.slice:teu:$(ctr)\""
 }
 
 # units NAME: the units systemd still knows of that name (any state)

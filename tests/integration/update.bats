@@ -5,11 +5,7 @@ load cgroup_helpers
 
 setup() {
 	require_cgroup_v1
-	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
-	TEU_ROOT=$TEST_ROOT/state
-	BUNDLE=$TEST_ROOT/bundle
-	cp -a "$TEU_CACHE/bundle" "$BUNDLE"
-	update_config '.process.terminal = false'
+	new_bundle
 	set_cgroup_path upd
 	set_resources '{"memory":{"limit":33554432,"swap":67108864},"pids":{"limit":20},"cpu":{"shares":100}}'
 	set_args sleep 100
