@@ -227,6 +227,7 @@ read -r -d '' INIT2 <<'EOF' || true
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 . /teu-vm/env
 die() { echo "teu-vm guest: $*" >/dev/ttyS0; echo "ERROR $*" >/dev/ttyS2; sync; poweroff -f; }
+off() { poweroff -f; }
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -244,20 +245,6 @@ done
 hostname teu-vm
 ip link set lo up
 for m in $(cat /teu-vm/modules); do insmod "/teu-vm/mod/$m" || die "insmod $m"; done
-mkdir -p "$TEU_VM_DIR"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap,access=client share "$TEU_VM_DIR" ||
-	die "mount 9p share"
-cd "$TEU_VM_DIR" || die "cd $TEU_VM_DIR"
-stty -F /dev/ttyS1 raw -echo
-t0=$(cut -d' ' -f1 /proc/uptime)
-sh /teu-vm/cmd </dev/null >/dev/ttyS1 2>&1
-rc=$?
-t1=$(cut -d' ' -f1 /proc/uptime)
-cd /
-umount "$TEU_VM_DIR"
-sync
-echo "RC $rc boot=${t0}s command=${t1}s" >/dev/ttyS2
-poweroff -f
 EOF
 
 # With a root image (TEU_VM_ROOT_IMAGE): mount it and hand over to its
@@ -291,11 +278,17 @@ EOF
 read -r -d '' GUEST_RUN <<'EOF' || true
 #!/bin/sh
 . /teu-vm/env
-fail() { echo "ERROR $*" >/dev/ttyS2; sync; systemctl poweroff -ff; }
+die() { echo "ERROR $*" >/dev/ttyS2; sync; systemctl poweroff -ff; }
+off() { systemctl poweroff -ff; }
+EOF
+# The end of stage 2 and of guest-run, after their own set-up: mount the
+# share, run the command (output on ttyS1), report its status on ttyS2
+# and power off (die and off are each script's own).
+read -r -d '' RUN_CMD <<'EOF' || true
 mkdir -p "$TEU_VM_DIR"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=mmap,access=client share "$TEU_VM_DIR" ||
-	fail "mount 9p share"
-cd "$TEU_VM_DIR" || fail "cd $TEU_VM_DIR"
+	die "mount 9p share"
+cd "$TEU_VM_DIR" || die "cd $TEU_VM_DIR"
 stty -F /dev/ttyS1 raw -echo
 t0=$(cut -d' ' -f1 /proc/uptime)
 sh /teu-vm/cmd </dev/null >/dev/ttyS1 2>&1
@@ -305,8 +298,10 @@ cd /
 umount "$TEU_VM_DIR"
 sync
 echo "RC $rc boot=${t0}s command=${t1}s" >/dev/ttyS2
-systemctl poweroff -ff
+off
 EOF
+INIT2+=$'\n'$RUN_CMD
+GUEST_RUN+=$'\n'$RUN_CMD
 read -r -d '' GUEST_UNIT <<'EOF' || true
 [Unit]
 Description=teu VM command
