@@ -10,6 +10,11 @@ LDFLAGS   := -X main.commit=$(COMMIT)
 # big tables at init), with the pure-Go user lookup (no NSS modules).
 TAGS      := urfave_cli_no_docs osusergo netgo
 LDFLAGS   += -extldflags "-static"
+# Go 1.26's default "Green Tea" GC writes inline mark bits into every new
+# small-object span, so each size class a short process touches costs one
+# more page fault (~15 us each on this PVM guest): the classic collector
+# saves ~75 faults per start (bench/README.md). Go 1.27 may drop the knob.
+export GOEXPERIMENT := nogreenteagc
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap
 
 .PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines
