@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
@@ -178,12 +179,15 @@ func checkRdtFlags(c *cli.Context) error {
 	return errors.New("Intel RDT (resctrl) schemas are not supported by teu")
 }
 
-var ramRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
+// ramRE is compiled when update needs it, not at every start of teu.
+var ramRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
+})
 
 // ramInBytes parses a size with an optional binary unit ("512m", "1.5GiB",
 // "64k", "1024"), as docker's go-units RAMInBytes does for runc.
 func ramInBytes(s string) (int64, error) {
-	m := ramRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := ramRE().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return 0, fmt.Errorf("invalid size: %q", s)
 	}

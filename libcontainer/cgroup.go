@@ -20,7 +20,7 @@ var errNoCgroup = errors.New("container has no cgroup")
 // cgroupConfig is what the cgroup drivers need of a container's spec. The
 // device rules are completed with runc's defaults (cgroups.EffectiveResources).
 func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
-	cfg := cgroups.Config{ID: id, Rootless: rootlessCgroups}
+	cfg := cgroups.Config{ID: id, Rootless: rootlessCgroups()}
 	if s != nil {
 		cfg.Annotations = s.Annotations
 		if s.Linux != nil {

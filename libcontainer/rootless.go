@@ -12,24 +12,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rootlessCgroups is runc's --rootless: cgroups the caller may not create
-// are skipped (and device rules not written) instead of failing create.
-var rootlessCgroups = rootlessAuto()
+// rootlessMode is runc's --rootless: with it, cgroups the caller may not
+// create are skipped (and device rules not written) instead of failing
+// create. "auto" is decided when a cgroup is first made, not at every
+// start of teu: it reads /proc/self/uid_map.
+var rootlessMode = "auto"
 
 // SetRootless applies the global --rootless flag: "true", "false" or
 // "auto" (rootless when not root, or root only inside a user namespace).
 func SetRootless(mode string) error {
 	switch mode {
-	case "auto", "":
-		rootlessCgroups = rootlessAuto()
-	case "true":
-		rootlessCgroups = true
-	case "false":
-		rootlessCgroups = false
+	case "":
+		mode = "auto"
+	case "auto", "true", "false":
 	default:
 		return fmt.Errorf("invalid --rootless %q: want true, false or auto", mode)
 	}
+	rootlessMode = mode
 	return nil
+}
+
+func rootlessCgroups() bool {
+	switch rootlessMode {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return rootlessAuto()
 }
 
 func rootlessAuto() bool {

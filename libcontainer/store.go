@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -21,21 +20,34 @@ const (
 	fifoFile   = "exec.fifo"   // exists from create until start
 )
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9_.+-]+$`)
-
 // ValidateID refuses ids that could name anything but one directory under
 // the state root.
 func ValidateID(id string) error {
 	if id == "" {
 		return errors.New("container id cannot be empty")
 	}
-	if id == "." || id == ".." || !validID.MatchString(id) {
+	if id == "." || id == ".." || !validIDChars(id) {
 		return fmt.Errorf("invalid container id %q: only [A-Za-z0-9_.+-] allowed, not . or ..", id)
 	}
 	if len(id) > 1024 {
 		return fmt.Errorf("invalid container id: longer than 1024 bytes")
 	}
 	return nil
+}
+
+// validIDChars: only [A-Za-z0-9_.+-] (a hand-written check: a regexp
+// compiled at package init costs every teu command its start-up).
+func validIDChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '_' || c == '.' || c == '+' || c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // stateDir is a locked container state directory.
