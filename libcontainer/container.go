@@ -180,6 +180,25 @@ func (c *Container) Config() (*specs.Spec, error) {
 	return &s, nil
 }
 
+// hooksAndNamespaces reads only what start, kill and delete need of the
+// stored spec: a *specs.Spec with its hooks and namespaces alone. Decoding
+// a whole specs.Spec costs a fresh teu process ~5 ms (bench/README.md):
+// encoding/json lists the fields of, and builds an encoder for, every type
+// a struct can reach (all of LinuxResources, Windows, VM...) before it
+// decodes a single value.
+func (c *Container) hooksAndNamespaces() (*specs.Spec, error) {
+	var s struct {
+		Hooks *specs.Hooks `json:"hooks"`
+		Linux struct {
+			Namespaces []specs.LinuxNamespace `json:"namespaces"`
+		} `json:"linux"`
+	}
+	if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &s); err != nil {
+		return nil, err
+	}
+	return &specs.Spec{Hooks: s.Hooks, Linux: &specs.Linux{Namespaces: s.Linux.Namespaces}}, nil
+}
+
 // List returns the ids of all containers under root.
 func List(root string) ([]string, error) {
 	ents, err := os.ReadDir(root)

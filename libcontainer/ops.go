@@ -56,7 +56,7 @@ func (c *Container) Start() error {
 	if len(failure) > 0 {
 		return fmt.Errorf("start %s: %s", c.ID(), failure)
 	}
-	spec, err := c.Config()
+	spec, err := c.hooksAndNamespaces()
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (c *Container) signalAll(sig unix.Signal) error {
 	if m, err := c.cgroupManager(); err == nil && m.Exists() {
 		return m.Signal(sig)
 	}
-	spec, err := c.Config()
+	spec, err := c.hooksAndNamespaces()
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (c *Container) Delete(force bool) error {
 	// container is still deleted.
 	cgErr := c.destroyCgroup()
 	mntErr := unmountInherited(c.state.Rootfs, c.state.HostMounts)
-	if spec, err := c.Config(); err == nil && spec.Hooks != nil && len(spec.Hooks.Poststop) > 0 {
+	if spec, err := c.hooksAndNamespaces(); err == nil && spec.Hooks != nil && len(spec.Hooks.Poststop) > 0 {
 		s := c.OCIState()
 		s.Status = specs.StateStopped
 		for _, err := range hooks.RunAll("poststop", spec.Hooks.Poststop, &s) {
@@ -220,7 +220,7 @@ func (c *Container) killAndWait() {
 		return
 	}
 	defer unix.Close(fd)
-	spec, _ := c.Config()
+	spec, _ := c.hooksAndNamespaces()
 	if spec != nil && hasNewNs(spec, specs.PIDNamespace) {
 		// The kernel kills every process of the namespace with its init,
 		// and the init's pidfd turns readable only once they are all
