@@ -129,7 +129,7 @@ func execProcess(c *cli.Context, ct *libcontainer.Container) (*specs.Process, er
 		}
 		return &p, nil
 	}
-	spec, err := ct.Config()
+	spec, err := ct.ProcessConfig()
 	if err != nil {
 		return nil, fmt.Errorf("read container config: %w", err)
 	}

@@ -61,6 +61,8 @@ type Container struct {
 	root  string
 	state State
 	dir   *stateDir
+	// procSpec caches ProcessConfig.
+	procSpec *specs.Spec
 }
 
 // Load reads the container id under root and locks it against other teu
@@ -178,6 +180,22 @@ func (c *Container) Config() (*specs.Spec, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// ProcessConfig reads the stored spec without its cgroup and other
+// platforms' sections (procSpec): what exec builds its process from.
+func (c *Container) ProcessConfig() (*specs.Spec, error) {
+	if c.procSpec == nil {
+		path := filepath.Join(c.stateDirPath(), configFile)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if c.procSpec, err = decodeProcSpec(data); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", path, err)
+		}
+	}
+	return c.procSpec, nil
 }
 
 // hooksAndNamespaces reads only what start, kill and delete need of the

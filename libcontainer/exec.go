@@ -93,7 +93,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	if !p.Terminal && (o.ConsoleSocket != "" || o.ConsoleConn != nil) {
 		return 0, errors.New("--console-socket given without a terminal (--tty)")
 	}
-	spec, err := c.Config()
+	spec, err := c.ProcessConfig()
 	if err != nil {
 		return 0, fmt.Errorf("read container config: %w", err)
 	}
@@ -269,10 +269,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			return fail(fmt.Errorf("set oom_score_adj %d: %w", *adj, err))
 		}
 	}
-	go func() {
-		json.NewEncoder(cfgW).Encode(&ic)
-		cfgW.Close()
-	}()
+	go ic.send(cfgW)
 	// The init reports errors; its end of the socket closes (on exec) when
 	// the process runs.
 	l := &launcher{c: c, spec: ic.Spec, sync: sync}

@@ -68,6 +68,9 @@ func runInit(sync syncSock) error {
 	if err := json.NewDecoder(cfgFile).Decode(&cfg); err != nil {
 		return fmt.Errorf("read init config: %w", err)
 	}
+	if cfg.Spec, err = decodeProcSpec(cfg.SpecJSON); err != nil {
+		return fmt.Errorf("read init config: spec: %w", err)
+	}
 	cfgFile.Close()
 	if cfg.SeccompBPF != nil {
 		if seccompProgram, err = seccomp.Decode(cfg.SeccompBPF); err != nil {

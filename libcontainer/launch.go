@@ -48,19 +48,21 @@ type CreateOpts struct {
 
 // initConfig is what the parent sends the Go side of init.
 type initConfig struct {
-	ID           string      `json:"id"`
-	Spec         *specs.Spec `json:"spec"`
-	Bundle       string      `json:"bundle"`
-	Rootfs       string      `json:"rootfs"`
-	NoPivot      bool        `json:"no_pivot,omitempty"`
-	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
-	Trace        bool        `json:"trace,omitempty"`
-	PreserveFds  int         `json:"preserve_fds"` // fds 3..3+n-1 pass into the container
-	FifoFd       int         `json:"fifo_fd"`
-	ConsoleFd    int         `json:"console_fd"` // -1 without a console socket
-	ExtraEnv     []string    `json:"extra_env,omitempty"`
-	HostPid      int         `json:"host_pid"`              // the init's pid as the host sees it, for hooks' state
-	SeccompBPF   []byte      `json:"seccomp_bpf,omitempty"` // compiled linux.seccomp (struct sock_filter[])
+	ID   string      `json:"id"`
+	Spec *specs.Spec `json:"-"`
+	// SpecJSON is Spec on the wire: the init decodes it through procSpec.
+	SpecJSON     json.RawMessage `json:"spec"`
+	Bundle       string          `json:"bundle"`
+	Rootfs       string          `json:"rootfs"`
+	NoPivot      bool            `json:"no_pivot,omitempty"`
+	NoNewKeyring bool            `json:"no_new_keyring,omitempty"`
+	Trace        bool            `json:"trace,omitempty"`
+	PreserveFds  int             `json:"preserve_fds"` // fds 3..3+n-1 pass into the container
+	FifoFd       int             `json:"fifo_fd"`
+	ConsoleFd    int             `json:"console_fd"` // -1 without a console socket
+	ExtraEnv     []string        `json:"extra_env,omitempty"`
+	HostPid      int             `json:"host_pid"`              // the init's pid as the host sees it, for hooks' state
+	SeccompBPF   []byte          `json:"seccomp_bpf,omitempty"` // compiled linux.seccomp (struct sock_filter[])
 	// IDMapFds: mount index → fd of its idmapped tree (idmap.go).
 	IDMapFds map[int]int `json:"idmap_fds,omitempty"`
 	// CgroupPaths are the container's cgroups (controller → host dir): the
@@ -74,6 +76,17 @@ type initConfig struct {
 }
 
 const envInitConfig = "_TEU_INIT_CONFIG"
+
+// send writes the config to the init, and closes w.
+func (ic *initConfig) send(w io.WriteCloser) {
+	defer w.Close()
+	data, err := json.Marshal(ic.Spec)
+	if err != nil {
+		return // the init reports a config it could not read
+	}
+	ic.SpecJSON = data
+	json.NewEncoder(w).Encode(ic)
+}
 
 // Create makes a container whose init waits on exec.fifo for start.
 func Create(root string, o *CreateOpts) (c *Container, retErr error) {
@@ -356,10 +369,7 @@ func (l *launcher) start() error {
 	ic.HostPid = l.c.state.InitPid
 	ic.CgroupPaths = l.c.state.CgroupPaths
 	ic.Trace = o.Trace != nil
-	go func() {
-		json.NewEncoder(cfgW).Encode(&ic)
-		cfgW.Close()
-	}()
+	go ic.send(cfgW)
 	for {
 		m, err := l.sync.recv()
 		if err != nil {
