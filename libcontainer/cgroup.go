@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -52,6 +55,12 @@ func (l *launcher) applyCgroup(pid int) error {
 		}
 	}
 	l.cgroup = mgr
+	// systemd makes (and removes) the slices above its scopes itself.
+	var parents map[string]string
+	if !cfg.Systemd {
+		parents = newParents(mgr.Paths())
+		l.cgroupParents = parents
+	}
 	if err := mgr.Apply(pid); err != nil {
 		return fmt.Errorf("apply cgroup: %w", err)
 	}
@@ -59,6 +68,7 @@ func (l *launcher) applyCgroup(pid int) error {
 	// Rootless with nothing delegated: no cgroup at all, none to record.
 	if !cfg.Rootless || mgr.Exists() {
 		l.c.state.CgroupPaths = mgr.Paths()
+		l.c.state.CgroupParents = parents
 	}
 	l.c.state.RootlessCgroups = cfg.Rootless
 	if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
@@ -138,7 +148,52 @@ func (c *Container) destroyCgroup() error {
 	if err := m.Destroy(); err != nil {
 		return fmt.Errorf("remove cgroup: %w", err)
 	}
+	removeParents(c.state.CgroupPaths, c.state.CgroupParents)
 	return nil
+}
+
+// newParents returns, for each cgroup directory that Apply is about to
+// make, the topmost of its ancestors that do not exist yet: what create
+// makes above the container's own cgroup (a cgroupsPath like
+// "pod/ctr" under a missing "pod"). Ancestors that exist are someone
+// else's and are never removed.
+func newParents(paths map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, dir := range paths {
+		top := ""
+		for p := filepath.Dir(dir); p != "/" && p != "."; p = filepath.Dir(p) {
+			if _, err := os.Lstat(p); err == nil {
+				break
+			}
+			top = p
+		}
+		if top != "" {
+			out[k] = top
+		}
+	}
+	return out
+}
+
+// removeParents removes the directories between each removed cgroup and
+// the topmost one create made for it, nearest first, stopping at the
+// first that will not go: rmdir never removes a cgroup with children or
+// processes, so a parent another container uses stays (as runc and crun
+// leave every parent, teu leaves only those).
+func removeParents(paths, parents map[string]string) {
+	for k, top := range parents {
+		dir, ok := paths[k]
+		if !ok || !strings.HasPrefix(dir, top+"/") {
+			continue
+		}
+		for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+			if err := unix.Rmdir(p); err != nil && !errors.Is(err, unix.ENOENT) {
+				break
+			}
+			if p == top {
+				break
+			}
+		}
+	}
 }
 
 // Pause freezes every process of a running (or created) container.

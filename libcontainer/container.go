@@ -43,6 +43,10 @@ type State struct {
 	// CgroupPaths is the container's cgroup, controller → directory ("" for
 	// cgroup2), as its cgroups.Manager's Paths() returned it.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// CgroupParents: controller → the topmost directory create made above
+	// the container's cgroup (a cgroupsPath whose parents did not exist);
+	// delete removes those again once empty (cgroup.go, removeParents).
+	CgroupParents map[string]string `json:"cgroup_parents,omitempty"`
 	// NoNewKeyring: created with --no-new-keyring (exec does as the init).
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
 	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).

@@ -188,6 +188,8 @@ type launcher struct {
 	pidfd int
 	// cgroup is the container's cgroup once applyCgroup made it.
 	cgroup cgroups.Manager
+	// cgroupParents: the directories create makes above it (newParents).
+	cgroupParents map[string]string
 	// seccompBPF is the compiled linux.seccomp, if any.
 	seccompBPF []byte
 	// mountsBefore: the mounts under the rootfs before the init ran, when
@@ -224,6 +226,8 @@ func (l *launcher) abort() {
 	if l.cgroup != nil {
 		if err := l.cgroup.Destroy(); err != nil {
 			slog.Warn("remove cgroup of failed create", "id", l.c.state.ID, "error", err)
+		} else {
+			removeParents(l.cgroup.Paths(), l.cgroupParents)
 		}
 	}
 }

@@ -48,9 +48,37 @@ setup() {
 	# The new cpuset parents got their parent's cpus and mems.
 	[ -n "$(cat "$(dirname "$(cg_dir rel cpuset)")/cpuset.cpus")" ]
 	teu delete --force rel
-	# delete removes the leaf; the parent is the test's to remove (as with runc).
-	our_dirs | grep -v "/$CG_PARENT\$" && false
-	true
+	# delete removes the leaf, and the parent its create made (runc leaves it).
+	[ -z "$(our_dirs)" ] || { our_dirs >&2; false; }
+}
+
+@test "cgroups: delete removes the parents its own create made, once empty, and no other" {
+	set_args sleep 100
+	set_cgroup_path a
+	teu run -d --bundle "$BUNDLE" cga
+	set_cgroup_path b
+	teu run -d --bundle "$BUNDLE" cgb
+	parent=$(dirname "$(cg_dir cga pids)")
+	[ "$(basename "$parent")" = "$CG_PARENT" ]
+	# a's create made the parent; b's found it.
+	[ "$(jq -r '.cgroup_parents.pids' "$TEU_ROOT/cga/state.json")" = "$parent" ]
+	[ "$(jq -r '.cgroup_parents // {} | length' "$TEU_ROOT/cgb/state.json")" = 0 ]
+	teu delete --force cgb
+	[ -d "$parent" ] # a is still in it
+	teu delete --force cga
+	[ -z "$(our_dirs)" ] || { our_dirs >&2; false; }
+
+	# The other way round: a's delete cannot remove a parent b is in, and
+	# b's does not remove one it did not make.
+	set_cgroup_path a
+	teu run -d --bundle "$BUNDLE" cga
+	set_cgroup_path b
+	teu run -d --bundle "$BUNDLE" cgb
+	teu delete --force cga
+	[ -d "$parent" ]
+	teu delete --force cgb
+	[ -d "$parent" ]
+	[ ! -e "$parent/b" ]
 }
 
 @test "cgroups: the container sees its own cgroup as / (cgroup namespace)" {
