@@ -65,8 +65,9 @@ type Container struct {
 	root  string
 	state State
 	dir   *stateDir
-	// procSpec caches ProcessConfig.
-	procSpec *specs.Spec
+	// procSpec and hooksSpec cache ProcessConfig and hooksAndNamespaces:
+	// delete --force, exec read the stored spec more than once.
+	procSpec, hooksSpec *specs.Spec
 }
 
 // Load reads the container id under root and locks it against other teu
@@ -190,14 +191,11 @@ func (c *Container) Config() (*specs.Spec, error) {
 // platforms' sections (procSpec): what exec builds its process from.
 func (c *Container) ProcessConfig() (*specs.Spec, error) {
 	if c.procSpec == nil {
-		path := filepath.Join(c.stateDirPath(), configFile)
-		data, err := os.ReadFile(path)
-		if err != nil {
+		var m procSpec
+		if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &m); err != nil {
 			return nil, err
 		}
-		if c.procSpec, err = decodeProcSpec(data); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", path, err)
-		}
+		c.procSpec = m.spec()
 	}
 	return c.procSpec, nil
 }
@@ -209,16 +207,19 @@ func (c *Container) ProcessConfig() (*specs.Spec, error) {
 // a struct can reach (all of LinuxResources, Windows, VM...) before it
 // decodes a single value.
 func (c *Container) hooksAndNamespaces() (*specs.Spec, error) {
-	var s struct {
-		Hooks *specs.Hooks `json:"hooks"`
-		Linux struct {
-			Namespaces []specs.LinuxNamespace `json:"namespaces"`
-		} `json:"linux"`
+	if c.hooksSpec == nil {
+		var s struct {
+			Hooks *specs.Hooks `json:"hooks"`
+			Linux struct {
+				Namespaces []specs.LinuxNamespace `json:"namespaces"`
+			} `json:"linux"`
+		}
+		if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &s); err != nil {
+			return nil, err
+		}
+		c.hooksSpec = &specs.Spec{Hooks: s.Hooks, Linux: &specs.Linux{Namespaces: s.Linux.Namespaces}}
 	}
-	if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &s); err != nil {
-		return nil, err
-	}
-	return &specs.Spec{Hooks: s.Hooks, Linux: &specs.Linux{Namespaces: s.Linux.Namespaces}}, nil
+	return c.hooksSpec, nil
 }
 
 // List returns the ids of all containers under root.

@@ -51,6 +51,11 @@ func decodeProcSpec(data []byte) (*specs.Spec, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, err
 	}
+	return m.spec(), nil
+}
+
+// spec is m as a *specs.Spec.
+func (m *procSpec) spec() *specs.Spec {
 	s := &specs.Spec{Version: m.Version, Process: m.Process, Root: m.Root, Hostname: m.Hostname,
 		Domainname: m.Domainname, Mounts: m.Mounts, Hooks: m.Hooks, Annotations: m.Annotations}
 	if l := m.Linux; l != nil {
@@ -60,5 +65,5 @@ func decodeProcSpec(data []byte) (*specs.Spec, error) {
 			ReadonlyPaths: l.ReadonlyPaths, MountLabel: l.MountLabel, MemoryPolicy: l.MemoryPolicy,
 			Personality: l.Personality, TimeOffsets: l.TimeOffsets}
 	}
-	return s, nil
+	return s
 }
