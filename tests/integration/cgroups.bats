@@ -238,6 +238,18 @@ setup() {
 	true
 }
 
+@test "cgroups: a failed create removes the parent cgroups it made too" {
+	[ -z "$(our_dirs)" ]
+	update_config ".linux.cgroupsPath = \"$CG_PARENT/mid/badcpu\""
+	set_resources '{"cpu":{"cpus":"4096"}}'
+	set_args true
+	run teu run --bundle "$BUNDLE" badcpu
+	echo "$output"
+	assert_one_error_line
+	[ -z "$(teu list -q)" ]
+	[ -z "$(our_dirs)" ] || { our_dirs >&2; false; }
+}
+
 @test "cgroups: a fork bomb stops at pids.max" {
 	set_cgroup_path pids
 	set_resources '{"pids":{"limit":10}}'
