@@ -613,31 +613,22 @@ func dialConsole(path string) (*os.File, error) {
 const maxPreserveFds = 1 << 16
 
 // inherited holds the fds above stdio this process got from its caller,
-// as NoteInheritedFds found them before teu opened any of its own.
+// as nsenter's C constructor found them before the Go runtime (or teu)
+// opened any of its own.
 var inherited map[int]bool
 
-// NoteInheritedFds records which fds above stdio the caller passed us, and
-// marks them close-on-exec so that nothing but the init can get them, and
-// it only as preserved fds. main calls it first thing: --preserve-fds N
-// must pass the caller's fds 3..3+N-1, never one teu opened itself (the
+// NoteInheritedFds records which fds above stdio the caller passed us
+// (already close-on-exec, so that nothing but the init can get them, and
+// it only as preserved fds). main calls it first thing: --preserve-fds N
+// must pass the caller's fds 3..3+N-1, never one the Go runtime opened
+// (the host cgroup's CPU quota files), nor one teu opened itself (the
 // state dir, whose flock would then outlive us, or the exec fifo).
 func NoteInheritedFds() {
 	inherited = map[int]bool{}
-	dfd, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	d := os.NewFile(uintptr(dfd), "/proc/self/fd")
-	names, _ := d.Readdirnames(-1)
-	for _, n := range names {
-		fd, err := strconv.Atoi(n)
-		if err != nil || fd < 3 || fd == dfd {
-			continue
-		}
+	fds, _ := nsenter.InheritedFds()
+	for _, fd := range fds {
 		inherited[fd] = true
-		unix.CloseOnExec(fd)
 	}
-	d.Close()
 }
 
 // inheritedFile is fd as a file to pass on, or nil (the child gets nothing

@@ -10,6 +10,7 @@ package nsenter
 #include <stdlib.h>
 #include <sys/resource.h>
 #include "bootstrap.h"
+#include "inherited.h"
 
 extern struct rlimit teu_init_nofile;
 
@@ -28,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // EnvInitSock names the fd of the sync socket in the init's environment.
@@ -124,4 +126,23 @@ func parse(msg []byte) (flags uint32, nns int, err error) {
 // before the Go runtime raised the soft limit; zero outside an init.
 func InitNofile() (cur, max uint64) {
 	return uint64(C.teu_init_nofile.rlim_cur), uint64(C.teu_init_nofile.rlim_max)
+}
+
+// InheritedFds is the fds above stdio our caller passed us, as the C
+// constructor found them before the Go runtime opened files of its own
+// (and marked close-on-exec); ok is false when /proc/self/fd could not be
+// read. Empty in an init.
+func InheritedFds() (fds []int, ok bool) {
+	if C.teu_inherited_ok == 0 {
+		return nil, false
+	}
+	n := int(C.teu_inherited_n)
+	if n == 0 {
+		return nil, true
+	}
+	fds = make([]int, n)
+	for i, fd := range unsafe.Slice(C.teu_inherited_fds, n) {
+		fds[i] = int(fd)
+	}
+	return fds, true
 }

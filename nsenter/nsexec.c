@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bootstrap.h"
+#include "inherited.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -216,5 +217,9 @@ static void nsexec(void)
 
 __attribute__((constructor)) static void teu_nsenter(void)
 {
+	if (!getenv("_TEU_INIT_SOCK")) {
+		teu_note_inherited_fds(); // a teu command, not an init
+		return;
+	}
 	nsexec();
 }

@@ -33,6 +33,31 @@ FDS='ls -l /proc/1/fd | awk "/->/ {print \$(NF-2), \$NF}"'
 	[[ "$output" == *no-fd-5* ]]
 }
 
+@test "fds: --preserve-fds past the caller's fds passes none of teu's own (run and exec)" {
+	# The caller gives only stdio. Fds 3 and 4 of a teu process are then
+	# the Go runtime's own (it keeps the host cgroup's CPU quota files
+	# open to size GOMAXPROCS): the container must get nothing there, as
+	# a file writable by root through /proc/self/fd would let it change
+	# the host's cgroup.
+	set_args sh -c "$FDS"
+	run bash -c "exec 3<&- 4<&- 5<&- 6<&-; exec \"$TEU_BIN\" --root \"$TEU_ROOT\" run --preserve-fds 4 --bundle \"$BUNDLE\" f6"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	fds=$(printf '%s\n' "$output" | awk '$1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' ')
+	[ "$fds" = "0 1 2 " ]
+	[[ "$output" != */sys/fs/cgroup* ]]
+
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" f7 </dev/null >/dev/null 2>&1
+	run bash -c "exec 3<&- 4<&- 5<&- 6<&-; exec \"$TEU_BIN\" --root \"$TEU_ROOT\" exec --preserve-fds 4 f7 sh -c 'ls -l /proc/self/fd/ | grep -v \" -> /proc/\"'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != */sys/fs/cgroup* ]]
+	fds=$(printf '%s\n' "$output" | awk '/->/ {print $(NF-2)}' | tr '\n' ' ')
+	[ "$fds" = "0 1 2 " ]
+	teu delete --force f7
+}
+
 @test "fds: a created container's init holds no fd to the host's files" {
 	set_args sleep 100
 	exec 7<"$BUNDLE/config.json"
