@@ -87,7 +87,8 @@ bench: deps teu
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	$(GO) build -o $(BUILD)/teubench ./bench/cmd/teubench
-	$(BUILD)/teubench -teu ./teu -readme bench/README.md $(BENCH_FLAGS)
+	$(GO) build -trimpath -tags "$(TAGS)" -ldflags '-extldflags "-static"' -o $(BUILD)/gostart ./bench/cmd/gostart
+	$(BUILD)/teubench -teu ./teu -floor $(BUILD)/gostart -readme bench/README.md $(BENCH_FLAGS)
 
 # test-engines: containerd (ctr, and Kubernetes' CRI through crictl), Docker
 # and podman with teu as their runtime (tests/engines/, docs/engines.md);

@@ -41,7 +41,8 @@ var (
 	flagReps    = flag.Int("reps", 20, "repetitions per scenario and runtime (medians)")
 	flagPar     = flag.Int("parallel", 50, "containers created at once in the parallel scenario")
 	flagParReps = flag.Int("parallel-reps", 5, "repetitions of the parallel scenario")
-	flagOnly    = flag.String("only", "", "comma-separated scenarios to run (default all): lifecycle,run,exec,state,list,delete,parallel,memory,rss")
+	flagOnly    = flag.String("only", "", "comma-separated scenarios to run (default all): start,lifecycle,run,exec,state,list,delete,parallel,memory,rss")
+	flagFloor   = flag.String("floor", "", "a do-nothing static cgo Go program (bench/cmd/gostart) timed beside `--version`: the floor of a Go start")
 	flagReadme  = flag.String("readme", "", "replace the table between the bench markers in this file")
 	flagWork    = flag.String("workdir", "", "internal: the temp dir")
 	flagCleanup = flag.Bool("cleanup", false, "internal: only delete what a bench run in -workdir left")
@@ -64,6 +65,9 @@ type bench struct {
 	mu       sync.Mutex
 	made     map[*runtime]map[string]bool
 	reapers  sync.WaitGroup
+	// cpu is each scenario's median CPU ms per runtime, for the floor model.
+	cpu   map[string]map[string]float64
+	floor []float64 // CPU ms of each run of -floor
 }
 
 func main() {
@@ -156,6 +160,7 @@ func (b *bench) setupRuntimes() {
 		b.rts = append(b.rts, &runtime{name: name, bin: bin, root: filepath.Join(b.work, "root-"+name), na: map[string]bool{}})
 	}
 	b.made = map[*runtime]map[string]bool{}
+	b.cpu = map[string]map[string]float64{}
 }
 
 // cmdResult is one command's outcome.
@@ -385,6 +390,18 @@ func timed(fn func() error) (sample, error) {
 
 func (b *bench) scenarios() []*scenario {
 	return []*scenario{
+		{name: "start", once: func(rt *runtime, _ any) (sample, error) {
+			s, err := timed(func() error { return b.cmd(rt, "--version").err })
+			// The floor, interleaved with the first runtime's runs.
+			if err == nil && *flagFloor != "" && rt == b.rts[0] {
+				f, ferr := timed(func() error { return exec.Command(*flagFloor).Run() })
+				if ferr != nil {
+					return s, fmt.Errorf("floor %s: %v", *flagFloor, ferr)
+				}
+				b.floor = append(b.floor, float64(f.cpu)/1e6)
+			}
+			return s, err
+		}},
 		{name: "lifecycle", once: func(rt *runtime, _ any) (sample, error) {
 			var c *container
 			s, err := timed(func() error {
@@ -638,6 +655,7 @@ func (b *bench) runAll() error {
 }
 
 var labels = map[string]string{
+	"start":     "start-up: `--version`",
 	"lifecycle": "lifecycle: create+start+wait+delete `/bin/true`",
 	"run":       "`run /bin/true`",
 	"exec":      "`exec /bin/true` into a running container",
@@ -701,6 +719,12 @@ func (b *bench) rowsFor(sc *scenario, res map[*runtime]*outcome) [][]string {
 				}
 				vals[i] = median(xs)
 				cells = append(cells, format(vals[i]))
+				if p.what == "CPU ms" {
+					if b.cpu[sc.name] == nil {
+						b.cpu[sc.name] = map[string]float64{}
+					}
+					b.cpu[sc.name][rt.name] = vals[i]
+				}
 			}
 		}
 		rows = append(rows, append(cells, ratios(vals)...))
@@ -756,6 +780,47 @@ func (b *bench) table(rows [][]string) string {
 	}
 	fmt.Fprintf(&sb, "\n%d repetitions (parallel: %d), interleaved; %s; %s.\n", *flagReps, *flagParReps,
 		time.Now().UTC().Format("2006-01-02"), b.versions())
+	sb.WriteString(b.floorModel())
+	return sb.String()
+}
+
+// starts is how many times each runtime's binary starts in a scenario
+// (execve of the runtime, strace -f): teu re-executes itself as the init
+// of a container and of an exec'd process, crun forks without exec.
+var starts = map[string]map[string]float64{
+	"lifecycle": {"teu": 4, "runc": 4, "crun": 3},
+	"run":       {"teu": 2, "runc": 2, "crun": 1},
+	"exec":      {"teu": 2, "runc": 2, "crun": 1},
+	"state":     {"teu": 1, "runc": 1, "crun": 1},
+	"list":      {"teu": 1, "runc": 1, "crun": 1},
+}
+
+// floorModel is the best teu/crun CPU ratio teu's design could reach: the
+// crun row with each of crun's starts (its `--version`) taken out and each
+// of teu's put in at the cost of a Go program that does nothing (-floor).
+// That is, if everything teu does beyond starting cost what crun's does.
+func (b *bench) floorModel() string {
+	crunStart, ok := b.cpu["start"]["crun"]
+	if *flagFloor == "" || len(b.floor) == 0 || !ok || crunStart <= 0 {
+		return ""
+	}
+	floor := median(b.floor)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\nFloor: a do-nothing static cgo Go program (`bench/cmd/gostart`, teu's build flags) starts in "+
+		"%s ms CPU, crun (`--version`) in %s ms, teu in %s ms. Best teu/crun CPU ratio with teu's starts at that floor "+
+		"and the rest at crun's cost:\n\n", format(floor), format(crunStart), format(b.cpu["start"]["teu"]))
+	sb.WriteString("| scenario | starts teu / crun | crun CPU ms | floor CPU ms | best teu/crun | teu/crun now |\n")
+	sb.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, name := range []string{"lifecycle", "run", "exec", "state", "list"} {
+		crun, ok1 := b.cpu[name]["crun"]
+		teu, ok2 := b.cpu[name]["teu"]
+		if !ok1 || !ok2 || crun <= 0 {
+			continue
+		}
+		best := crun - starts[name]["crun"]*crunStart + starts[name]["teu"]*floor
+		fmt.Fprintf(&sb, "| %s | %.0f / %.0f | %s | %s | %.2f | %.2f |\n", name, starts[name]["teu"], starts[name]["crun"],
+			format(crun), format(best), best/crun, teu/crun)
+	}
 	return sb.String()
 }
 
