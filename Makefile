@@ -15,7 +15,7 @@ LDFLAGS   += -extldflags "-static"
 # more page fault (~15 us each on this PVM guest): the classic collector
 # saves ~75 faults per start (bench/README.md). Go 1.27 may drop the knob.
 export GOEXPERIMENT := nogreenteagc
-DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap
+DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap strace
 
 .PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines
 

@@ -193,7 +193,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		extra = append(extra, inheritedFile(3+i))
 	}
 	fdOf := func(f *os.File) int { extra = append(extra, f); return 2 + len(extra) }
-	boot := nsenter.Bootstrap{}
+	boot := nsenter.Bootstrap{OOMScoreAdj: p.OOMScoreAdj}
 	for i, f := range nsFiles {
 		boot.Join = append(boot.Join, nsenter.NsPath{Type: joinTypes[i], Path: "/proc/self/fd/" + strconv.Itoa(fdOf(f))})
 	}
@@ -263,11 +263,6 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			return fail(fmt.Errorf("pidfd of the process: %w", err))
 		}
 		defer unix.Close(procFd)
-	}
-	if adj := p.OOMScoreAdj; adj != nil {
-		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
-			return fail(fmt.Errorf("set oom_score_adj %d: %w", *adj, err))
-		}
 	}
 	go ic.send(cfgW)
 	// The init reports errors; its end of the socket closes (on exec) when

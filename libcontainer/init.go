@@ -273,12 +273,13 @@ func setupConsole(cfg *initConfig) error {
 	return nil
 }
 
-// writeProcFiles writes sysctls and oom_score_adj through a procfs handle
-// that is checked to be a real procfs and never follows a symlink or
-// crosses into another mount, so nothing the image put in the rootfs can
-// redirect these writes (CVE-2025-52881).
+// writeProcFiles writes sysctls through a procfs handle that is checked to
+// be a real procfs and never follows a symlink or crosses into another
+// mount, so nothing the image put in the rootfs can redirect these writes
+// (CVE-2025-52881). (oom_score_adj is written by the parent, from the
+// host's /proc: launcher.bootstrap.)
 func writeProcFiles(s *specs.Spec) error {
-	if len(s.Linux.Sysctl) == 0 && s.Process.OOMScoreAdj == nil {
+	if len(s.Linux.Sysctl) == 0 {
 		return nil
 	}
 	proc, err := openProc()
@@ -291,27 +292,7 @@ func writeProcFiles(s *specs.Spec) error {
 			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
 		}
 	}
-	if adj := s.Process.OOMScoreAdj; adj != nil {
-		if err := writeOOMScoreAdj(proc, *adj); err != nil {
-			return fmt.Errorf("set oom_score_adj %d: %w", *adj, err)
-		}
-	}
 	return nil
-}
-
-// writeOOMScoreAdj writes our oom_score_adj. Becoming root of a user
-// namespace made us non-dumpable, which hands our /proc files to the host's
-// root: we are dumpable again just for this write. Nothing else runs in
-// the container yet that could ptrace us meanwhile.
-func writeOOMScoreAdj(proc, adj int) error {
-	dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
-	if err == nil && dumpable != 1 {
-		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("set dumpable: %w", err)
-		}
-		defer unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(dumpable), 0, 0, 0)
-	}
-	return writeProc(proc, "self/oom_score_adj", strconv.Itoa(adj))
 }
 
 func openProc() (int, error) {

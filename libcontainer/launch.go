@@ -558,6 +558,9 @@ var nsFlags = map[specs.LinuxNamespaceType]uint32{
 
 func bootstrapFor(s *specs.Spec) (*nsenter.Bootstrap, error) {
 	b := &nsenter.Bootstrap{CgroupSync: true}
+	if s.Process != nil {
+		b.OOMScoreAdj = s.Process.OOMScoreAdj
+	}
 	for _, ns := range s.Linux.Namespaces {
 		flag := nsFlags[ns.Type]
 		if ns.Path == "" {

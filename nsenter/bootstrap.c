@@ -81,6 +81,18 @@ int teu_parse_bootstrap(const char *msg, size_t len, struct teu_bootstrap *bs)
 				return -1;
 			bs->cgroup_sync = 1;
 			break;
+		case TEU_ATTR_OOM_SCORE_ADJ: {
+			int32_t v;
+
+			if (alen != 4 || bs->has_oom_score_adj)
+				return -1;
+			v = (int32_t)get_u32(p + off);
+			if (v < -1000 || v > 1000)
+				return -1;
+			bs->has_oom_score_adj = 1;
+			bs->oom_score_adj = v;
+			break;
+		}
 		default:
 			return -1;
 		}

@@ -10,6 +10,8 @@
 //                           to place us in the container's cgroup ("C"/"c")
 //                           and, once a new cgroup namespace is made, to
 //                           take us out again ("O"/"o")
+//     TEU_ATTR_OOM_SCORE_ADJ i32   written to /proc/self/oom_score_adj first
+//                           thing, while we may (-1000..1000)
 // Each namespace type may be joined once; flags to create and types to join
 // must not overlap. Anything else is rejected.
 #ifndef TEU_BOOTSTRAP_H
@@ -28,6 +30,7 @@ enum {
 	TEU_ATTR_NS_PATH = 2,
 	TEU_ATTR_TIMENS = 3,
 	TEU_ATTR_CGROUP_SYNC = 4,
+	TEU_ATTR_OOM_SCORE_ADJ = 5,
 };
 
 struct teu_ns_path {
@@ -41,6 +44,8 @@ struct teu_bootstrap {
 	struct teu_ns_path ns[TEU_MAX_NS];
 	char timens_offsets[TEU_TIMENS_MAX];
 	int cgroup_sync;
+	int has_oom_score_adj;
+	int32_t oom_score_adj;
 };
 
 // teu_parse_bootstrap fills bs from msg; returns 0, or -1 on any malformed input.

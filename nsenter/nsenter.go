@@ -14,11 +14,13 @@ package nsenter
 
 extern struct rlimit teu_init_nofile;
 
-static int parse_for_go(const char *msg, size_t len, unsigned int *flags, int *nns) {
+static int parse_for_go(const char *msg, size_t len, unsigned int *flags, int *nns, int *has_oom, int *oom) {
 	static struct teu_bootstrap bs;
 	int rc = teu_parse_bootstrap(msg, len, &bs);
 	*flags = bs.clone_flags;
 	*nns = bs.nns;
+	*has_oom = bs.has_oom_score_adj;
+	*oom = bs.oom_score_adj;
 	return rc;
 }
 */
@@ -36,13 +38,14 @@ import (
 const EnvInitSock = "_TEU_INIT_SOCK"
 
 const (
-	attrCloneFlags = 1
-	attrNsPath     = 2
-	attrTimens     = 3
-	attrCgroupSync = 4
-	maxMsg         = 65536
-	pathMax        = 4096
-	timensMax      = 256
+	attrCloneFlags  = 1
+	attrNsPath      = 2
+	attrTimens      = 3
+	attrCgroupSync  = 4
+	attrOOMScoreAdj = 5
+	maxMsg          = 65536
+	pathMax         = 4096
+	timensMax       = 256
 )
 
 // NsPath is a namespace to join: a CLONE_NEW* flag and a path.
@@ -59,6 +62,9 @@ type Bootstrap struct {
 	// CgroupSync: ask the parent to place the process in the container's
 	// cgroup before it forks the init ("C"), and to take it out ("O").
 	CgroupSync bool
+	// OOMScoreAdj, if set, is written first thing, while the process may
+	// (it is made non-dumpable next).
+	OOMScoreAdj *int
 }
 
 // Encode serializes b in the format bootstrap.h describes, refusing what the
@@ -104,22 +110,43 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 			return nil, err
 		}
 	}
+	if b.OOMScoreAdj != nil {
+		adj := *b.OOMScoreAdj
+		if adj < -1000 || adj > 1000 {
+			return nil, fmt.Errorf("oom_score_adj %d out of range", adj)
+		}
+		if err := put(attrOOMScoreAdj, binary.LittleEndian.AppendUint32(nil, uint32(int32(adj)))); err != nil {
+			return nil, err
+		}
+	}
 	if len(msg) > maxMsg {
 		return nil, errors.New("bootstrap message too long")
 	}
 	return msg, nil
 }
 
+// parsed is what the C parser took from a message.
+type parsed struct {
+	flags uint32
+	nns   int
+	oom   *int
+}
+
 // parse runs the C parser; it exists for tests and fuzzing.
-func parse(msg []byte) (flags uint32, nns int, err error) {
+func parse(msg []byte) (parsed, error) {
 	var cflags C.uint
-	var cnns C.int
+	var cnns, chas, coom C.int
 	p := C.CBytes(msg)
 	defer C.free(p)
-	if C.parse_for_go((*C.char)(p), C.size_t(len(msg)), &cflags, &cnns) != 0 {
-		return 0, 0, errors.New("invalid bootstrap message")
+	if C.parse_for_go((*C.char)(p), C.size_t(len(msg)), &cflags, &cnns, &chas, &coom) != 0 {
+		return parsed{}, errors.New("invalid bootstrap message")
 	}
-	return uint32(cflags), int(cnns), nil
+	r := parsed{flags: uint32(cflags), nns: int(cnns)}
+	if chas != 0 {
+		v := int(coom)
+		r.oom = &v
+	}
+	return r, nil
 }
 
 // InitNofile is the init's RLIMIT_NOFILE as the constructor found it,

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -114,6 +115,18 @@ static void write_timens_offsets(const char *offsets)
 	close(fd);
 }
 
+static void write_oom_score_adj(int adj)
+{
+	char val[16];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bail("open oom_score_adj");
+	snprintf(val, sizeof(val), "%d", adj);
+	if (write(fd, val, strlen(val)) < 0)
+		bail("set oom_score_adj %d", adj);
+	close(fd);
+}
+
 static void join_namespaces(struct teu_bootstrap *bs)
 {
 	int fds[TEU_MAX_NS];
@@ -169,13 +182,33 @@ static void nsexec(void)
 		errno = 0;
 		bail("invalid bootstrap message");
 	}
+	// While our /proc files are still ours to write (an unprivileged
+	// caller's too), and before anything of the container can see us.
+	if (bs.has_oom_score_adj)
+		write_oom_score_adj(bs.oom_score_adj);
+	// Then not dumpable until the execve of the container's process (which
+	// resets it): a process of the container, even with CAP_SYS_PTRACE,
+	// must not ptrace us or read our /proc/<pid>/fd and environ while we
+	// hold host fds and every capability (CVE-2016-9962). We join the
+	// container's pid namespace, where an exec'd process or a container
+	// sharing the namespace is there before us.
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail("set not dumpable");
 
 	join_namespaces(&bs);
 
 	if (bs.clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail("unshare user namespace");
+		// An unprivileged parent writes our id maps only while our /proc
+		// files are its own. We are in no namespace of the container's
+		// yet that could let it see us (a new or joined pid namespace is
+		// for our child).
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail("set dumpable");
 		handshake("U", 'M', "parent did not write the id maps");
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			bail("set not dumpable");
 	}
 	rest = bs.clone_flags & ~(uint32_t)(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (rest && unshare((int)rest) < 0)

@@ -111,6 +111,78 @@ hostile_in() {
 	[ "$cwd" = / ] || [ "$cwd" = "$BUNDLE/rootfs" ]
 }
 
+# nspid PID: PID's pid in its innermost pid namespace.
+nspid() {
+	awk '/^NSpid:/ {print $NF}' "/proc/$1/status"
+}
+
+# held_init CAPS: sets held to a `teu init` in a container's pid namespace
+# that has the effective capabilities CAPS.
+held_init() {
+	local q
+	for q in $(pgrep -f '^teu init$'); do
+		[ "$(awk '/^NSpid:/ {print NF}' "/proc/$q/status" 2>/dev/null)" -gt 2 ] || continue
+		[ "$(awk '/^CapEff:/ {print $2}' "/proc/$q/status" 2>/dev/null)" = "$1" ] || continue
+		held=$q
+		return 0
+	done
+	return 1
+}
+
+# peek_from ID NSPID: from a process of container ID (its default
+# capabilities, no CAP_SYS_PTRACE), what /proc/NSPID shows of a teu init.
+peek_from() {
+	teu exec "$1" sh -c "ls -l /proc/$2/fd/ 2>&1; tr '\\0' ' ' </proc/$2/environ 2>&1; echo; readlink /proc/$2/exe 2>&1; echo done"
+}
+
+@test "cve: CVE-2016-9962 a container sharing the pid namespace cannot look into a waiting init" {
+	# Container a runs; b is created in a's pid namespace and its init
+	# waits for start there, with a's capabilities and uid, holding teu's
+	# fds. Were it dumpable, a's root could read its fds and environment
+	# and ptrace it.
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" a </dev/null >/dev/null 2>&1
+	apid=$(state_of a pid)
+	update_config ".linux.namespaces |= map(if .type == \"pid\" then {\"type\": \"pid\", \"path\": \"/proc/$apid/ns/pid\"} else . end)"
+	teu create --bundle "$BUNDLE" b </dev/null >/dev/null 2>&1
+	bpid=$(nspid "$(state_of b pid)")
+	[ "$bpid" -gt 1 ]
+	run peek_from a "$bpid"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *done* ]]
+	[[ "$output" == *"Permission denied"* ]]
+	[[ "$output" != *socket:* ]]
+	[[ "$output" != *_TEU_* ]]
+	[[ "$output" != *exec.fifo* ]]
+	# And b still starts.
+	teu start b
+	teu delete --force b
+}
+
+@test "cve: CVE-2016-9962 a container cannot look into exec's init" {
+	command -v strace >/dev/null || skip "needs strace (make deps installs it)"
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" ex </dev/null >/dev/null 2>&1
+	# exec's init, held for 3 s right after it took the container's
+	# capabilities (the moment a container's root may ptrace a dumpable
+	# process of its own uid): strace delays the return of its capset.
+	strace -f -qq -o /dev/null -e trace=capset -e inject=capset:delay_exit=3000000 \
+		"$TEU_BIN" --root "$TEU_ROOT" exec ex true &
+	tracer=$!
+	caps=$(awk '/^CapEff:/ {print $2}' "/proc/$(state_of ex pid)/status")
+	wait_for held_init "$caps"
+	[ -n "$held" ]
+	run peek_from ex "$(nspid "$held")"
+	echo "$output"
+	wait "$tracer"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *done* ]]
+	[[ "$output" == *"Permission denied"* ]]
+	[[ "$output" != *socket:* ]]
+	[[ "$output" != *_TEU_* ]]
+}
+
 @test "cve: CVE-2021-30465 mount destinations raced into symlinks by a hostile container never land outside the rootfs" {
 	VOL=$TEST_ROOT/vol
 	ESC=$TEST_ROOT/escape
@@ -255,15 +327,20 @@ hostile_in() {
 	[ "$(cat "$TEST_ROOT/target")" = untouched ]
 	[ -z "$(teu list -q)" ]
 
-	# The same over the init's own oom_score_adj.
+	# The same over the init's own oom_score_adj: nsexec.c writes it on
+	# the host's /proc before any mount of the container's is made, so the
+	# container runs with the value and the bound file stays untouched.
 	cp "$TEU_CACHE/bundle/config.json" "$BUNDLE/config.json"
 	update_config ".process.terminal = false | .mounts += [{\"destination\": \"/proc/self/oom_score_adj\", \"type\": \"bind\", \"source\": \"$TEST_ROOT/target\", \"options\": [\"bind\"]}] |
 		.process.oomScoreAdj = 500"
-	run_sh 'cat /proc/self/oom_score_adj'
-	echo "$output"
-	assert_one_error_line
-	[[ "$output" == *oom_score_adj* ]]
+	set_args sleep 100
+	teu create --bundle "$BUNDLE" oom </dev/null >/dev/null 2>&1
+	pid=$(state_of oom pid)
+	[ "$(cat /proc/$pid/oom_score_adj)" = 500 ]
+	teu start oom
+	[ "$(cat /proc/$pid/oom_score_adj)" = 500 ]
 	[ "$(cat "$TEST_ROOT/target")" = untouched ]
+	teu delete --force oom
 
 	# A tmpfs over all of /proc: the procfs handle is checked.
 	cp "$TEU_CACHE/bundle/config.json" "$BUNDLE/config.json"
