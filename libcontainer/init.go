@@ -396,8 +396,20 @@ func checkCwd() error {
 	return nil
 }
 
+// homeDir is uid's home in the container's /etc/passwd, or "/". The file
+// is the image's (or, for exec, the running container's): a FIFO or a
+// device there must not hang or feed us, so only a regular file is read,
+// opened without blocking, and only its first 4 MiB.
 func homeDir(uid int) string {
-	users, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == uid })
+	f, err := os.OpenFile("/etc/passwd", os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "/"
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "/"
+	}
+	users, err := user.ParsePasswdFilter(io.LimitReader(f, 4<<20), func(u user.User) bool { return u.Uid == uid })
 	if err == nil && len(users) > 0 && users[0].Home != "" {
 		return users[0].Home
 	}

@@ -202,6 +202,30 @@ load helpers
 	[ "$output" = /custom ]
 }
 
+@test "process: an /etc/passwd that is a FIFO or a device hangs neither create nor exec (HOME is /)" {
+	# The image's: were it opened blocking, the init would wait forever.
+	rm -f "$BUNDLE/rootfs/etc/passwd"
+	mkfifo "$BUNDLE/rootfs/etc/passwd"
+	update_config '.process.env = ["PATH=/bin"] | .root.readonly = false'
+	set_args sh -c 'echo "HOME=$HOME"'
+	run timeout 20 "$TEU_BIN" --root "$TEU_ROOT" run --bundle "$BUNDLE" p1 </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "HOME=/" ]
+	# The running container's own, for exec: a device this time, too.
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" p2 </dev/null >/dev/null 2>&1
+	run timeout 20 "$TEU_BIN" --root "$TEU_ROOT" exec p2 sh -c 'echo "HOME=$HOME"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "HOME=/" ]
+	teu exec p2 sh -c 'rm /etc/passwd; ln -s /dev/zero /etc/passwd'
+	run timeout 20 "$TEU_BIN" --root "$TEU_ROOT" exec p2 sh -c 'echo "HOME=$HOME"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "HOME=/" ]
+}
+
 @test "process: cwd is used, and created when missing (as runc does)" {
 	update_config '.process.cwd = "/home/user"'
 	run_sh 'pwd'
