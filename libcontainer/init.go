@@ -308,6 +308,38 @@ func openProc() (int, error) {
 	return fd, nil
 }
 
+// deniedSetgroups: /proc/self/setgroups says "deny".
+func deniedSetgroups() bool {
+	proc, err := openProc()
+	if err != nil {
+		return false
+	}
+	defer unix.Close(proc)
+	data, err := readProc(proc, "self/setgroups")
+	return err == nil && strings.TrimSpace(data) == "deny"
+}
+
+// readProc reads a small procfs file below the handle proc, as writeProc
+// opens it.
+func readProc(proc int, rel string) (string, error) {
+	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS}
+	if strings.HasPrefix(rel, "self/") {
+		rel = strconv.Itoa(os.Getpid()) + rel[4:]
+	}
+	fd, err := unix.Openat2(proc, rel, how)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 64)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
 func writeProc(proc int, rel, val string) error {
 	how := &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS}
@@ -327,7 +359,7 @@ func writeProc(proc int, rel, val string) error {
 // finalizeCredentials switches to the process's user and capabilities, on
 // this (locked) thread only: it is the one that execs.
 func finalizeCredentials(p *specs.Process) error {
-	set, err := caps.New(p.Capabilities)
+	set, err := caps.New(p.Capabilities, caps.LastCap())
 	if err != nil {
 		return err
 	}
@@ -363,8 +395,10 @@ func finalizeCredentials(p *specs.Process) error {
 
 func setGroups(gids []uint32) error {
 	// In a user namespace with setgroups denied, only an empty list is
-	// possible, and then there is nothing to change.
-	if data, err := os.ReadFile("/proc/self/setgroups"); err == nil && strings.TrimSpace(string(data)) == "deny" {
+	// possible, and then there is nothing to change. Asked of a verified
+	// procfs (exec's init sees the container's /proc, which may be a tmpfs
+	// of its own saying "deny"); without one we try setgroups anyway.
+	if deniedSetgroups() {
 		if len(gids) > 0 {
 			return errors.New("additionalGids cannot be set: setgroups is denied in this user namespace")
 		}

@@ -5,8 +5,6 @@ package caps
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -44,29 +42,33 @@ func Parse(name string) (int, error) {
 	return v, nil
 }
 
-// LastCap is the highest capability the running kernel knows.
-func LastCap() int {
-	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return 40
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		return 40
-	}
-	return n
-}
-
 // Set is a parsed capability spec.
 type Set struct {
 	Bounding, Effective, Inheritable, Permitted, Ambient uint64
 	last                                                 int
 }
 
-// New parses c; capabilities the kernel does not know are dropped (a newer
-// profile must still run on an older kernel, as runc does).
-func New(c *specs.LinuxCapabilities) (*Set, error) {
-	s := &Set{last: LastCap()}
+// LastCap is the highest capability the running kernel knows, asked of
+// the kernel itself (PR_CAPBSET_READ fails with EINVAL past it), not read
+// from /proc/sys/kernel/cap_last_cap: exec's init runs in the container's
+// mount namespace, whose /proc the container may have covered with files
+// of its own (a 0 there would keep every capability in the bounding set).
+func LastCap() int {
+	for c := 0; c < 64; c++ {
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err == unix.EINVAL {
+			return c - 1
+		}
+	}
+	return 63
+}
+
+// New parses c; capabilities above last (LastCap) are dropped: a newer
+// profile must still run on an older kernel, as runc does.
+func New(c *specs.LinuxCapabilities, last int) (*Set, error) {
+	if last < 0 || last > 63 {
+		return nil, fmt.Errorf("invalid last capability %d", last)
+	}
+	s := &Set{last: last}
 	if c == nil {
 		return s, nil
 	}

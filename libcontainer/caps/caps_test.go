@@ -1,6 +1,9 @@
 package caps
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -19,14 +22,29 @@ func TestParse(t *testing.T) {
 }
 
 func TestNewMasks(t *testing.T) {
-	s, err := New(&specs.LinuxCapabilities{Bounding: []string{"CAP_KILL", "CAP_CHOWN"}, Ambient: []string{"CAP_NET_RAW"}})
+	s, err := New(&specs.LinuxCapabilities{Bounding: []string{"CAP_KILL", "CAP_CHOWN"}, Ambient: []string{"CAP_NET_RAW"}}, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Bounding != 1<<5|1<<0 || s.Ambient != 1<<13 || s.Effective != 0 {
 		t.Fatalf("got %+v", s)
 	}
-	if _, err := New(&specs.LinuxCapabilities{Effective: []string{"NOPE"}}); err == nil {
+	if _, err := New(&specs.LinuxCapabilities{Effective: []string{"NOPE"}}, 40); err == nil {
 		t.Fatal("New accepted an unknown capability")
+	}
+}
+
+// LastCap asks the kernel, and agrees with what the host's procfs says.
+func TestLastCapIsTheKernels(t *testing.T) {
+	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Skip("no /proc here")
+	}
+	want, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := LastCap(); got != want {
+		t.Fatalf("LastCap() = %d, /proc/sys/kernel/cap_last_cap = %d", got, want)
 	}
 }

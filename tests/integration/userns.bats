@@ -87,3 +87,35 @@ userns_config() {
 	[ "${lines[0]}" = 300 ]
 	[ "${lines[1]}" = 1 ]
 }
+
+# status_field PID FIELD: a field of /proc/PID/status, as the host sees it.
+status_field() {
+	awk -v f="$2:" '$1 == f {$1 = ""; print substr($0, 2)}' "/proc/$1/status"
+}
+
+@test "userns: a tmpfs the container put over /proc fools neither exec's bounding set nor its groups" {
+	# Root of a user namespace may cover its own /proc. exec's init joins
+	# that mount namespace: what it reads there is the container's word.
+	userns_config
+	update_config '.root.readonly = false
+		| .process.capabilities.bounding += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	set_args sh -c 'mount -t tmpfs fake /proc && mkdir -p /proc/sys/kernel /proc/self && echo 0 >/proc/sys/kernel/cap_last_cap && echo deny >/proc/self/setgroups && touch /ready && sleep 100'
+	teu run -d --bundle "$BUNDLE" u </dev/null >/dev/null 2>&1
+	init=$(teu state u | jq .pid)
+	for i in $(seq 1 200); do [ -e "$BUNDLE/rootfs/ready" ] && break; sleep 0.05; done
+	[ -e "$BUNDLE/rootfs/ready" ]
+	# A caller with a supplementary group: exec's process must not keep it.
+	setpriv --groups 7 "$TEU_BIN" --root "$TEU_ROOT" exec -d u sleep 30
+	pid=
+	for p in $(teu ps --format json u | jq '.[]'); do
+		[ "$(tr '\0' ' ' </proc/$p/cmdline)" = "sleep 30 " ] && pid=$p
+	done
+	[ -n "$pid" ]
+	echo "init CapBnd $(status_field $init CapBnd) Groups [$(status_field $init Groups)]"
+	echo "exec CapBnd $(status_field $pid CapBnd) Groups [$(status_field $pid Groups)]"
+	# The same bounding set as the init's (the config's), no groups.
+	[ "$(status_field $pid CapBnd)" = "$(status_field $init CapBnd)" ]
+	[ -z "$(status_field $pid Groups)" ]
+}
