@@ -809,7 +809,7 @@ func (b *bench) floorModel() string {
 	fmt.Fprintf(&sb, "\nFloor: a do-nothing static cgo Go program (`bench/cmd/gostart`, teu's build flags) starts in "+
 		"%s ms CPU, crun (`--version`) in %s ms, teu in %s ms. Best teu/crun CPU ratio with teu's starts at that floor "+
 		"and the rest at crun's cost:\n\n", format(floor), format(crunStart), format(b.cpu["start"]["teu"]))
-	sb.WriteString("| scenario | starts teu / crun | crun CPU ms | floor CPU ms | best teu/crun | teu/crun now |\n")
+	sb.WriteString("| scenario | starts teu / crun | crun CPU ms | teu at the floor, CPU ms | best teu/crun | teu/crun now |\n")
 	sb.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, name := range []string{"lifecycle", "run", "exec", "state", "list"} {
 		crun, ok1 := b.cpu[name]["crun"]
