@@ -4,7 +4,6 @@
 // made from Go would count those as the caller's, and --preserve-fds would
 // hand them to the container.
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -54,7 +53,10 @@ void teu_note_inherited_fds(void)
 			break;
 		for (long off = 0; off < n;) {
 			struct dirent64_hdr *d = (struct dirent64_hdr *)(buf + off);
-			int fd = parse_fd(d->name);
+			int fd;
+			if (d->reclen == 0)
+				goto out;
+			fd = parse_fd(d->name);
 			off += d->reclen;
 			if (fd < 3 || fd == dfd)
 				continue;
