@@ -276,8 +276,8 @@ func setupConsole(cfg *initConfig) error {
 // writeProcFiles writes sysctls through a procfs handle that is checked to
 // be a real procfs and never follows a symlink or crosses into another
 // mount, so nothing the image put in the rootfs can redirect these writes
-// (CVE-2025-52881). (oom_score_adj is written by the parent, from the
-// host's /proc: launcher.bootstrap.)
+// (CVE-2025-52881). (oom_score_adj is written by nsexec.c, on the host's
+// /proc, before it joins any namespace.)
 func writeProcFiles(s *specs.Spec) error {
 	if len(s.Linux.Sysctl) == 0 {
 		return nil
@@ -319,15 +319,21 @@ func deniedSetgroups() bool {
 	return err == nil && strings.TrimSpace(data) == "deny"
 }
 
-// readProc reads a small procfs file below the handle proc, as writeProc
-// opens it.
-func readProc(proc int, rel string) (string, error) {
-	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+// openProcFile opens rel below the procfs handle proc, never following a
+// symlink or crossing into another mount; "self/" is resolved to our pid
+// here, as self is a magic link.
+func openProcFile(proc int, rel string, flags uint64) (int, error) {
+	how := &unix.OpenHow{Flags: flags | unix.O_CLOEXEC | unix.O_NOFOLLOW,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS}
 	if strings.HasPrefix(rel, "self/") {
 		rel = strconv.Itoa(os.Getpid()) + rel[4:]
 	}
-	fd, err := unix.Openat2(proc, rel, how)
+	return unix.Openat2(proc, rel, how)
+}
+
+// readProc reads a small procfs file below the handle proc.
+func readProc(proc int, rel string) (string, error) {
+	fd, err := openProcFile(proc, rel, unix.O_RDONLY)
 	if err != nil {
 		return "", err
 	}
@@ -341,13 +347,7 @@ func readProc(proc int, rel string) (string, error) {
 }
 
 func writeProc(proc int, rel, val string) error {
-	how := &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS}
-	if strings.HasPrefix(rel, "self/") {
-		// self is a magic link to our own pid: resolve it ourselves.
-		rel = strconv.Itoa(os.Getpid()) + rel[4:]
-	}
-	fd, err := unix.Openat2(proc, rel, how)
+	fd, err := openProcFile(proc, rel, unix.O_WRONLY)
 	if err != nil {
 		return err
 	}
@@ -394,16 +394,6 @@ func finalizeCredentials(p *specs.Process) error {
 }
 
 func setGroups(gids []uint32) error {
-	// In a user namespace with setgroups denied, only an empty list is
-	// possible, and then there is nothing to change. Asked of a verified
-	// procfs (exec's init sees the container's /proc, which may be a tmpfs
-	// of its own saying "deny"); without one we try setgroups anyway.
-	if deniedSetgroups() {
-		if len(gids) > 0 {
-			return errors.New("additionalGids cannot be set: setgroups is denied in this user namespace")
-		}
-		return nil
-	}
 	// The kernel reads an array of gid_t (32 bits).
 	list := make([]uint32, 0, len(gids))
 	list = append(list, gids...)
@@ -411,10 +401,21 @@ func setGroups(gids []uint32) error {
 	if len(list) > 0 {
 		ptr = uintptr(unsafePointer(&list[0]))
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), ptr, 0); e != 0 {
-		return fmt.Errorf("setgroups %v: %w", gids, e)
+	_, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), ptr, 0)
+	if e == 0 {
+		return nil
 	}
-	return nil
+	// In a user namespace with setgroups denied, only an empty list is
+	// possible, and then there is nothing to change. Asked of a verified
+	// procfs, and only then (exec's init sees the container's /proc, which
+	// may be a tmpfs of its own saying "deny").
+	if e == unix.EPERM && deniedSetgroups() {
+		if len(gids) > 0 {
+			return errors.New("additionalGids cannot be set: setgroups is denied in this user namespace")
+		}
+		return nil
+	}
+	return fmt.Errorf("setgroups %v: %w", gids, e)
 }
 
 // checkCwd refuses a working directory outside the container's root, the

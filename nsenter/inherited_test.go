@@ -14,7 +14,7 @@ import (
 // its constructor found, then every fd above stdio it holds now.
 func TestInheritedFdsHelper(t *testing.T) {
 	if os.Getenv("TEU_TEST_INHERITED") == "" {
-		t.Skip("helper process")
+		t.Skip("runs only as TestInheritedFds's child")
 	}
 	fds, ok := InheritedFds()
 	open, _ := os.ReadDir("/proc/self/fd")

@@ -54,12 +54,21 @@ type Set struct {
 // mount namespace, whose /proc the container may have covered with files
 // of its own (a 0 there would keep every capability in the bounding set).
 func LastCap() int {
-	for c := 0; c < 64; c++ {
-		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err == unix.EINVAL {
-			return c - 1
+	known := func(c int) bool {
+		_, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+		return err != unix.EINVAL
+	}
+	// Bisect: capabilities 0..last are known, none above.
+	lo, hi := 0, 63 // known(lo); the answer is in [lo, hi]
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if known(mid) {
+			lo = mid
+		} else {
+			hi = mid - 1
 		}
 	}
-	return 63
+	return lo
 }
 
 // New parses c; capabilities above last (LastCap) are dropped: a newer

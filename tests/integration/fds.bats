@@ -8,13 +8,18 @@ load helpers
 # by another process (the shell's own command substitution would add a pipe).
 FDS='ls -l /proc/1/fd | awk "/->/ {print \$(NF-2), \$NF}"'
 
+# fd_numbers: the fd numbers of $FDS lines in $output, space-separated.
+fd_numbers() {
+	printf '%s\n' "$output" | awk '$1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' '
+}
+
 @test "fds: no fd of the caller beyond stdio reaches the container" {
 	echo host-secret >"$TEST_ROOT/secret"
 	set_args sh -c "$FDS; echo cwd \$(readlink /proc/1/cwd)"
 	run bash -c "exec 7<\"$TEST_ROOT/secret\" 9>\"$TEST_ROOT/w\"; exec \"$TEU_BIN\" --root \"$TEU_ROOT\" run --bundle \"$BUNDLE\" f1"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	fds=$(printf '%s\n' "$output" | awk '$1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' ')
+	fds=$(fd_numbers)
 	[ "$fds" = "0 1 2 " ]
 	[[ "$output" != *"$TEST_ROOT"* ]]
 	[[ "$output" == *"cwd /"* ]]
@@ -26,7 +31,7 @@ FDS='ls -l /proc/1/fd | awk "/->/ {print \$(NF-2), \$NF}"'
 	run bash -c "exec 3<\"$TEST_ROOT/f3\" 4<\"$TEST_ROOT/f4\" 5<\"$TEST_ROOT/f5\"; exec \"$TEU_BIN\" --root \"$TEU_ROOT\" run --preserve-fds 2 --bundle \"$BUNDLE\" f2"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	fds=$(printf '%s\n' "$output" | awk '$1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' ')
+	fds=$(fd_numbers)
 	[ "$fds" = "0 1 2 3 4 " ]
 	[[ "$output" == *content-3$'\n'content-4* ]]
 	[[ "$output" != *content-5* ]]
@@ -43,7 +48,7 @@ FDS='ls -l /proc/1/fd | awk "/->/ {print \$(NF-2), \$NF}"'
 	run bash -c "exec 3<&- 4<&- 5<&- 6<&-; exec \"$TEU_BIN\" --root \"$TEU_ROOT\" run --preserve-fds 4 --bundle \"$BUNDLE\" f6"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	fds=$(printf '%s\n' "$output" | awk '$1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' ')
+	fds=$(fd_numbers)
 	[ "$fds" = "0 1 2 " ]
 	[[ "$output" != */sys/fs/cgroup* ]]
 
