@@ -86,7 +86,14 @@ outdir=$top/build/conformance-out/${CONFORMANCE_NAME:-$(basename "$runtime")}
 mkdir -p "$outdir"
 exec > >(tee "$outdir/summary.txt")
 cd "$build" || exit 1
-for p in "${progs[@]}"; do
+# Racy by design: poststart wants the container's first write before the
+# hook's, which runtime-spec does not order (docs/conformance.md). It is
+# run once more when it fails; a second failure counts.
+declare -A racy=([poststart]=1)
+
+# run_prog P: run program P; sets pass, fail and unexp.
+run_prog() {
+	local p=$1
 	out=$outdir/$p.tap
 	RUNTIME=$runtime timeout -k 5 "$timeout_s" "./validation/$p.t" >"$out" 2>&1
 	rc=$?
@@ -118,6 +125,14 @@ for p in "${progs[@]}"; do
 		else
 			pass=1
 		fi
+	fi
+}
+
+for p in "${progs[@]}"; do
+	run_prog "$p"
+	if ((${#unexp[@]} > 0)) && [[ -n ${racy[$p]:-} ]]; then
+		echo "conformance: $p is racy by design and failed once: run again" >&2
+		run_prog "$p"
 	fi
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
