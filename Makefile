@@ -17,7 +17,7 @@ LDFLAGS   += -extldflags "-static"
 export GOEXPERIMENT := nogreenteagc
 DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap strace
 
-.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines
+.PHONY: all teu deps demo test unit integration fuzz vet clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc
 
 all: teu
 
@@ -115,6 +115,23 @@ test-engines: deps teu
 # failing on any failure not in tests/conformance/expected-failures.txt.
 conformance: teu
 	tests/conformance/run.sh
+
+# test-runc: runc's own integration suite (runc v1.5.3's tests/integration,
+# bats) against ./teu (tests/runc/run.sh); root. Installs RUNC_PKGS if
+# missing, downloads the suite with `go mod download`, builds its helpers
+# and the busybox + debian images locally (cached in /var/cache/teu-runc).
+# Fails on any failure not in tests/runc/expected-failures.txt (what runc
+# itself fails on this host). RUNTIME=runc: against runc v1.5.3 built from
+# the same module; RUNC_TESTS="kill.bats exec.bats": those files only.
+# Results: build/runc-suite/results/<runtime>/. Not in `test` yet.
+RUNC_PKGS := gawk debootstrap criu pkg-config
+test-runc: deps teu
+	@missing=""; for p in $(RUNC_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	RUNTIME="$(RUNTIME)" RUNC_TESTS="$(RUNC_TESTS)" tests/runc/run.sh
 
 # test: the whole suite, as CI runs it (root): static checks, unit tests, a
 # short fuzz run, the bats tests on this host, the cgroup v2, LSM and systemd

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# patches.sh: the only changes made to runc's integration suite, each for
+# something this host cannot do (it reaches the Go module proxy, Debian's
+# mirror and npm, nothing else). Each patch checks that it applied, so a
+# new runc version that moves the patched text fails loudly, not silently.
+#
+# Usage: tests/runc/patches.sh SUITE_DIR   (SUITE_DIR: the copy's tests/integration)
+#
+# Not patched, though the host lacks it: the image download. get-images.sh
+# skips its curl when the file exists, and run.sh puts locally built images
+# (tests/runc/images.sh) at exactly the paths it checks.
+set -euo pipefail
+suite=${1:?usage: patches.sh SUITE_DIR}
+cd "$suite"
+
+applied() { # file, text that must now be there
+	grep -qF -- "$2" "$1" || { echo "patches.sh: patch for $1 did not apply (runc changed?)" >&2; exit 1; }
+}
+
+# 1. spec.bats "spec validator": `git clone https://github.com/opencontainers/
+#    runtime-spec.git` + `git reset --hard $SPEC_REF` cannot reach GitHub
+#    here. The same tree at the same version (runc's go.mod pin, which the
+#    test already computes as $SPEC_VERSION) is the runtime-spec Go module,
+#    which the Go module proxy serves; the test then builds and runs
+#    schema/validate.go as before (its dependency also comes from the proxy).
+sed -i \
+	-e 's|^\tgit clone https://github.com/opencontainers/runtime-spec.git$|\tcp -r "$(go mod download -json "github.com/opencontainers/runtime-spec@$SPEC_VERSION" \| jq -r .Dir)" runtime-spec \&\& chmod -R u+w runtime-spec # teu: patched (no GitHub here)|' \
+	-e 's|^\t(cd runtime-spec \&\& git reset --hard "$SPEC_REF")$|\t: "$SPEC_REF" # teu: patched (the module is already at the pinned version)|' \
+	spec.bats
+applied spec.bats 'go mod download -json "github.com/opencontainers/runtime-spec@$SPEC_VERSION"'
+applied spec.bats ': "$SPEC_REF" # teu: patched'
