@@ -1,0 +1,420 @@
+// exec_fs.c: the executor's namespace, mount and root steps. Every path
+// inside the container's root is resolved by the kernel (openat2 with
+// RESOLVE_IN_ROOT) and every mount goes onto an O_PATH fd, so a symlink the
+// image planted cannot send a step outside the root.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "executor.h"
+
+#define NEG(x) ((x) < 0 ? -errno : 0)
+
+static int openat2_in(int dir, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct open_how how = {.flags = flags | O_CLOEXEC, .resolve = resolve};
+	int fd;
+
+	do {
+		fd = (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	} while (fd < 0 && errno == EAGAIN); // a rename raced the walk
+	return fd < 0 ? -errno : fd;
+}
+
+static const char *rel(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
+}
+
+// create_in_root makes path's missing components inside root (the last one
+// a directory, or an empty file with MKFILE), resolving every prefix again
+// from root, so a component made a symlink meanwhile still resolves inside.
+static int create_in_root(int root, const char *path, int64_t how, mode_t perm, uint64_t resolve)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+	int dir = -1, r = 0;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf; *p;) {
+		char *end;
+		int last, fd;
+		char save;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		end = strchr(p, '/');
+		if (!end)
+			end = p + strlen(p);
+		save = *end;
+		*end = '\0';
+		last = strspn(end + (save ? 1 : 0), "/") == strlen(end + (save ? 1 : 0));
+		fd = openat2_in(root, rel(buf), O_PATH, resolve);
+		if (fd == -ENOENT && dir >= 0) {
+			if (last && (how & TEU_HOW_MKFILE)) {
+				int f = openat(dir, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
+				if (f >= 0)
+					close(f);
+				r = f < 0 && errno != EEXIST ? -errno : 0;
+			} else {
+				r = mkdirat(dir, p, perm & 07777) < 0 && errno != EEXIST ? -errno : 0;
+			}
+			if (r == 0)
+				fd = openat2_in(root, rel(buf), O_PATH, resolve);
+			else
+				fd = r;
+		}
+		if (dir >= 0)
+			close(dir);
+		dir = fd;
+		if (fd < 0)
+			return fd;
+		*end = save;
+		p = end;
+	}
+	if (dir < 0)
+		dir = openat2_in(root, ".", O_PATH, resolve);
+	return dir;
+}
+
+static int open_in_root(struct teu_ctx *c, const struct teu_arg *a)
+{
+	int root = teu_slot(c, a[1].i);
+	uint64_t resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	int64_t how = a[3].i;
+	struct stat st;
+	int fd;
+
+	if (root < 0)
+		return root;
+	if (how & TEU_HOW_NO_SYMLINKS)
+		resolve |= RESOLVE_NO_SYMLINKS;
+	fd = openat2_in(root, rel(a[2].p), O_PATH, resolve);
+	if (fd == -ENOENT && (how & (TEU_HOW_MKDIR | TEU_HOW_MKFILE)))
+		fd = create_in_root(root, a[2].p, how, (mode_t)a[4].i, resolve);
+	if (fd == -ELOOP && (how & TEU_HOW_NO_SYMLINKS))
+		fd = -TEU_E_SYMLINK;
+	if (fd < 0)
+		return fd;
+	if ((how & TEU_HOW_DIRECTORY) && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		close(fd);
+		return -ENOTDIR;
+	}
+	return teu_set_slot(c, a[0].i, fd);
+}
+
+static const char *opt(const struct teu_arg *a)
+{
+	return a->len ? a->p : NULL;
+}
+
+static int mount_on(struct teu_ctx *c, const struct teu_arg *a)
+{
+	char target[32];
+	int fd = teu_slot(c, a[0].i);
+
+	if (fd < 0)
+		return fd;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	return NEG(mount(opt(&a[1]), target, opt(&a[2]), (unsigned long)a[3].i, opt(&a[4])));
+}
+
+static int check_node(struct teu_ctx *c, const struct teu_arg *a)
+{
+	int fd = teu_slot(c, a[0].i);
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	switch (a[1].i) {
+	case TEU_NODE_DIR:
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	case TEU_NODE_NOT_DIR:
+		return S_ISDIR(st.st_mode) ? -EISDIR : 0;
+	case TEU_NODE_NOT_SYMLINK:
+		return S_ISLNK(st.st_mode) ? -TEU_E_SYMLINK : 0;
+	case TEU_NODE_CHR:
+		if (S_ISCHR(st.st_mode) && major(st.st_rdev) == a[2].i && minor(st.st_rdev) == a[3].i)
+			return 0;
+		return a[2].i == 1 && a[3].i == 3 ? -TEU_E_NOT_NULL : -TEU_E_NOT_CHR;
+	}
+	return -TEU_E_PLAN;
+}
+
+static int fs_config(int fs, const char *kv, uint32_t len)
+{
+	const char *end = kv + len;
+
+	// key\0value\0 pairs; an empty value sets a flag.
+	while (kv < end) {
+		const char *key = kv, *val = memchr(kv, 0, (size_t)(end - kv));
+		const char *next;
+		if (!val || ++val >= end || !(next = memchr(val, 0, (size_t)(end - val))))
+			return -TEU_E_PLAN;
+		if (*val ? fsconfig(fs, FSCONFIG_SET_STRING, key, val, 0) : fsconfig(fs, FSCONFIG_SET_FLAG, key, NULL, 0))
+			return -errno;
+		kv = next + 1;
+	}
+	return NEG(fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+}
+
+// fs_mount makes a detached mount of a new fstype filesystem.
+static int fs_mount(const char *fstype, uint64_t attrs, const char *kv, uint32_t len)
+{
+	int fs = fsopen(fstype, FSOPEN_CLOEXEC), m, r;
+
+	if (fs < 0)
+		return -errno;
+	if ((r = fs_config(fs, kv, len)) < 0) {
+		close(fs);
+		return r;
+	}
+	m = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned int)attrs);
+	r = m < 0 ? -errno : m;
+	close(fs);
+	return r;
+}
+
+static int mask(struct teu_ctx *c, const struct teu_arg *a)
+{
+	int fd = teu_slot(c, a[0].i), null = teu_slot(c, a[1].i), t;
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode)) {
+		static const char kv[] = "size\0" "0\0" "mode\0" "0555\0";
+		char buf[sizeof(kv) + 512];
+		uint32_t len = sizeof(kv) - 1;
+		memcpy(buf, kv, len);
+		if (a[2].len) { // the SELinux mount label
+			if (a[2].len + 10 > sizeof(buf) - len)
+				return -TEU_E_PLAN;
+			memcpy(buf + len, "context\0", 8);
+			memcpy(buf + len + 8, a[2].p, a[2].len + 1);
+			len += 8 + a[2].len + 1;
+		}
+		t = fs_mount("tmpfs", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, buf, len);
+	} else {
+		if (null < 0)
+			return null;
+		t = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (t < 0)
+			t = -errno;
+	}
+	if (t < 0)
+		return t;
+	if (move_mount(t, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		int e = errno;
+		close(t);
+		return -e;
+	}
+	close(t);
+	return 0;
+}
+
+static int pivot(int newroot)
+{
+	int old = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (old < 0)
+		return -errno;
+	// pivot_root(".", ".") stacks the old root under the new one, where
+	// it is detached at once: no directory inside the rootfs is needed.
+	if (fchdir(newroot) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || fchdir(old) < 0)
+		r = -errno;
+	// Keep the unmount of the old root from propagating to the host.
+	else if (mount("", ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		r = -errno;
+	close(old);
+	return r;
+}
+
+// procfs gives us a procfs of our own: a new instance, or a clone of /proc
+// without whatever is mounted over parts of it; either way checked.
+static int procfs(void)
+{
+	struct statfs st;
+	int fd = fs_mount("proc", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "", 0);
+
+	if (fd < 0) {
+		fd = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	if (fstatfs(fd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) {
+		close(fd);
+		return -TEU_E_NOT_PROCFS;
+	}
+	return fd;
+}
+
+static int proc_write(struct teu_ctx *c, const struct teu_arg *a)
+{
+	int proc = teu_slot(c, a[0].i), fd;
+	ssize_t n;
+
+	if (proc < 0)
+		return proc;
+	fd = openat2_in(proc, a[1].p, O_WRONLY | O_NOFOLLOW | O_NOCTTY,
+			RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		return fd;
+	// One write: procfs takes a value per write call.
+	do {
+		n = write(fd, a[2].p, a[2].len);
+	} while (n < 0 && errno == EINTR);
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+static int write_file(const char *path, const char *data, uint32_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	do {
+		n = write(fd, data, len);
+	} while (n < 0 && errno == EINTR);
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+static int set_slot_result(struct teu_ctx *c, int64_t slot, int fd)
+{
+	if (fd < 0)
+		return -errno;
+	return teu_set_slot(c, slot, fd);
+}
+
+int teu_op_fs(struct teu_ctx *c, const struct teu_step *s)
+{
+	const struct teu_arg *a = s->a;
+	int fd, to;
+
+	switch (s->op) {
+	case TEU_OP_DUMPABLE:
+		return NEG(prctl(PR_SET_DUMPABLE, a[0].i ? 1 : 0, 0, 0, 0));
+	case TEU_OP_WRITE:
+		return write_file(a[0].p, a[1].p, a[1].len);
+	case TEU_OP_OPEN:
+		return set_slot_result(c, a[0].i, open(a[1].p, (int)a[2].i | O_CLOEXEC));
+	case TEU_OP_SETNS:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(setns(fd, (int)a[1].i));
+	case TEU_OP_UNSHARE:
+		return NEG(unshare((int)a[0].i));
+	case TEU_OP_OPEN_IN_ROOT:
+		return open_in_root(c, a);
+	case TEU_OP_MOUNT:
+		return mount_on(c, a);
+	case TEU_OP_MOUNT_PATH:
+		return NEG(mount(opt(&a[1]), a[0].p, opt(&a[2]), (unsigned long)a[3].i, opt(&a[4])));
+	case TEU_OP_OPEN_TREE:
+		fd = a[1].i < 0 ? AT_FDCWD : teu_slot(c, a[1].i);
+		if (fd < 0 && fd != AT_FDCWD)
+			return fd;
+		return set_slot_result(c, a[0].i, open_tree(fd, a[2].p, (unsigned int)a[3].i | OPEN_TREE_CLOEXEC));
+	case TEU_OP_SETATTR: {
+		struct mount_attr attr = {.attr_set = (uint64_t)a[2].i, .attr_clr = (uint64_t)a[3].i,
+					  .propagation = (uint64_t)a[4].i};
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(mount_setattr(fd, "", AT_EMPTY_PATH | (unsigned int)a[1].i, &attr, sizeof(attr)));
+	}
+	case TEU_OP_MOVE_MOUNT:
+		if ((fd = teu_slot(c, a[0].i)) < 0 || (to = teu_slot(c, a[1].i)) < 0)
+			return -EBADF;
+		return NEG(move_mount(fd, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+	case TEU_OP_CHECK_NODE:
+		return check_node(c, a);
+	case TEU_OP_MKNOD:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(mknodat(fd, a[1].p, (mode_t)a[2].i, (dev_t)a[3].i));
+	case TEU_OP_CHOWN:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(fchownat(fd, a[1].p, (uid_t)a[2].i, (gid_t)a[3].i,
+				    AT_SYMLINK_NOFOLLOW | (a[1].len ? 0 : AT_EMPTY_PATH)));
+	case TEU_OP_UNLINK:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(unlinkat(fd, a[1].p, (int)a[2].i));
+	case TEU_OP_SYMLINK:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(symlinkat(a[2].p, fd, a[1].p));
+	case TEU_OP_MASK:
+		return mask(c, a);
+	case TEU_OP_SETXATTR: {
+		char path[32];
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		return NEG(setxattr(path, a[1].p, a[2].p, a[2].len, 0));
+	}
+	case TEU_OP_PIVOT_ROOT:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return pivot(fd);
+	case TEU_OP_CHROOT:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0 ? -1 : 0);
+	case TEU_OP_MOVE_ROOT:
+		if ((fd = teu_slot(c, a[0].i)) < 0)
+			return fd;
+		return NEG(fchdir(fd) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0
+				   ? -1
+				   : 0);
+	case TEU_OP_CHDIR:
+		return NEG(chdir(a[0].p));
+	case TEU_OP_CHECK_CWD: {
+		char cwd[4096];
+		// An fd of the host's leaked as cwd shows as "(unreachable)/..."
+		// or fails (CVE-2024-21626).
+		if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
+			return -TEU_E_BAD_CWD;
+		return 0;
+	}
+	case TEU_OP_PROCFS:
+		fd = procfs();
+		return fd < 0 ? fd : teu_set_slot(c, a[0].i, fd);
+	case TEU_OP_PROC_WRITE:
+		return proc_write(c, a);
+	case TEU_OP_FS_MOUNT:
+		fd = fs_mount(a[1].p, (uint64_t)a[2].i, a[3].p, a[3].len);
+		return fd < 0 ? fd : teu_set_slot(c, a[0].i, fd);
+	}
+	return 1;
+}
