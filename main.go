@@ -24,13 +24,12 @@ var (
 	commit  = ""
 )
 
-func init() {
-	libcontainer.EnsureInitThread()
-}
-
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
-		libcontainer.Init() // never returns
+		// A container's init never gets here: the C constructor runs its
+		// plan and execs. What is left is the idmap user namespace holder.
+		libcontainer.HoldUsernsIfAsked()
+		fatal(errors.New("init is internal: teu runs it itself"))
 	}
 	libcontainer.NoteInheritedFds()
 	app := newApp()

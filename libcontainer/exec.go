@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,9 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
-	"github.com/teu-runtime/teu/nsenter"
 )
 
 // ExecOpts are the inputs of exec.
@@ -148,24 +147,6 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		return 0, errors.New("container is stopped")
 	}
 
-	parentSock, childSock, err := socketPair("exec")
-	if err != nil {
-		return 0, err
-	}
-	defer parentSock.Close()
-	defer childSock.Close()
-	sync := syncSock{parentSock}
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return 0, err
-	}
-	defer cfgR.Close()
-	defer cfgW.Close()
-	exe, err := sealedSelf()
-	if err != nil {
-		return 0, err
-	}
-	defer exe.Close()
 	var console *os.File
 	if o.ConsoleConn != nil {
 		console = o.ConsoleConn
@@ -183,121 +164,163 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		}
 		defer pidfdSock.Close()
 	}
-
 	// Child fds: 3.. preserved fds, then ours.
 	if o.PreserveFds < 0 || o.PreserveFds > maxPreserveFds {
 		return 0, fmt.Errorf("cannot preserve %d fds: at most %d", o.PreserveFds, maxPreserveFds)
 	}
-	var extra []*os.File
+	var preserved []*os.File
 	for i := 0; i < o.PreserveFds; i++ {
-		extra = append(extra, inheritedFile(3+i))
+		preserved = append(preserved, inheritedFile(3+i))
 	}
-	fdOf := func(f *os.File) int { extra = append(extra, f); return 2 + len(extra) }
-	boot := nsenter.Bootstrap{OOMScoreAdj: p.OOMScoreAdj}
-	for i, f := range nsFiles {
-		boot.Join = append(boot.Join, nsenter.NsPath{Type: joinTypes[i], Path: "/proc/self/fd/" + strconv.Itoa(fdOf(f))})
-	}
-	msg, err := boot.Encode()
+	sp, err := newSpawn(preserved)
 	if err != nil {
 		return 0, err
 	}
-	sockFd := fdOf(childSock)
-	cfgFd := fdOf(cfgR)
-	// The exec'd process gets the container's seccomp filter, nothing else
-	// of its config: rootfs, hostname and sysctls are the init's business.
-	ic := initConfig{ID: c.ID(), Exec: true, NoNewKeyring: c.state.NoNewKeyring, PreserveFds: o.PreserveFds,
-		ConsoleFd: -1, Spec: lsmForHost(&specs.Spec{Version: spec.Version, Process: p, Linux: &specs.Linux{Seccomp: spec.Linux.Seccomp,
-			MemoryPolicy: spec.Linux.MemoryPolicy, Personality: spec.Linux.Personality}})}
-	// Compiled here: the process's rlimits are on before the filter loads.
-	if ic.SeccompBPF, err = c.execSeccomp(ic.Spec); err != nil {
+	defer sp.close()
+	exe, err := sealedSelf()
+	if err != nil {
 		return 0, err
 	}
+	defer exe.Close()
+	// The exec'd process gets the container's seccomp filter, nothing else
+	// of its config: rootfs, hostname and sysctls are the init's business.
+	es := lsmForHost(&specs.Spec{Version: spec.Version, Process: p, Linux: &specs.Linux{Seccomp: spec.Linux.Seccomp,
+		MemoryPolicy: spec.Linux.MemoryPolicy, Personality: spec.Linux.Personality}})
+	bpf, err := c.execSeccomp(es)
+	if err != nil {
+		return 0, err
+	}
+	b := &sp.b
+	boot := &bootOpts{oomScoreAdj: p.OOMScoreAdj, rootSlot: -1}
+	var userFile *os.File
+	for i, f := range nsFiles {
+		boot.joins = append(boot.joins, nsJoin{slot: sp.adopt(sp.fd(f), "the container's "+nsName(joinTypes[i])+" namespace"), typ: joinTypes[i]})
+		if joinTypes[i] == unix.CLONE_NEWUSER {
+			userFile = f
+		}
+	}
+	markOwned(boot.joins, nsFiles, userFile)
+	consoleSlot := -1
 	if console != nil {
-		ic.ConsoleFd = fdOf(console)
+		consoleSlot = sp.adopt(sp.fd(console), "the console socket")
 	}
 	if rootFile != nil {
-		ic.RootFd = fdOf(rootFile)
+		boot.rootSlot = sp.adopt(sp.fd(rootFile), "the container's root")
 	}
-	exeFd := fdOf(exe)
-	cmd := initCmd(exeFd, sockFd, cfgFd, extra, o.Stdin, o.Stdout, o.Stderr)
-	if err := system.CloseExecFrom(3); err != nil {
-		return 0, fmt.Errorf("close fds: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start exec init: %w", err)
+	bootSteps(b, boot)
+	userns := userFile != nil
+	procSlot := -1
+	if err := sp.start(exe, o.Stdin, o.Stdout, o.Stderr); err != nil {
+		return 0, err
 	}
 	pid := 0
 	defer func() {
 		// On failure nothing we started may linger.
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
+		if sp.cmd.ProcessState == nil {
+			sp.cmd.Process.Kill()
+			sp.cmd.Wait()
 		}
 	}()
-	childSock.Close()
-	cfgR.Close()
 	for _, f := range nsFiles {
 		f.Close()
 	}
 	nsFiles = nil
 	if a := p.ExecCPUAffinity; a != nil && a.Initial != "" {
-		if err := initialAffinity(cmd.Process.Pid, a.Initial); err != nil {
+		if err := initialAffinity(sp.cmd.Process.Pid, a.Initial); err != nil {
 			return 0, err
 		}
 	}
-	// The process joins the container's cgroup only when its set-up is
-	// done (msgReady below): what the runtime allocates is not charged to
-	// the container, whose limits may be far tighter.
-	if pid, err = execBootstrap(sync, cmd, msg); err != nil {
+	if err := sp.send(); err != nil {
 		return 0, err
 	}
 	fail := func(err error) (int, error) {
-		unix.Kill(pid, unix.SIGKILL)
+		if pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+		}
 		return 0, err
 	}
-	// Opened now, while the process waits for its config: it is ours
-	// for sure, and the pidfd still works if it exits at once after exec.
 	procFd := -1
-	if pidfdSock != nil {
-		if procFd, err = unix.PidfdOpen(pid, 0); err != nil {
-			return fail(fmt.Errorf("pidfd of the process: %w", err))
+	defer func() {
+		if procFd >= 0 {
+			unix.Close(procFd)
 		}
-		defer unix.Close(procFd)
+	}()
+	err = sp.run(func(m plan.Msg, fd int) error {
+		if fd >= 0 {
+			defer unix.Close(fd)
+		}
+		switch {
+		case m.Type == plan.MsgPid:
+			pid = int(m.A)
+			// The intermediate process exits after its one report.
+			sp.cmd.Wait()
+			// Opened now, while the process waits for its plan: it is ours
+			// for sure, and the pidfd still works if it exits at once.
+			if pidfdSock != nil {
+				var err error
+				if procFd, err = unix.PidfdOpen(pid, 0); err != nil {
+					return fmt.Errorf("pidfd of the process: %w", err)
+				}
+			}
+			// runc makes every container process a session leader.
+			b.Add("setsid", plan.OpSetsid)
+			procSlot = b.Slot()
+			b.Add("open a procfs of our own", plan.OpProcfs, plan.Int(int64(procSlot)))
+			if !c.state.NoNewKeyring {
+				keyringSteps(b, c.ID(), es.Process.SelinuxLabel, procSlot)
+			}
+			if p.Terminal {
+				rows, cols := 0, 0
+				if cs := p.ConsoleSize; cs != nil {
+					rows, cols = int(cs.Height), int(cs.Width)
+				}
+				// /dev/console is the container's first terminal; exec's is not it.
+				b.Add("set up the terminal", plan.OpConsole, plan.Int(int64(consoleSlot)), plan.Int(int64(rows)), plan.Int(int64(cols)), plan.Int(0))
+				b.Close(consoleSlot)
+			}
+			// The parent moves us into the container's cgroup now, before
+			// the process attributes (a cpuset move resets the affinity),
+			// once our set-up is done: it is not charged to the container.
+			b.Add("join the container's cgroup", plan.OpSync, plan.Int(plan.TagJoin))
+			root := b.Slot()
+			b.Add("open the root", plan.OpOpen, plan.Int(int64(root)), plan.Str("/"), plan.Int(unix.O_PATH|unix.O_DIRECTORY))
+			b.Add("hand over the root", plan.OpSendFd, plan.Int(int64(root)), plan.Int(plan.TagRoot))
+			b.Close(root)
+			b.Add("read the plan", plan.OpContinue)
+			sp.queue()
+			return nil
+		case m.Type == plan.MsgSync && m.A == plan.TagJoin:
+			return c.joinCgroup(pid, o.SubCgroup)
+		case m.Type == plan.MsgFd && m.A == plan.TagRoot:
+			env := p.Env
+			home := ""
+			if !hasEnv(env, "HOME") {
+				home = homeDir(fd, int(p.User.UID))
+			}
+			path, err := lookPath(fd, p.Cwd, p.Args[0], env)
+			if err != nil {
+				return err
+			}
+			if err := processSteps(b, &procOpts{spec: es, exec: true, preserve: o.PreserveFds, home: home, path: path,
+				bpf: bpf, procSlot: procSlot, fifoSlot: -1, userns: userns}); err != nil {
+				return err
+			}
+			sp.queue()
+			return nil
+		case m.Type == plan.MsgFd && m.A == plan.TagSeccomp:
+			st := c.OCIState()
+			st.Status = specs.StateCreating
+			return forwardSeccomp(fd, es.Linux.Seccomp, st, c.state.InitPid)
+		}
+		return fmt.Errorf("unexpected message %d/%d from exec init", m.Type, m.A)
+	})
+	// The executor reports errors; its end of the socket closes (on exec)
+	// when the process runs.
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fail(err)
 	}
-	go ic.send(cfgW)
-	// The init reports errors; its end of the socket closes (on exec) when
-	// the process runs.
-	l := &launcher{c: c, spec: ic.Spec, sync: sync}
-	for {
-		m, err := sync.recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) {
-				break
-			}
-			return fail(fmt.Errorf("read from exec init: %w", err))
-		}
-		switch m.Type {
-		case msgError:
-			return fail(errors.New(m.Error))
-		case msgReady:
-			if err := c.joinCgroup(pid, o.SubCgroup); err != nil {
-				sync.send(syncMsg{Type: msgError, Error: err.Error()})
-				return fail(err)
-			}
-			if err := sync.send(syncMsg{Type: msgAck}); err != nil {
-				return fail(fmt.Errorf("write to exec init: %w", err))
-			}
-		case msgSeccomp:
-			if err := l.forwardSeccomp(); err != nil {
-				sync.send(syncMsg{Type: msgError, Error: err.Error()})
-				return fail(err)
-			}
-			if err := sync.send(syncMsg{Type: msgAck}); err != nil {
-				return fail(fmt.Errorf("write to exec init: %w", err))
-			}
-		default:
-			return fail(fmt.Errorf("unexpected message %q from exec init", m.Type))
-		}
+	if pid == 0 {
+		return 0, errors.New("exec init exited while joining the namespaces")
 	}
 	if o.PidFile != "" {
 		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid))); err != nil {
@@ -310,32 +333,6 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		}
 	}
 	return pid, nil
-}
-
-// execBootstrap sends nsexec.c the namespaces to join and learns the pid of
-// the process (which is then our child if we are a subreaper).
-func execBootstrap(sync syncSock, cmd *exec.Cmd, msg []byte) (int, error) {
-	if _, err := sync.f.Write(msg); err != nil {
-		return 0, fmt.Errorf("send bootstrap: %w", err)
-	}
-	buf := make([]byte, 4096)
-	n, err := sync.f.Read(buf)
-	cmd.Wait() // the intermediate process exits after its one reply
-	if err != nil || n == 0 {
-		return 0, errors.New("exec init exited while joining the namespaces")
-	}
-	reply := string(buf[:n])
-	switch {
-	case strings.HasPrefix(reply, "P "):
-		pid, err := strconv.Atoi(reply[2:])
-		if err != nil {
-			return 0, fmt.Errorf("bad pid message %q", reply)
-		}
-		return pid, nil
-	case strings.HasPrefix(reply, "E "):
-		return 0, errors.New(reply[2:])
-	}
-	return 0, fmt.Errorf("unexpected bootstrap reply %q", reply)
 }
 
 // pidAlive reports whether the process behind pidfd has not exited.

@@ -18,8 +18,9 @@ import (
 // namespace open (with the maps its parent wrote) until its stdin closes.
 const envUsernsHold = "_TEU_USERNS_HOLD"
 
-// holdUsernsIfAsked is the whole life of such a holder.
-func holdUsernsIfAsked() {
+// HoldUsernsIfAsked is the whole life of such a holder; main calls it for
+// `teu init`.
+func HoldUsernsIfAsked() {
 	if os.Getenv(envUsernsHold) == "" {
 		return
 	}

@@ -1,25 +1,27 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/plan"
+	"github.com/teu-runtime/teu/libcontainer/rootfs"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 	"github.com/teu-runtime/teu/nsenter"
@@ -44,48 +46,6 @@ type CreateOpts struct {
 	Stderr        *os.File
 	// Trace, if set, receives the duration of each phase of create.
 	Trace func(phase string, d time.Duration)
-}
-
-// initConfig is what the parent sends the Go side of init.
-type initConfig struct {
-	ID   string      `json:"id"`
-	Spec *specs.Spec `json:"-"`
-	// SpecJSON is Spec on the wire: the init decodes it through procSpec.
-	SpecJSON     json.RawMessage `json:"spec"`
-	Bundle       string          `json:"bundle"`
-	Rootfs       string          `json:"rootfs"`
-	NoPivot      bool            `json:"no_pivot,omitempty"`
-	NoNewKeyring bool            `json:"no_new_keyring,omitempty"`
-	Trace        bool            `json:"trace,omitempty"`
-	PreserveFds  int             `json:"preserve_fds"` // fds 3..3+n-1 pass into the container
-	FifoFd       int             `json:"fifo_fd"`
-	ConsoleFd    int             `json:"console_fd"` // -1 without a console socket
-	ExtraEnv     []string        `json:"extra_env,omitempty"`
-	HostPid      int             `json:"host_pid"`              // the init's pid as the host sees it, for hooks' state
-	SeccompBPF   []byte          `json:"seccomp_bpf,omitempty"` // compiled linux.seccomp (struct sock_filter[])
-	// IDMapFds: mount index → fd of its idmapped tree (idmap.go).
-	IDMapFds map[int]int `json:"idmap_fds,omitempty"`
-	// CgroupPaths are the container's cgroups (controller → host dir): the
-	// init does its set-up outside them, so /proc/self/cgroup won't tell.
-	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
-	// Exec: the init of `teu exec`, in an existing container (exec_init.go).
-	Exec bool `json:"exec,omitempty"`
-	// RootFd: exec's fd of the init's root, to chroot into when the
-	// container has no mount namespace to join (0: none).
-	RootFd int `json:"root_fd,omitempty"`
-}
-
-const envInitConfig = "_TEU_INIT_CONFIG"
-
-// send writes the config to the init, and closes w.
-func (ic *initConfig) send(w io.WriteCloser) {
-	defer w.Close()
-	data, err := json.Marshal(ic.Spec)
-	if err != nil {
-		return // the init reports a config it could not read
-	}
-	ic.SpecJSON = data
-	json.NewEncoder(w).Encode(ic)
 }
 
 // Create makes a container whose init waits on exec.fifo for start.
@@ -137,7 +97,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		Owner: ownerName(), Annotations: s.Annotations, Creating: true, NoNewKeyring: o.NoNewKeyring,
 		SystemdCgroup: o.SystemdCgroup,
 	}}
-	l := &launcher{c: c, opts: o, spec: s, seccompBPF: bpf}
+	l := &launcher{c: c, opts: o, spec: lsmForHost(s), seccompBPF: bpf}
 	pidFileWritten := false
 	defer func() {
 		if retErr != nil {
@@ -180,12 +140,10 @@ func ownerName() string {
 }
 
 type launcher struct {
-	c     *Container
-	opts  *CreateOpts
-	spec  *specs.Spec
-	cmd   *exec.Cmd
-	sync  syncSock
-	pidfd int
+	c    *Container
+	opts *CreateOpts
+	spec *specs.Spec // as the init gets it (lsmForHost)
+	sp   *spawn
 	// cgroup is the container's cgroup once applyCgroup made it.
 	cgroup cgroups.Manager
 	// cgroupParents: the directories create makes above it (newParents).
@@ -199,13 +157,22 @@ type launcher struct {
 	outside bool
 	// cgroupTime: how long making the cgroup and moving took (--trace).
 	cgroupTime time.Duration
+	// slots of the plan, and what the init part needs of the host
+	fifoSlot, consoleSlot int
+	idmapFds              map[int]int
+	procSlot              int
+	rootfs                *rootfs.Compiler
+	preserve              int
+	extraEnv              []string
+	userns                bool
+	setgroupsDenied       bool
 }
 
 // abort kills whatever the failed create started.
 func (l *launcher) abort() {
-	if l.cmd != nil && l.cmd.Process != nil && l.cmd.ProcessState == nil {
-		l.cmd.Process.Kill()
-		l.cmd.Wait()
+	if l.sp != nil && l.sp.cmd != nil && l.sp.cmd.Process != nil && l.sp.cmd.ProcessState == nil {
+		l.sp.cmd.Process.Kill()
+		l.sp.cmd.Wait()
 	}
 	if l.c.state.InitPid > 0 {
 		if fd, err := system.PidFD(l.c.state.InitPid, l.c.state.InitStartTime); err == nil {
@@ -255,20 +222,25 @@ func (l *launcher) start() error {
 	}
 	defer fifoFd.Close()
 
-	parentSock, childSock, err := socketPair("init")
+	// Child fds: 3.. preserved fds, then ours.
+	l.preserve = o.PreserveFds
+	if n := listenFds(); n > 0 {
+		l.preserve += n
+		l.extraEnv = append(l.extraEnv, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
+	}
+	if l.preserve < 0 || l.preserve > maxPreserveFds {
+		return fmt.Errorf("cannot preserve %d fds: at most %d", l.preserve, maxPreserveFds)
+	}
+	var preserved []*os.File
+	for i := 0; i < l.preserve; i++ {
+		preserved = append(preserved, inheritedFile(3+i))
+	}
+	sp, err := newSpawn(preserved)
 	if err != nil {
 		return err
 	}
-	defer parentSock.Close()
-	defer childSock.Close()
-	l.sync = syncSock{parentSock}
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer cfgR.Close()
-	defer cfgW.Close()
-
+	l.sp = sp
+	defer sp.close()
 	exe, err := sealedSelf()
 	if err != nil {
 		return err
@@ -292,51 +264,33 @@ func (l *launcher) start() error {
 		}
 		defer pidfdSock.Close()
 	}
-
-	// Child fds: 3.. preserved fds, then ours.
-	preserve := o.PreserveFds
-	var extraEnv []string
-	if n := listenFds(); n > 0 {
-		preserve += n
-		extraEnv = append(extraEnv, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
-	}
-	if preserve < 0 || preserve > maxPreserveFds {
-		return fmt.Errorf("cannot preserve %d fds: at most %d", preserve, maxPreserveFds)
-	}
-	var extra []*os.File
-	for i := 0; i < preserve; i++ {
-		extra = append(extra, inheritedFile(3+i))
-	}
-	fdOf := func(f *os.File) int { extra = append(extra, f); return 2 + len(extra) }
-	sockFd := fdOf(childSock)
-	cfgFd := fdOf(cfgR)
-	ic := initConfig{ID: o.ID, Spec: lsmForHost(s), Bundle: o.Bundle, Rootfs: l.c.state.Rootfs, NoPivot: o.NoPivot,
-		NoNewKeyring: o.NoNewKeyring, PreserveFds: preserve, FifoFd: fdOf(fifoFd), ConsoleFd: -1, ExtraEnv: extraEnv,
-		SeccompBPF: l.seccompBPF}
+	// Every fd the init gets is taken into the plan first: that makes it
+	// close-on-exec there.
+	b := &sp.b
+	l.fifoSlot = sp.adopt(sp.fd(fifoFd), "exec.fifo")
+	l.consoleSlot = -1
 	if console != nil {
-		ic.ConsoleFd = fdOf(console)
+		l.consoleSlot = sp.adopt(sp.fd(console), "the console socket")
 	}
-	exeFd := fdOf(exe)
 	trees, err := idmapTrees(s, o.Bundle)
 	if err != nil {
 		return err
 	}
 	for i, t := range trees {
 		defer t.Close()
-		if ic.IDMapFds == nil {
-			ic.IDMapFds = map[int]int{}
+		if l.idmapFds == nil {
+			l.idmapFds = map[int]int{}
 		}
-		ic.IDMapFds[i] = fdOf(t)
+		l.idmapFds[i] = sp.fd(t)
 	}
-
-	boot, err := bootstrapFor(s)
+	boot, err := l.bootOpts()
 	if err != nil {
 		return err
 	}
-	msg, err := boot.Encode()
-	if err != nil {
-		return err
-	}
+	// An unprivileged parent denies setgroups to write a gid map of its
+	// own gid (rootless.go).
+	l.setgroupsDenied = hasNewNs(s, specs.UserNamespace) && os.Geteuid() != 0 && ownIDOnly(s.Linux.GIDMappings, os.Getegid())
+	bootSteps(b, boot)
 	if inheritsMountNS(s) {
 		if l.mountsBefore, err = mountIDsUnder(l.c.state.Rootfs); err != nil {
 			return err
@@ -345,105 +299,412 @@ func (l *launcher) start() error {
 	// The init is the intermediate's child; when that exits it becomes
 	// ours, so that a death during setup can be told (initDeath).
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	l.cmd = initCmd(exeFd, sockFd, cfgFd, extra, o.Stdin, o.Stdout, o.Stderr)
-	if err := system.CloseExecFrom(3); err != nil {
-		return fmt.Errorf("close fds: %w", err)
+	if o.Trace != nil {
+		sp.Timings = l.traceSteps
 	}
-	if err := l.cmd.Start(); err != nil {
-		return fmt.Errorf("start init: %w", err)
+	if err := sp.start(exe, o.Stdin, o.Stdout, o.Stderr); err != nil {
+		return err
 	}
 	trace("exec init", time.Since(t0))
 	t0 = time.Now()
-	childSock.Close()
-	cfgR.Close()
-	if err := l.bootstrap(msg); err != nil {
+	if err := sp.send(); err != nil {
 		return err
 	}
-	// The cgroup is made while nsexec.c waits, in the middle of the
-	// namespaces ("C", "O"): its time is told apart.
-	trace("cgroup", l.cgroupTime)
-	trace("namespaces", time.Since(t0)-l.cgroupTime)
-	t0 = time.Now()
-	// The init waits for its config: the devices are in place before it
-	// sets anything up.
-	if err := moveNetDevices(l.c.state.InitPid, s.Linux.NetDevices); err != nil {
-		return err
-	}
-
-	ic.HostPid = l.c.state.InitPid
-	ic.CgroupPaths = l.c.state.CgroupPaths
-	ic.Trace = o.Trace != nil
-	go ic.send(cfgW)
-	for {
-		m, err := l.sync.recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) {
-				return errors.New("container init exited during setup" + l.initDeath())
-			}
-			return fmt.Errorf("read from init: %w", err)
+	err = sp.run(func(m plan.Msg, fd int) error {
+		if fd >= 0 {
+			defer unix.Close(fd)
 		}
-		switch m.Type {
-		case msgError:
-			return errors.New(m.Error)
-		case msgHooks:
-			if err := l.joinCgroupLate(); err != nil {
-				l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
+		switch {
+		case m.Type == plan.MsgPid:
+			if err := l.forked(int(m.A)); err != nil {
 				return err
 			}
-			// The init's Go start, its config, mounts: details at "ready".
-			trace("init setup", time.Since(t0))
+			// The cgroup is made while the executor waits, in the middle
+			// of the namespaces: its time is told apart.
+			trace("cgroup", l.cgroupTime)
+			trace("namespaces", time.Since(t0)-l.cgroupTime)
 			t0 = time.Now()
-			st := l.c.OCIState()
-			// runtime-tools expects hooks that run during create to be
-			// told "created" (its hooks_stdin program; runc fails it).
-			st.Status = specs.StateCreated
-			if s.Hooks != nil {
-				//nolint:staticcheck // prestart is deprecated but still honoured, before createRuntime
-				if err := hooks.Run("prestart", s.Hooks.Prestart, &st); err != nil {
-					l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
-					return err
-				}
-				if err := hooks.Run("createRuntime", s.Hooks.CreateRuntime, &st); err != nil {
-					l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
-					return err
-				}
-			}
+			return nil
+		case m.Type == plan.MsgSync && m.A == plan.TagUserns:
+			return writeIDMaps(sp.cmd.Process.Pid, l.spec.Linux)
+		case m.Type == plan.MsgSync && m.A == plan.TagCgroupIn:
+			t := time.Now()
+			err := l.applyCgroup(sp.cmd.Process.Pid)
+			l.cgroupTime += time.Since(t)
+			return err
+		case m.Type == plan.MsgSync && m.A == plan.TagCgroupOut:
+			t := time.Now()
+			l.setupOutsideCgroup(sp.cmd.Process.Pid)
+			l.cgroupTime += time.Since(t)
+			return nil
+		case m.Type == plan.MsgSync && m.A == plan.TagHooks:
+			trace("init mounts", time.Since(t0))
+			t0 = time.Now()
+			err := l.createHooks()
 			trace("hooks", time.Since(t0))
 			t0 = time.Now()
-			if err := l.sync.send(syncMsg{Type: msgAck}); err != nil {
-				return fmt.Errorf("write to init: %w", err)
-			}
-		case msgSeccomp:
-			if err := l.forwardSeccomp(); err != nil {
-				l.sync.send(syncMsg{Type: msgError, Error: err.Error()})
+			return err
+		case m.Type == plan.MsgFd && m.A == plan.TagRoot:
+			if err := l.processPart(fd); err != nil {
 				return err
 			}
-			if err := l.sync.send(syncMsg{Type: msgAck}); err != nil {
-				return fmt.Errorf("write to init: %w", err)
-			}
-		case msgReady:
-			if l.mountsBefore != nil {
-				if l.c.state.HostMounts, err = newMountsUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
-					return err
-				}
-			}
-			trace("finish", time.Since(t0))
-			for _, p := range m.Phases {
-				trace("init "+p.Name, time.Duration(p.Ns))
-			}
-			if pidfdSock != nil {
-				return l.sendInitPidfd(pidfdSock)
-			}
+			sp.queue()
 			return nil
-		default:
-			return fmt.Errorf("unexpected message %q from init", m.Type)
+		case m.Type == plan.MsgFd && m.A == plan.TagSeccomp:
+			st := l.c.OCIState()
+			st.Status = specs.StateCreating
+			return forwardSeccomp(fd, l.spec.Linux.Seccomp, st, l.c.state.InitPid)
+		case m.Type == plan.MsgSync && m.A == plan.TagReady:
+			return errDone
 		}
+		return fmt.Errorf("unexpected message %d/%d from init", m.Type, m.A)
+	})
+	if errors.Is(err, io.EOF) {
+		if l.c.state.InitPid == 0 {
+			how := ""
+			sp.cmd.Wait()
+			if ps := sp.cmd.ProcessState; ps != nil {
+				ws, _ := ps.Sys().(syscall.WaitStatus)
+				how = l.describeDeath(unix.WaitStatus(ws))
+			}
+			return errors.New("container init exited during namespace setup" + how)
+		}
+		return errors.New("container init exited during setup" + l.initDeath())
+	}
+	if err != nil {
+		return err
+	}
+	if l.mountsBefore != nil {
+		if l.c.state.HostMounts, err = newMountsUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
+			return err
+		}
+	}
+	trace("finish", time.Since(t0))
+	if pidfdSock != nil {
+		return l.sendInitPidfd(pidfdSock)
+	}
+	return nil
+}
+
+// traceSteps reports the executor's step times, grouped by what the steps
+// describe (a mount's several steps are one line).
+func (l *launcher) traceSteps(first int, us []uint32) {
+	var last string
+	var sum time.Duration
+	flush := func() {
+		if last != "" && l.opts.Trace != nil {
+			l.opts.Trace("init "+last, sum)
+		}
+	}
+	for i, u := range us {
+		desc := l.sp.b.Describe(first+i, 0, "")
+		desc, _, _ = strings.Cut(desc, ": ")
+		if desc != last {
+			flush()
+			last, sum = desc, 0
+		}
+		sum += time.Duration(u) * time.Microsecond
+	}
+	flush()
+}
+
+// bootOpts is the namespaces part of the container's plan.
+func (l *launcher) bootOpts() (*bootOpts, error) {
+	s, sp := l.spec, l.sp
+	o := &bootOpts{oomScoreAdj: s.Process.OOMScoreAdj, cgroupSync: true, rootSlot: -1}
+	var userFile *os.File
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, ns := range s.Linux.Namespaces {
+		flag := nsFlags[ns.Type]
+		if ns.Path == "" {
+			o.clone |= flag
+			continue
+		}
+		f, err := os.Open(ns.Path)
+		if err != nil {
+			return nil, fmt.Errorf("open %s namespace %s: %w", ns.Type, ns.Path, err)
+		}
+		files = append(files, f)
+		if flag == unix.CLONE_NEWUSER {
+			userFile = f
+		}
+		o.joins = append(o.joins, nsJoin{slot: sp.adopt(sp.fd(f), string(ns.Type)+" namespace "+ns.Path), typ: flag})
+	}
+	markOwned(o.joins, files, userFile)
+	var sb strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if off, ok := s.Linux.TimeOffsets[clock]; ok {
+			fmt.Fprintf(&sb, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		}
+	}
+	o.timens = sb.String()
+	l.userns = hasNs(s, specs.UserNamespace)
+	// The files stay open until the child has them.
+	sp.keep = append(sp.keep, files...)
+	files = nil
+	return o, nil
+}
+
+// markOwned marks the joins whose namespace the joined user namespace
+// owns (NS_GET_USERNS): they are joined after it. Without the ioctl, all
+// are joined before it.
+func markOwned(joins []nsJoin, files []*os.File, user *os.File) {
+	if user == nil {
+		return
+	}
+	var ust unix.Stat_t
+	if unix.Fstat(int(user.Fd()), &ust) != nil {
+		return
+	}
+	for i := range joins {
+		if joins[i].typ == unix.CLONE_NEWUSER {
+			continue
+		}
+		owner, err := unix.IoctlRetInt(int(files[i].Fd()), unix.NS_GET_USERNS)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(owner, &st) == nil && st.Dev == ust.Dev && st.Ino == ust.Ino {
+			joins[i].ownedByUser = true
+		}
+		unix.Close(owner)
 	}
 }
 
+func hasNs(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNewNs(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+// forked: the init runs (pid, host view) and waits for the part that sets
+// the container up, compiled now that hooks can be told its pid.
+func (l *launcher) forked(pid int) error {
+	// The intermediate process exits right after reporting the pid.
+	l.sp.cmd.Wait()
+	st, err := system.StartTime(pid)
+	if err != nil {
+		return fmt.Errorf("container init %d vanished: %w", pid, err)
+	}
+	l.c.state.InitPid, l.c.state.InitStartTime = pid, st
+	// Record the pid at once: if we are killed now, delete --force
+	// still finds the init.
+	if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
+		return err
+	}
+	// The devices are in place before the init sets anything up.
+	if err := moveNetDevices(pid, l.spec.Linux.NetDevices); err != nil {
+		return err
+	}
+	if err := l.setupPart(); err != nil {
+		return err
+	}
+	return l.sp.send()
+}
+
+// hookState is the state create-time hooks are told: runtime-tools
+// expects "created" (its hooks_stdin program; runc says "creating").
+func (l *launcher) hookState() []byte {
+	st := l.c.OCIState()
+	st.Status = specs.StateCreated
+	return stateJSON(&st)
+}
+
+// setupPart compiles the init's set-up: session, keyring, network, the
+// rootfs, the createContainer hooks, pivot_root, terminal, hostname,
+// sysctls and the rest of the rootfs, up to handing its root to us.
+func (l *launcher) setupPart() error {
+	s, o, b := l.spec, l.opts, &l.sp.b
+	// runc makes every container process a session leader.
+	b.Add("setsid", plan.OpSetsid)
+	l.procSlot = b.Slot()
+	b.Add("open a procfs of our own", plan.OpProcfs, plan.Int(int64(l.procSlot)))
+	if !o.NoNewKeyring {
+		keyringSteps(b, o.ID, s.Process.SelinuxLabel, l.procSlot)
+	}
+	if hasNewNs(s, specs.NetworkNamespace) {
+		// A new network namespace has lo down: localhost must work, as
+		// with runc and crun.
+		b.Add("bring lo up", plan.OpIfUp, plan.Str("lo"))
+	}
+	b.Add("set umask", plan.OpUmask, plan.Int(0o022))
+	rc, err := l.rootfsConfig()
+	if err != nil {
+		return err
+	}
+	l.rootfs = rootfs.NewCompiler(b, rc, rootfs.OSHost{})
+	if err := l.rootfs.Prepare(); err != nil {
+		return err
+	}
+	if o.Trace != nil {
+		b.Add("timings", plan.OpTimings)
+	}
+	// prestart and createRuntime hooks run in the parent, now.
+	b.Add("hooks", plan.OpSync, plan.Int(plan.TagHooks))
+	if s.Hooks != nil {
+		state := l.hookState()
+		for i, h := range s.Hooks.CreateContainer {
+			// As runc: the container's rootfs is the hook's cwd.
+			hookStep(b, fmt.Sprintf("createContainer hook #%d: %s", i, h.Path), &h, l.c.state.Rootfs, state)
+		}
+	}
+	l.rootfs.Pivot()
+	if err := l.rootfs.CreateCwd(s.Process.Cwd); err != nil {
+		return err
+	}
+	if s.Process.Terminal {
+		if l.consoleSlot < 0 {
+			return errors.New("process.terminal needs a console socket")
+		}
+		rows, cols := 0, 0
+		if cs := s.Process.ConsoleSize; cs != nil {
+			rows, cols = int(cs.Height), int(cs.Width)
+		}
+		b.Add("set up the console", plan.OpConsole, plan.Int(int64(l.consoleSlot)), plan.Int(int64(rows)), plan.Int(int64(cols)), plan.Int(1))
+		b.Close(l.consoleSlot)
+	}
+	if s.Hostname != "" {
+		b.Add("set hostname", plan.OpHostname, plan.Str(s.Hostname))
+	}
+	if s.Domainname != "" {
+		b.Add("set domainname", plan.OpDomainname, plan.Str(s.Domainname))
+	}
+	// sysctls through our own verified procfs: never a symlink, a magic
+	// link or another mount on the way (CVE-2025-52881).
+	for _, k := range sortedKeys(s.Linux.Sysctl) {
+		v := s.Linux.Sysctl[k]
+		b.Addf(plan.OpProcWrite, []plan.Arg{plan.Int(int64(l.procSlot)), plan.Str("sys/" + strings.ReplaceAll(k, ".", "/")), plan.Blob([]byte(v))},
+			"sysctl %s=%s", k, v)
+	}
+	if err := l.rootfs.Finalize(); err != nil {
+		return err
+	}
+	// The parent looks up HOME and the executable in the container's root.
+	b.Add("hand over the root", plan.OpSendFd, plan.Int(int64(l.rootfs.Root())), plan.Int(plan.TagRoot))
+	b.Add("read the plan", plan.OpContinue)
+	return b.Err()
+}
+
+// sharedParent is the mount point of the mount holding path in our mount
+// namespace when that mount is shared, else "": pivot_root needs the new
+// root's parent mount private, as runc makes it.
+func sharedParent(path string) string {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
+	if err != nil {
+		return ""
+	}
+	var parent *mountinfo.Info
+	for _, m := range mounts {
+		if parent == nil || len(m.Mountpoint) >= len(parent.Mountpoint) {
+			parent = m
+		}
+	}
+	if parent == nil || !strings.Contains(parent.Optional, "shared:") {
+		return ""
+	}
+	return parent.Mountpoint
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (l *launcher) rootfsConfig() (*rootfs.Config, error) {
+	s, o := l.spec, l.opts
+	rc := &rootfs.Config{
+		Rootfs: l.c.state.Rootfs, Bundle: o.Bundle, Mounts: s.Mounts, Devices: s.Linux.Devices,
+		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: o.NoPivot,
+		UserNS: hasNewNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
+		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
+		InheritMountNS: inheritsMountNS(s), IDMapFds: l.idmapFds,
+	}
+	for _, m := range s.Mounts {
+		if m.Type == "cgroup" || m.Type == "cgroup2" {
+			cv, err := rootfs.HostCgroupView(l.c.state.CgroupPaths)
+			if err != nil {
+				return nil, err
+			}
+			rc.Cgroup = cv
+			break
+		}
+	}
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		rc.HasKcore = true
+	}
+	if !rc.InheritMountNS {
+		rc.ParentShared = sharedParent(rc.Rootfs)
+	}
+	return rc, nil
+}
+
+// createHooks: the init's mounts are done. It joins the container's cgroup
+// now (the hooks may look it up in /proc/<pid>/cgroup), then the prestart
+// and createRuntime hooks run here.
+func (l *launcher) createHooks() error {
+	if err := l.joinCgroupLate(); err != nil {
+		return err
+	}
+	s := l.spec
+	if s.Hooks == nil {
+		return nil
+	}
+	st := l.c.OCIState()
+	st.Status = specs.StateCreated
+	//nolint:staticcheck // prestart is deprecated but still honoured, before createRuntime
+	if err := hooks.Run("prestart", s.Hooks.Prestart, &st); err != nil {
+		return err
+	}
+	return hooks.Run("createRuntime", s.Hooks.CreateRuntime, &st)
+}
+
+// processPart compiles the last part, once the init handed over its root
+// (fd): HOME and the executable are looked up in it here.
+func (l *launcher) processPart(root int) error {
+	s := l.spec
+	p := s.Process
+	env := append(append([]string{}, p.Env...), l.extraEnv...)
+	home := ""
+	if !hasEnv(env, "HOME") {
+		home = homeDir(root, int(p.User.UID))
+	}
+	path, err := lookPath(root, p.Cwd, p.Args[0], env)
+	if err != nil {
+		return err
+	}
+	st := l.c.OCIState()
+	st.Status = specs.StateCreated
+	return processSteps(&l.sp.b, &procOpts{
+		spec: s, preserve: l.preserve, extraEnv: l.extraEnv, home: home, path: path, bpf: l.seccompBPF,
+		procSlot: l.procSlot, fifoSlot: l.fifoSlot, state: stateJSON(&st), trace: l.opts.Trace != nil,
+		userns: l.userns, setgroupsDenied: l.setgroupsDenied,
+	})
+}
+
 // initDeath says how the init died when it hung up without a word: a
-// signal (the OOM killer's SIGKILL, a fault) or an exit from the Go
-// runtime, whose fatal errors go to the container's stderr. The init is our
+// signal (the OOM killer's SIGKILL, a fault) or an exit. The init is our
 // child then (we are its subreaper), so its pid is still its own; "" if we
 // cannot tell.
 func (l *launcher) initDeath() string {
@@ -473,79 +734,8 @@ func (l *launcher) describeDeath(ws unix.WaitStatus) string {
 		return ": killed by SIGKILL (out of memory under the container's memory limit?)"
 	case ws.Signaled():
 		return ": killed by " + unix.SignalName(ws.Signal())
-	case ws.ExitStatus() == 2:
-		return ": exit status 2 (a Go runtime fatal error: see the container's stderr)"
 	default:
 		return fmt.Sprintf(": exit status %d", ws.ExitStatus())
-	}
-}
-
-// bootstrap drives nsexec.c: it sends the namespaces to join and create,
-// writes id maps when asked, and learns the init's pid.
-func (l *launcher) bootstrap(msg []byte) error {
-	if _, err := l.sync.f.Write(msg); err != nil {
-		return fmt.Errorf("send bootstrap: %w", err)
-	}
-	buf := make([]byte, 4096)
-	for {
-		n, err := l.sync.f.Read(buf)
-		if err != nil || n == 0 {
-			l.cmd.Wait()
-			how := ""
-			if ps := l.cmd.ProcessState; ps != nil {
-				ws, _ := ps.Sys().(syscall.WaitStatus)
-				how = l.describeDeath(unix.WaitStatus(ws))
-			}
-			return errors.New("container init exited during namespace setup" + how)
-		}
-		reply := string(buf[:n])
-		switch {
-		case reply == "C":
-			// The cgroup is made and joined before the init can create a
-			// cgroup namespace; the intermediate is then taken out again.
-			t0 := time.Now()
-			if err := l.applyCgroup(l.cmd.Process.Pid); err != nil {
-				return err
-			}
-			l.cgroupTime += time.Since(t0)
-			if _, err := l.sync.f.Write([]byte("c")); err != nil {
-				return fmt.Errorf("write to init: %w", err)
-			}
-		case reply == "O":
-			t0 := time.Now()
-			l.setupOutsideCgroup(l.cmd.Process.Pid)
-			l.cgroupTime += time.Since(t0)
-			if _, err := l.sync.f.Write([]byte("o")); err != nil {
-				return fmt.Errorf("write to init: %w", err)
-			}
-		case reply == "U":
-			if err := writeIDMaps(l.cmd.Process.Pid, l.spec.Linux); err != nil {
-				return err
-			}
-			if _, err := l.sync.f.Write([]byte("M")); err != nil {
-				return fmt.Errorf("write to init: %w", err)
-			}
-		case strings.HasPrefix(reply, "P "):
-			pid, err := strconv.Atoi(reply[2:])
-			if err != nil {
-				return fmt.Errorf("bad pid message %q", reply)
-			}
-			// The intermediate process exits right after sending the pid.
-			l.cmd.Wait()
-			st, err := system.StartTime(pid)
-			if err != nil {
-				return fmt.Errorf("container init %d vanished: %w", pid, err)
-			}
-			l.c.state.InitPid, l.c.state.InitStartTime = pid, st
-			// Record the pid at once: if we are killed now, delete --force
-			// still finds the init.
-			return l.c.dir.writeJSON(stateFile, &l.c.state)
-		case strings.HasPrefix(reply, "E "):
-			l.cmd.Wait()
-			return errors.New(reply[2:])
-		default:
-			return fmt.Errorf("unexpected bootstrap reply %q", reply)
-		}
 	}
 }
 
@@ -554,29 +744,6 @@ var nsFlags = map[specs.LinuxNamespaceType]uint32{
 	specs.MountNamespace: unix.CLONE_NEWNS, specs.IPCNamespace: unix.CLONE_NEWIPC,
 	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.UserNamespace: unix.CLONE_NEWUSER,
 	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
-}
-
-func bootstrapFor(s *specs.Spec) (*nsenter.Bootstrap, error) {
-	b := &nsenter.Bootstrap{CgroupSync: true}
-	if s.Process != nil {
-		b.OOMScoreAdj = s.Process.OOMScoreAdj
-	}
-	for _, ns := range s.Linux.Namespaces {
-		flag := nsFlags[ns.Type]
-		if ns.Path == "" {
-			b.CloneFlags |= flag
-		} else {
-			b.Join = append(b.Join, nsenter.NsPath{Type: flag, Path: ns.Path})
-		}
-	}
-	var sb strings.Builder
-	for _, clock := range []string{"monotonic", "boottime"} {
-		if off, ok := s.Linux.TimeOffsets[clock]; ok {
-			fmt.Fprintf(&sb, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
-		}
-	}
-	b.TimensOffsets = sb.String()
-	return b, nil
 }
 
 // sealedSelf returns an O_PATH handle on our own binary through a private,
@@ -654,29 +821,4 @@ func listenFds() int {
 		return 0
 	}
 	return n
-}
-
-// initCmd is `teu init` run through the sealed binary (fd exeFd), with the
-// sync socket and config pipe named in its environment. Callers mark their
-// own fds close-on-exec before Start: Go's fork/exec passes on every fd we
-// inherited without it (the caller's open files), and only stdio and
-// ExtraFiles (which include the preserved fds) may reach the init, where
-// anything else would sit until exec.
-func initCmd(exeFd, sockFd, cfgFd int, extra []*os.File, stdin, stdout, stderr *os.File) *exec.Cmd {
-	or := func(f, def *os.File) *os.File {
-		if f != nil {
-			return f
-		}
-		return def
-	}
-	return &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
-		Args:       []string{"teu", "init"},
-		Env:        []string{nsenter.EnvInitSock + "=" + strconv.Itoa(sockFd), envInitConfig + "=" + strconv.Itoa(cfgFd)},
-		Stdin:      or(stdin, os.Stdin),
-		Stdout:     or(stdout, os.Stdout),
-		Stderr:     or(stderr, os.Stderr),
-		ExtraFiles: extra,
-		Dir:        "/",
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -54,7 +55,10 @@ func (c *Container) Start() error {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
 	if len(failure) > 0 {
-		return fmt.Errorf("start %s: %s", c.ID(), failure)
+		if e, ok := plan.DecodeLateError(failure); ok {
+			return fmt.Errorf("start %s: %w", c.ID(), e)
+		}
+		return fmt.Errorf("start %s: container init failed", c.ID())
 	}
 	spec, err := c.hooksAndNamespaces()
 	if err != nil {

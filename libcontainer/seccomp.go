@@ -4,18 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
 )
-
-// msgSeccomp (init → parent) announces the seccomp notify listener, which
-// follows in a message of its own as SCM_RIGHTS; the parent hands it to
-// the agent at linux.seccomp.listenerPath and answers msgAck.
-const msgSeccomp = "seccomp"
 
 // When init loads the seccomp filter, from the earliest point to the
 // latest. The filter goes on as late as possible, so that teu's own
@@ -42,10 +36,6 @@ func seccompPoint(s *specs.Spec) int {
 	}
 }
 
-// seccompProgram is the filter the parent compiled for this init, if it
-// sent one: the init then needs no libseccomp work of its own.
-var seccompProgram []unix.SockFilter
-
 // compileSeccomp compiles the container's filter in the parent.
 func compileSeccomp(s *specs.Spec) ([]byte, error) {
 	if s.Linux == nil || s.Linux.Seccomp == nil {
@@ -58,67 +48,18 @@ func compileSeccomp(s *specs.Spec) ([]byte, error) {
 	return seccomp.Encode(prog), nil
 }
 
-// initSeccomp loads the container's seccomp filter on this thread if point
-// is when it goes on, and passes a notify listener to the parent.
-func initSeccomp(s *specs.Spec, sync syncSock, point int) error {
-	if s.Linux.Seccomp == nil || seccompPoint(s) != point {
-		return nil
-	}
-	prog := seccompProgram
-	if prog == nil {
-		var err error
-		if prog, err = seccomp.Program(s.Linux.Seccomp, false); err != nil {
-			return err
-		}
-	}
-	// The exact rlimits go on right before execve, after the filter, if
-	// the filter lets prlimit64 through; else now, while we still can.
-	if !filterAllowsRlimits(prog) {
-		if err := lowerRlimits(); err != nil {
-			return err
-		}
-	}
-	fd, err := seccomp.LoadProgram(prog, s.Linux.Seccomp)
-	if err != nil {
-		return err
-	}
-	if fd < 0 {
-		return nil
-	}
-	defer unix.Close(fd)
-	if err := sync.send(syncMsg{Type: msgSeccomp}); err != nil {
-		return err
-	}
-	if err := unix.Sendmsg(int(sync.f.Fd()), []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
-		return fmt.Errorf("send seccomp listener: %w", err)
-	}
-	m, err := sync.recv()
-	if err == nil && m.Type != msgAck {
-		err = errors.New(m.Error)
-	}
-	if err != nil {
-		return fmt.Errorf("seccomp agent: %w", err)
-	}
-	return nil
-}
-
-// forwardSeccomp receives init's notify listener and sends it, with the
+// forwardSeccomp sends the init's notify listener fd, with the
 // container's state, to the seccomp agent (runtime-spec
 // ContainerProcessState over SCM_RIGHTS).
-func (l *launcher) forwardSeccomp() error {
-	fd, err := recvFd(l.sync.f)
-	if err != nil {
-		return fmt.Errorf("receive seccomp listener: %w", err)
+func forwardSeccomp(fd int, sc *specs.LinuxSeccomp, st specs.State, pid int) error {
+	if fd < 0 {
+		return errors.New("no seccomp listener received")
 	}
-	defer unix.Close(fd)
-	sc := l.spec.Linux.Seccomp
 	if sc == nil || sc.ListenerPath == "" {
 		return errors.New("seccomp listener sent but no listenerPath")
 	}
-	st := l.c.OCIState()
-	st.Status = specs.StateCreating
 	data, err := json.Marshal(specs.ContainerProcessState{Version: specs.Version, Fds: []string{specs.SeccompFdName},
-		Pid: l.c.state.InitPid, Metadata: sc.ListenerMetadata, State: st})
+		Pid: pid, Metadata: sc.ListenerMetadata, State: st})
 	if err != nil {
 		return err
 	}
@@ -134,42 +75,4 @@ func (l *launcher) forwardSeccomp() error {
 		return fmt.Errorf("send to seccomp agent %s: %w", sc.ListenerPath, err)
 	}
 	return nil
-}
-
-// recvFd reads one message carrying one fd from a sync socket.
-func recvFd(f *os.File) (int, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	buf := make([]byte, 16)
-	oob := make([]byte, unix.CmsgSpace(4))
-	var oobn int
-	var rerr error
-	if err := rc.Read(func(fd uintptr) bool {
-		_, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		return rerr != unix.EAGAIN
-	}); err != nil {
-		return -1, err
-	}
-	if rerr != nil {
-		return -1, rerr
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return -1, err
-	}
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			return -1, err
-		}
-		for _, extra := range fds[min(1, len(fds)):] {
-			unix.Close(extra)
-		}
-		if len(fds) > 0 {
-			return fds[0], nil
-		}
-	}
-	return -1, errors.New("no fd in message")
 }

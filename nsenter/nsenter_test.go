@@ -3,101 +3,95 @@ package nsenter
 import (
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/teu-runtime/teu/libcontainer/plan"
 )
 
-func TestEncodeParseRoundTrip(t *testing.T) {
-	b := Bootstrap{
-		CloneFlags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS,
-		Join: []NsPath{
-			{Type: unix.CLONE_NEWNET, Path: "/proc/1/ns/net"},
-			{Type: unix.CLONE_NEWUSER, Path: "/proc/1/ns/user"},
-		},
-		TimensOffsets: "monotonic 1 0\n",
-	}
-	msg, err := b.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := parse(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.flags != b.CloneFlags || r.nns != 2 || r.oom != nil {
-		t.Fatalf("parsed %+v, want flags %#x nns 2, no oom_score_adj", r, b.CloneFlags)
-	}
-	for _, adj := range []int{-1000, -1, 0, 500, 1000} {
-		msg, err := (&Bootstrap{OOMScoreAdj: &adj}).Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := parse(msg)
-		if err != nil || r.oom == nil || *r.oom != adj {
-			t.Fatalf("oom_score_adj %d: parsed %+v, %v", adj, r, err)
+// The C decoder and the Go encoder agree on every op's signature.
+func TestOpTablesAgree(t *testing.T) {
+	for op := uint16(0); op < 256; op++ {
+		goSig, goOK := plan.Sig(plan.Op(op))
+		cSig, cOK := opSig(op)
+		if goOK != cOK || goSig != cSig {
+			t.Errorf("op %d (%s): Go %q/%v, C %q/%v", op, plan.Op(op), goSig, goOK, cSig, cOK)
 		}
 	}
 }
 
-func TestParseRejects(t *testing.T) {
-	for name, msg := range map[string][]byte{
-		"empty":           nil,
-		"bad magic":       []byte("XEU1"),
-		"truncated hdr":   []byte("TEU1\x01\x00"),
-		"length overrun":  []byte("TEU1\x01\x00\x08\x00\x00\x00\x00\x00"),
-		"unknown attr":    []byte("TEU1\x09\x00\x00\x00"),
-		"bad flag bits":   []byte("TEU1\x01\x00\x04\x00\x01\x00\x00\x00"),
-		"two ns in one":   []byte("TEU1\x02\x00\x06\x00\x00\x00\x00\x60/x"),
-		"nul in path":     []byte("TEU1\x02\x00\x06\x00\x00\x00\x00\x40/\x00"),
-		"join and create": []byte("TEU1\x01\x00\x04\x00\x00\x00\x00\x40\x02\x00\x06\x00\x00\x00\x00\x40/x"),
-		"oom too high":    []byte("TEU1\x05\x00\x04\x00\xe9\x03\x00\x00"),
-		"oom too low":     []byte("TEU1\x05\x00\x04\x00\x17\xfc\xff\xff"),
-		"oom short":       []byte("TEU1\x05\x00\x02\x00\x00\x00"),
-		"oom twice":       []byte("TEU1\x05\x00\x04\x00\x00\x00\x00\x00\x05\x00\x04\x00\x00\x00\x00\x00"),
+func samplePart() plan.Part {
+	return plan.Part{First: 7, Steps: []plan.Step{
+		{Op: plan.OpAdopt, Args: []plan.Arg{plan.Int(0), plan.Int(5)}},
+		{Op: plan.OpMount, Args: []plan.Arg{plan.Int(1), plan.Str("proc"), plan.Str("proc"), plan.Int(14), plan.Str("")},
+			AltErrnos: []int{1}, SkipAlt: 1},
+		{Op: plan.OpNop, SkipOK: 1},
+		{Op: plan.OpHook, Args: []plan.Arg{plan.Str("/bin/true"), plan.Strs([]string{"true"}), plan.Strs(nil), plan.Int(0),
+			plan.Str(""), plan.Blob([]byte(`{"id":"x"}`))}, Late: true, Desc: "startContainer hook #0"},
+		{Op: plan.OpExec, Args: []plan.Arg{plan.Str("/bin/sh"), plan.Strs([]string{"sh", "-c", "x"}), plan.Strs([]string{"A=1"})}},
+	}}
+}
+
+func TestDecodeWhatGoEncodes(t *testing.T) {
+	p := samplePart()
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := decodePart(b)
+	if err != nil || n != len(p.Steps) {
+		t.Fatalf("C decoded %d steps, %v; want %d", n, err, len(p.Steps))
+	}
+	back, err := plan.Decode(b)
+	if err != nil || len(back.Steps) != len(p.Steps) || back.First != 7 || back.Steps[3].Desc != "startContainer hook #0" {
+		t.Fatalf("Go decoded %+v, %v", back, err)
+	}
+	// Every truncation and any flipped length is refused whole.
+	for i := 0; i < len(b); i++ {
+		if _, err := decodePart(b[:i]); err == nil {
+			t.Fatalf("C accepted a part truncated to %d bytes", i)
+		}
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	good, _ := (&plan.Part{Steps: []plan.Step{{Op: plan.OpNop}}}).Encode()
+	mut := func(f func(b []byte)) []byte {
+		b := append([]byte(nil), good...)
+		f(b)
+		return b
+	}
+	for name, b := range map[string][]byte{
+		"magic":      mut(func(b []byte) { b[0] = 'X' }),
+		"version":    mut(func(b []byte) { b[4] = 9 }),
+		"unknown op": mut(func(b []byte) { b[20] = 0xff }),
+		"skip past":  mut(func(b []byte) { b[24] = 1 }),
+		"errno 0":    mut(func(b []byte) { b[28] = 1 }),
+		"step flags": mut(func(b []byte) { b[23] = 2 }),
+		"trailing":   append(append([]byte(nil), good...), 0),
 	} {
-		if _, err := parse(msg); err == nil {
-			t.Errorf("%s: parse accepted %q", name, msg)
+		if _, err := decodePart(b); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }
 
-func TestEncodeRejects(t *testing.T) {
-	bad := []Bootstrap{
-		{Join: []NsPath{{Type: unix.CLONE_NEWNET, Path: ""}}},
-		{Join: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/a"}, {Type: unix.CLONE_NEWNET, Path: "/b"}}},
-		{CloneFlags: unix.CLONE_NEWNET, Join: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/a"}}},
-		{TimensOffsets: "a\x00b"},
-		{OOMScoreAdj: new(1001)},
-		{OOMScoreAdj: new(-1001)},
-	}
-	for i, b := range bad {
-		if _, err := b.Encode(); err == nil {
-			t.Errorf("case %d: Encode accepted %+v", i, b)
+func FuzzDecodePart(f *testing.F) {
+	p := samplePart()
+	b, _ := p.Encode()
+	f.Add(b)
+	empty, _ := (&plan.Part{}).Encode()
+	f.Add(empty)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, cerr := decodePart(b)
+		gp, gerr := plan.Decode(b)
+		// The C decoder is the stricter one (ops, signatures, skips):
+		// whatever it accepts, Go decodes to as many steps.
+		if cerr == nil && (gerr != nil || len(gp.Steps) != n) {
+			t.Fatalf("C accepted %d steps, Go: %v", n, gerr)
 		}
-	}
-}
-
-// FuzzParseBootstrap feeds arbitrary bytes to the C parser: it must never
-// crash, and whatever it accepts must re-encode to an accepted message.
-func FuzzParseBootstrap(f *testing.F) {
-	adj := -999
-	seed, _ := (&Bootstrap{CloneFlags: unix.CLONE_NEWNS, Join: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/proc/1/ns/net"}}, TimensOffsets: "boottime 1 0\n", OOMScoreAdj: &adj}).Encode()
-	f.Add(seed)
-	f.Add([]byte("TEU1"))
-	f.Add([]byte("TEU1\x02\x00\xff\xff"))
-	f.Fuzz(func(t *testing.T, msg []byte) {
-		r, err := parse(msg)
-		if err != nil {
-			return
-		}
-		flags, nns := r.flags, r.nns
-		if nns < 0 || nns > 8 {
-			t.Fatalf("accepted %d namespaces", nns)
-		}
-		if r.oom != nil && (*r.oom < -1000 || *r.oom > 1000) {
-			t.Fatalf("accepted oom_score_adj %d", *r.oom)
-		}
-		if flags&^uint32(unix.CLONE_NEWUSER|unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP|unix.CLONE_NEWTIME) != 0 {
-			t.Fatalf("accepted flags %#x", flags)
+		if cerr == nil {
+			re, err := gp.Encode()
+			if err != nil || string(re) != string(b) {
+				t.Fatalf("re-encoding what C accepted differs: %v", err)
+			}
 		}
 	})
 }

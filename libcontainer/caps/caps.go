@@ -5,6 +5,7 @@ package caps
 import (
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -71,8 +72,10 @@ func LastCap() int {
 	return lo
 }
 
-// New parses c; capabilities above last (LastCap) are dropped: a newer
-// profile must still run on an older kernel, as runc does.
+// New parses c. As runc, a name this build does not know and a
+// capability the running kernel lacks (above last, LastCap) are left out
+// with one warning, not refused: a newer profile still runs on an older
+// kernel.
 func New(c *specs.LinuxCapabilities, last int) (*Set, error) {
 	if last < 0 || last > 63 {
 		return nil, fmt.Errorf("invalid last capability %d", last)
@@ -81,91 +84,54 @@ func New(c *specs.LinuxCapabilities, last int) (*Set, error) {
 	if c == nil {
 		return s, nil
 	}
-	conv := func(list []string) (uint64, error) {
+	unknown := map[string]bool{}
+	conv := func(list []string) uint64 {
 		var m uint64
 		for _, n := range list {
 			v, err := Parse(n)
-			if err != nil {
-				return 0, err
+			if err != nil || v > s.last {
+				unknown[n] = true
+				continue
 			}
-			if v <= s.last {
-				m |= 1 << uint(v)
-			}
+			m |= 1 << uint(v)
 		}
-		return m, nil
+		return m
 	}
-	var err error
-	if s.Bounding, err = conv(c.Bounding); err != nil {
-		return nil, err
-	}
-	if s.Effective, err = conv(c.Effective); err != nil {
-		return nil, err
-	}
-	if s.Inheritable, err = conv(c.Inheritable); err != nil {
-		return nil, err
-	}
-	if s.Permitted, err = conv(c.Permitted); err != nil {
-		return nil, err
-	}
-	if s.Ambient, err = conv(c.Ambient); err != nil {
-		return nil, err
+	s.Bounding = conv(c.Bounding)
+	s.Effective = conv(c.Effective)
+	s.Inheritable = conv(c.Inheritable)
+	s.Permitted = conv(c.Permitted)
+	s.Ambient = conv(c.Ambient)
+	if len(unknown) > 0 {
+		list := make([]string, 0, len(unknown))
+		for n := range unknown {
+			list = append(list, n)
+		}
+		sort.Strings(list)
+		slog.Warn("ignoring unknown or unavailable capabilities: [" + strings.Join(list, " ") + "]")
 	}
 	return s, nil
 }
 
-// ApplyBounding drops every capability not in the bounding set. It must run
-// while we still hold CAP_SETPCAP, before switching user.
-func (s *Set) ApplyBounding() error {
-	for c := 0; c <= s.last; c++ {
-		if s.Bounding&(1<<uint(c)) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-			if err == unix.EINVAL { // the kernel does not know it
-				continue
-			}
-			return fmt.Errorf("drop capability %d from bounding set: %w", c, err)
-		}
+// Held is the permitted set of the calling thread: what the runtime can
+// grant.
+func Held() (uint64, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var have [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &have[0]); err != nil {
+		return 0, err
 	}
-	return nil
+	return uint64(have[0].Permitted) | uint64(have[1].Permitted)<<32, nil
 }
 
-// Apply sets the effective, permitted and inheritable sets, then raises the
-// ambient ones. Capabilities are per thread: the caller must be locked to
-// the OS thread that will execve.
-func (s *Set) Apply() error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	// A capability the runtime itself lacks (root without CAP_SYS_RESOURCE
-	// in some sandboxes) cannot be granted: say so and go on without it
-	// rather than fail every privileged container.
-	var have [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &have[0]); err == nil {
-		held := uint64(have[0].Permitted) | uint64(have[1].Permitted)<<32
-		if missing := (s.Effective | s.Permitted | s.Inheritable | s.Ambient) &^ held; missing != 0 {
-			slog.Warn("capabilities not held by the runtime are dropped", "caps", fmt.Sprintf("%#x", missing))
-			s.Effective &= held
-			s.Permitted &= held
-			s.Inheritable &= held
-			s.Ambient &= held
+// Format names the capabilities of a mask ("CAP_SYS_ADMIN,CAP_NET_RAW").
+func Format(mask uint64) string {
+	var out []string
+	for n, v := range names {
+		if mask&(1<<uint(v)) != 0 {
+			out = append(out, n)
 		}
 	}
-	data := [2]unix.CapUserData{
-		{Effective: uint32(s.Effective), Permitted: uint32(s.Permitted), Inheritable: uint32(s.Inheritable)},
-		{Effective: uint32(s.Effective >> 32), Permitted: uint32(s.Permitted >> 32), Inheritable: uint32(s.Inheritable >> 32)},
-	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
-	}
-	for c := 0; c <= s.last; c++ {
-		if s.Ambient&(1<<uint(c)) == 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-			return fmt.Errorf("raise ambient capability %d: %w", c, err)
-		}
-	}
-	return nil
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }

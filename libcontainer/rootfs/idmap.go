@@ -75,29 +75,20 @@ func IDMapTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
 	return tree, nil
 }
 
-// moveTree attaches tree, made by IDMapTree in the parent, at m's
-// destination inside the rootfs.
-func moveTree(root *os.File, c *Config, m *specs.Mount, tree int) error {
-	o, err := parseOptions(m.Options)
-	if err != nil {
-		return err
+// setAttrs applies o's mount attributes to the detached tree.
+func setAttrs(tree int, o *mountOpts) error {
+	set, clr := o.attrs()
+	if set|clr != 0 {
+		attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+			return fmt.Errorf("mount_setattr: %w", err)
+		}
 	}
-	dest := m.Destination
-	if !filepath.IsAbs(dest) {
-		dest = "/" + dest
+	if o.recSet|o.recClr != 0 {
+		attr := unix.MountAttr{Attr_set: o.recSet, Attr_clr: o.recClr}
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			return fmt.Errorf("mount_setattr (recursive): %w", err)
+		}
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(tree, &st); err != nil {
-		return err
-	}
-	h, err := openDest(root, c.Rootfs, dest, st.Mode&unix.S_IFMT != unix.S_IFDIR)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	if err := unix.MoveMount(tree, "", int(h.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		return fmt.Errorf("move_mount: %w", err)
-	}
-	unix.Close(tree)
-	return applyPropagation(root, dest, o.prop)
+	return nil
 }

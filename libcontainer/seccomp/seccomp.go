@@ -409,6 +409,10 @@ func loadFlags(s *specs.LinuxSeccomp, listener bool) uintptr {
 	return fl
 }
 
+// Flags are the seccomp(2) flags the filter of s is loaded with (with a
+// notify listener when s has SCMP_ACT_NOTIFY).
+func Flags(s *specs.LinuxSeccomp) uintptr { return loadFlags(s, HasNotify(s)) }
+
 // Load installs s on the calling thread (on every thread of the process
 // with SECCOMP_FILTER_FLAG_TSYNC) and returns the notify listener fd, or
 // -1 when s has no SCMP_ACT_NOTIFY. It does not set no_new_privs: without

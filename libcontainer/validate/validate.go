@@ -13,7 +13,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/teu-runtime/teu/libcontainer/caps"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
 )
@@ -154,15 +153,6 @@ func Process(p *specs.Process) error {
 		seen[r.Type] = true
 		if r.Soft > r.Hard {
 			return fmt.Errorf("rlimit %s: soft limit %d exceeds hard limit %d", r.Type, r.Soft, r.Hard)
-		}
-	}
-	if c := p.Capabilities; c != nil {
-		for _, set := range [][]string{c.Bounding, c.Effective, c.Inheritable, c.Permitted, c.Ambient} {
-			for _, name := range set {
-				if _, err := caps.Parse(name); err != nil {
-					return err
-				}
-			}
 		}
 	}
 	if p.ConsoleSize != nil && !p.Terminal {

@@ -1,0 +1,489 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/caps"
+	"github.com/teu-runtime/teu/libcontainer/plan"
+	"github.com/teu-runtime/teu/libcontainer/seccomp"
+	"github.com/teu-runtime/teu/libcontainer/validate"
+)
+
+// This file compiles the plans the executor runs (libcontainer/plan,
+// nsenter/): for the container's init, in three parts, and for exec's
+// process. Every decision is made here; the order of the steps is the
+// order things must happen in.
+
+// nsJoin is a namespace to join: the slot its fd is in, its CLONE_NEW*.
+type nsJoin struct {
+	slot int
+	typ  uint32
+	// ownedByUser: its owner is the user namespace being joined, so it is
+	// joined after that one (before it, we lack the privilege; after it,
+	// we would lack it for the others).
+	ownedByUser bool
+}
+
+// bootOpts is the part before the fork: namespaces.
+type bootOpts struct {
+	oomScoreAdj *int
+	joins       []nsJoin
+	clone       uint32 // namespaces to create
+	timens      string // time namespace offsets
+	cgroupSync  bool   // create: the parent places us in the cgroup for the cgroup namespace
+	rootSlot    int    // exec without a mount namespace: chroot into the init's root (-1: none)
+}
+
+// bootSteps emits the first part: oom_score_adj while we may, then not
+// dumpable until the final execve (a process of the container, even with
+// CAP_SYS_PTRACE, must not ptrace us or read our fds: CVE-2016-9962),
+// joins, new namespaces, and the fork that makes the init PID 1 of a new
+// pid namespace. The part ends reading the next one.
+func bootSteps(b *plan.Builder, o *bootOpts) {
+	if o.oomScoreAdj != nil {
+		b.Addf(plan.OpWrite, []plan.Arg{plan.Str("/proc/self/oom_score_adj"), plan.Blob([]byte(fmt.Sprint(*o.oomScoreAdj)))},
+			"set oom_score_adj %d", *o.oomScoreAdj)
+	}
+	b.Add("set not dumpable", plan.OpDumpable, plan.Int(0))
+	var user *nsJoin
+	for i := range o.joins {
+		if o.joins[i].typ == unix.CLONE_NEWUSER {
+			user = &o.joins[i]
+		}
+	}
+	join := func(j nsJoin) {
+		b.Addf(plan.OpSetns, []plan.Arg{plan.Int(int64(j.slot)), plan.Int(int64(j.typ))}, "setns %s namespace", nsName(j.typ))
+		b.Close(j.slot)
+	}
+	for _, j := range o.joins {
+		if j.typ != unix.CLONE_NEWUSER && (user == nil || !j.ownedByUser) {
+			join(j)
+		}
+	}
+	if user != nil {
+		join(*user)
+		// As root of the joined namespace: mounts and device nodes need
+		// it, and the process's own ids come last.
+		b.Add("become root in the user namespace", plan.OpSetresid, plan.Int(0), plan.Int(0))
+		for _, j := range o.joins {
+			if j.typ != unix.CLONE_NEWUSER && j.ownedByUser {
+				join(j)
+			}
+		}
+	}
+	if o.rootSlot >= 0 {
+		b.Add("enter the container's root", plan.OpChroot, plan.Int(int64(o.rootSlot)))
+		b.Close(o.rootSlot)
+	}
+	if o.clone&unix.CLONE_NEWUSER != 0 {
+		b.Add("unshare user namespace", plan.OpUnshare, plan.Int(unix.CLONE_NEWUSER))
+		// An unprivileged parent writes our id maps only while our /proc
+		// files are its own. No namespace of the container's can see us
+		// yet (a new or joined pid namespace is for our child).
+		b.Add("set dumpable for the id maps", plan.OpDumpable, plan.Int(1))
+		b.Add("id maps", plan.OpSync, plan.Int(plan.TagUserns))
+		b.Add("set not dumpable", plan.OpDumpable, plan.Int(0))
+	}
+	if rest := o.clone &^ (unix.CLONE_NEWUSER | unix.CLONE_NEWCGROUP); rest != 0 {
+		b.Addf(plan.OpUnshare, []plan.Arg{plan.Int(int64(rest))}, "unshare namespaces %s", nsList(rest))
+	}
+	// A new cgroup namespace is rooted at the cgroup we are in: the parent
+	// places us in the container's for the unshare, then takes us out, so
+	// that the init does its set-up outside the container's limits.
+	if o.cgroupSync {
+		b.Add("join the container's cgroup", plan.OpSync, plan.Int(plan.TagCgroupIn))
+	}
+	if o.clone&unix.CLONE_NEWCGROUP != 0 {
+		b.Add("unshare cgroup namespace", plan.OpUnshare, plan.Int(unix.CLONE_NEWCGROUP))
+	}
+	if o.cgroupSync {
+		b.Add("leave the container's cgroup", plan.OpSync, plan.Int(plan.TagCgroupOut))
+	}
+	// Before any change of ids, which would make our /proc files the host
+	// root's, out of reach from inside a user namespace.
+	if o.clone&unix.CLONE_NEWTIME != 0 && o.timens != "" {
+		b.Add("set time namespace offsets", plan.OpWrite, plan.Str("/proc/self/timens_offsets"), plan.Blob([]byte(o.timens)))
+	}
+	if o.clone&unix.CLONE_NEWUSER != 0 {
+		b.Add("become root in the user namespace", plan.OpSetresid, plan.Int(0), plan.Int(0))
+	}
+	// New pid and time namespaces apply to children only.
+	b.Add("fork", plan.OpFork)
+	b.Add("read the plan", plan.OpContinue)
+}
+
+func nsName(t uint32) string {
+	for typ, f := range nsFlags {
+		if f == t {
+			return nsNames[typ]
+		}
+	}
+	return fmt.Sprintf("%#x", t)
+}
+
+func nsList(flags uint32) string {
+	var names []string
+	for bit := uint32(1); bit != 0; bit <<= 1 {
+		if flags&bit != 0 {
+			names = append(names, nsName(bit))
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// procOpts is what the process part is compiled from: the container's
+// process (or exec's) and what the parent learned of the container.
+type procOpts struct {
+	spec     *specs.Spec // Process, Linux.Seccomp/MemoryPolicy/Personality
+	exec     bool
+	preserve int      // fds 3..3+preserve-1 pass into the container
+	extraEnv []string // LISTEN_FDS and the like
+	home     string   // HOME when the env has none
+	path     string   // args[0] resolved in the container
+	bpf      []byte   // the compiled seccomp filter
+	procSlot int      // a verified procfs
+	fifoSlot int      // create: exec.fifo (O_PATH), -1 for exec
+	state    []byte   // create: the state JSON for startContainer hooks
+	trace    bool
+	// userns: the process runs in a user namespace (new or joined): it
+	// holds every capability there.
+	userns bool
+	// setgroupsDenied: the user namespace denies setgroups.
+	setgroupsDenied bool
+}
+
+// processSteps emits the last part: the process's limits, attributes,
+// labels, seccomp filter, credentials, cwd and fds, then (create) the wait
+// on exec.fifo and the startContainer hooks, and the execve.
+func processSteps(b *plan.Builder, o *procOpts) error {
+	s := o.spec
+	p := s.Process
+	// rlimits: raised now, while we hold CAP_SYS_RESOURCE; the exact
+	// values right before execve (lowering needs no capability), so the
+	// executor never runs under a container's small RLIMIT_NOFILE.
+	type rl struct {
+		name      string
+		res       int
+		soft, max uint64
+	}
+	var limits []rl
+	for _, r := range p.Rlimits {
+		limits = append(limits, rl{r.Type, validate.Rlimits[r.Type], r.Soft, r.Hard})
+	}
+	for _, r := range limits {
+		b.Addf(plan.OpRlimit, []plan.Arg{plan.Int(int64(r.res)), plan.Int(int64(r.soft)), plan.Int(int64(r.max)), plan.Int(1)},
+			"set %s to %d/%d", r.name, r.soft, r.max)
+	}
+	setLimits := func(late bool) {
+		for _, r := range limits {
+			b.Addf(plan.OpRlimit, []plan.Arg{plan.Int(int64(r.res)), plan.Int(int64(r.soft)), plan.Int(int64(r.max)), plan.Int(0)},
+				"set %s to %d/%d", r.name, r.soft, r.max).Late = late
+		}
+		limits = nil
+	}
+	// A cwd only the process's user may enter is tried again below.
+	cd := b.Add("chdir to cwd "+p.Cwd, plan.OpChdir, plan.Str(p.Cwd))
+	cd.AltErrnos, cd.SkipAlt = []int{int(unix.EACCES), int(unix.EPERM)}, 1
+	b.Add("working directory", plan.OpCheckCwd)
+	if err := processAttrSteps(b, s, o.exec); err != nil {
+		return err
+	}
+	lsmExecSteps(b, p, o.procSlot)
+
+	var prog []unix.SockFilter
+	if len(o.bpf) > 0 {
+		var err error
+		if prog, err = seccomp.Decode(o.bpf); err != nil {
+			return err
+		}
+	}
+	point := seccompPoint(s)
+	loadSeccomp := func(at int, late bool) {
+		if len(o.bpf) == 0 || point != at {
+			return
+		}
+		// The exact rlimits go on after the filter if it lets the very
+		// prlimit64 calls through; else now, while we still can.
+		if !allowsRlimits(prog, limits) {
+			setLimits(late)
+		}
+		b.Add("load the seccomp filter", plan.OpSeccomp, plan.Blob(o.bpf), plan.Int(int64(seccomp.Flags(s.Linux.Seccomp))),
+			plan.Int(plan.TagSeccomp)).Late = late
+	}
+	loadSeccomp(seccompBeforeCredentials, false)
+
+	// Give stdio to the user before we may no longer (runc does).
+	b.Add("chown stdio", plan.OpStdioChown, plan.Int(int64(p.User.UID)))
+	if err := credentialSteps(b, p, o); err != nil {
+		return err
+	}
+	b.Add("chdir to cwd "+p.Cwd, plan.OpChdir, plan.Str(p.Cwd))
+	b.Add("working directory", plan.OpCheckCwd)
+	umask := int64(0o022)
+	if p.User.Umask != nil {
+		umask = int64(*p.User.Umask)
+	}
+	b.Add("set umask", plan.OpUmask, plan.Int(umask))
+	// Nothing of ours may reach the user's process: from here every fd
+	// past the preserved ones closes on exec.
+	b.Add("close fds", plan.OpCloseFrom, plan.Int(int64(3+o.preserve)))
+	loadSeccomp(seccompBeforeReady, false)
+	if o.trace {
+		b.Add("timings", plan.OpTimings)
+	}
+	if !o.exec {
+		b.Add("ready", plan.OpReady)
+		b.Add("wait for start on exec.fifo", plan.OpFifoWait, plan.Int(int64(o.fifoSlot)), plan.Int(int64(o.procSlot))).Late = true
+		if s.Hooks != nil {
+			for i, h := range s.Hooks.StartContainer {
+				hookStep(b, fmt.Sprintf("startContainer hook #%d: %s", i, h.Path), &h, "", o.state).Late = true
+			}
+		}
+	}
+	loadSeccomp(seccompBeforeExec, !o.exec)
+	setLimits(!o.exec)
+	env := append(append([]string{}, p.Env...), o.extraEnv...)
+	if !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+o.home)
+	}
+	b.Add("exec "+p.Args[0], plan.OpExec, plan.Str(o.path), plan.Strs(p.Args), plan.Strs(env)).Late = !o.exec
+	return b.Err()
+}
+
+// hookStep adds a hook to run from the executor: its env is the hook's,
+// or without one the runtime's own (runc's hooks get its environment).
+func hookStep(b *plan.Builder, desc string, h *specs.Hook, cwd string, state []byte) *plan.Step {
+	args := h.Args
+	if len(args) == 0 {
+		args = []string{h.Path}
+	}
+	env := h.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	timeout := 0
+	if h.Timeout != nil {
+		timeout = *h.Timeout
+	}
+	return b.Add(desc, plan.OpHook, plan.Str(h.Path), plan.Strs(args), plan.Strs(env), plan.Int(int64(timeout)),
+		plan.Str(cwd), plan.Blob(state))
+}
+
+func hasEnv(env []string, name string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// allowsRlimits reports whether prog lets through every prlimit64 call the
+// late rlimit steps make.
+func allowsRlimits[T any](prog []unix.SockFilter, limits []T) bool {
+	if len(limits) == 0 {
+		return true
+	}
+	arch, err := seccomp.NativeArch()
+	if err != nil {
+		return false
+	}
+	var lim unix.Rlimit
+	for res := 0; res < 16; res++ {
+		c := seccomp.Call{Nr: unix.SYS_PRLIMIT64, Arch: arch, Args: [6]uint64{0, uint64(res), uint64(uintptr(unsafe.Pointer(&lim)))}}
+		if !seccomp.Allows(prog, &c) {
+			return false
+		}
+	}
+	return true
+}
+
+// credentialSteps switches to the process's user and capabilities:
+// bounding set first (needs CAP_SETPCAP), keep capabilities across the
+// change of ids, groups, ids, then the capability sets and ambient ones,
+// and no_new_privs.
+func credentialSteps(b *plan.Builder, p *specs.Process, o *procOpts) error {
+	last := caps.LastCap()
+	set, err := caps.New(p.Capabilities, last)
+	if err != nil {
+		return err
+	}
+	// A capability the runtime itself lacks (root without
+	// CAP_SYS_RESOURCE in some sandboxes) cannot be granted: say so and go
+	// on without it rather than fail every privileged container.
+	if !o.userns {
+		if held, err := caps.Held(); err == nil {
+			if missing := (set.Effective | set.Permitted | set.Inheritable | set.Ambient) &^ held; missing != 0 {
+				slog.Warn("capabilities not held by the runtime are dropped", "caps", caps.Format(missing))
+				set.Effective &= held
+				set.Permitted &= held
+				set.Inheritable &= held
+				set.Ambient &= held
+			}
+		}
+	}
+	// The kernel raises an ambient capability only if it is permitted and
+	// inheritable: runc warns about the others and goes on.
+	if bad := set.Ambient &^ (set.Permitted & set.Inheritable); bad != 0 {
+		slog.Warn("ambient capabilities that are not also permitted and inheritable are ignored", "caps", caps.Format(bad))
+		set.Ambient &^= bad
+	}
+	b.Add("drop capabilities from the bounding set", plan.OpCapBounding, plan.Int(int64(set.Bounding)), plan.Int(int64(last)))
+	b.Add("keep capabilities", plan.OpKeepCaps, plan.Int(1))
+	u := p.User
+	switch {
+	case !o.setgroupsDenied:
+		g := make([]byte, 0, 4*len(u.AdditionalGids))
+		for _, gid := range u.AdditionalGids {
+			g = binary.LittleEndian.AppendUint32(g, gid)
+		}
+		st := b.Addf(plan.OpSetgroups, []plan.Arg{plan.Blob(g)}, "setgroups %v", u.AdditionalGids)
+		// In a user namespace whose setgroups is denied only an empty
+		// list is possible, and then there is nothing to change.
+		if o.userns && len(g) == 0 {
+			st.AltErrnos = []int{int(unix.EPERM)}
+		}
+	case len(u.AdditionalGids) > 0:
+		return fmt.Errorf("additionalGids cannot be set: setgroups is denied in this user namespace")
+	}
+	b.Addf(plan.OpSetresid, []plan.Arg{plan.Int(int64(u.UID)), plan.Int(int64(u.GID))}, "set user %d:%d", u.UID, u.GID)
+	b.Add("clear keep capabilities", plan.OpKeepCaps, plan.Int(0))
+	b.Add("capset", plan.OpCapset, plan.Int(int64(set.Effective)), plan.Int(int64(set.Permitted)), plan.Int(int64(set.Inheritable)))
+	b.Add("ambient capabilities", plan.OpAmbient, plan.Int(int64(set.Ambient)))
+	if p.NoNewPrivileges {
+		b.Add("set no_new_privs", plan.OpNoNewPrivs)
+	}
+	return nil
+}
+
+// processAttrSteps emits what the kernel keeps per task and passes across
+// execve: the NUMA memory policy, the personality, the scheduler, the I/O
+// priority and (exec only) the final CPU affinity. They run as root, before
+// credentials drop (SCHED_FIFO, a negative nice or IOPRIO_CLASS_RT need
+// CAP_SYS_NICE or CAP_SYS_ADMIN) and before an early seccomp filter.
+func processAttrSteps(b *plan.Builder, s *specs.Spec, exec bool) error {
+	if mp := s.Linux.MemoryPolicy; mp != nil {
+		mode := validate.MemoryPolicyModes[mp.Mode]
+		for _, f := range mp.Flags {
+			mode |= validate.MemoryPolicyFlags[f]
+		}
+		var mask []byte
+		if mp.Nodes != "" {
+			nodes, err := validate.ParseList(mp.Nodes, validate.MaxNodes)
+			if err != nil {
+				return fmt.Errorf("memory policy nodes: %w", err)
+			}
+			words := make([]uint64, nodes[len(nodes)-1]/64+1)
+			for _, n := range nodes {
+				words[n/64] |= 1 << (n % 64)
+			}
+			for _, w := range words {
+				mask = binary.LittleEndian.AppendUint64(mask, w)
+			}
+		}
+		b.Addf(plan.OpMempolicy, []plan.Arg{plan.Int(int64(mode)), plan.Blob(mask)}, "set memory policy %s %q", mp.Mode, mp.Nodes)
+	}
+	if pe := s.Linux.Personality; pe != nil {
+		b.Addf(plan.OpPersonality, []plan.Arg{plan.Int(int64(validate.Personalities[pe.Domain]))}, "set personality %s", pe.Domain)
+	}
+	p := s.Process
+	if sc := p.Scheduler; sc != nil {
+		b.Addf(plan.OpSchedAttr, []plan.Arg{plan.Blob(schedAttr(sc))}, "set scheduler %s", sc.Policy)
+	}
+	if io := p.IOPriority; io != nil {
+		prio := validate.IOPrioClasses[io.Class]<<13 | io.Priority
+		b.Addf(plan.OpIoprio, []plan.Arg{plan.Int(int64(prio))}, "set I/O priority %s %d", io.Class, io.Priority)
+	}
+	// execCPUAffinity is not for the container's init; "final" is the
+	// affinity after the move into the container's cgroup.
+	if a := p.ExecCPUAffinity; exec && a != nil && a.Final != "" {
+		mask, err := cpuMask(a.Final)
+		if err != nil {
+			return fmt.Errorf("set final CPU affinity: %w", err)
+		}
+		b.Addf(plan.OpAffinity, []plan.Arg{plan.Blob(mask)}, "set final CPU affinity %s", a.Final)
+	}
+	return nil
+}
+
+// schedAttr is struct sched_attr (SCHED_ATTR_SIZE_VER1) for sc.
+func schedAttr(sc *specs.Scheduler) []byte {
+	var fl uint64
+	for _, f := range sc.Flags {
+		fl |= validate.SchedFlags[f]
+	}
+	b := binary.LittleEndian.AppendUint32(nil, 56)
+	b = binary.LittleEndian.AppendUint32(b, validate.SchedPolicies[sc.Policy])
+	b = binary.LittleEndian.AppendUint64(b, fl)
+	b = binary.LittleEndian.AppendUint32(b, uint32(sc.Nice))
+	b = binary.LittleEndian.AppendUint32(b, uint32(sc.Priority))
+	b = binary.LittleEndian.AppendUint64(b, sc.Runtime)
+	b = binary.LittleEndian.AppendUint64(b, sc.Deadline)
+	b = binary.LittleEndian.AppendUint64(b, sc.Period)
+	// The spec has no clamp values: with a clamp flag, the widest clamp.
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	return binary.LittleEndian.AppendUint32(b, 1024)
+}
+
+// cpuMask is a cpu_set_t with the CPUs of list.
+func cpuMask(list string) ([]byte, error) {
+	cpus, err := validate.ParseList(list, validate.MaxCPUs)
+	if err != nil {
+		return nil, err
+	}
+	var set unix.CPUSet
+	for _, c := range cpus {
+		if c >= len(set)*64 {
+			return nil, fmt.Errorf("CPU %d is beyond what teu can set", c)
+		}
+		set.Set(c)
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&set)), unsafe.Sizeof(set)), nil
+}
+
+// lsmExecSteps arm the AppArmor profile and SELinux label for our execve,
+// as root, before any seccomp filter and before no_new_privs, as runc
+// does, through our own verified procfs (a mount over /proc/self/attr in
+// the container cannot swallow them: CVE-2019-16884, CVE-2025-52881).
+func lsmExecSteps(b *plan.Builder, p *specs.Process, proc int) {
+	if p.ApparmorProfile != "" {
+		// attr/apparmor/exec since Linux 5.8 (LSM stacking); attr/exec before.
+		file := "thread-self/attr/exec"
+		if _, err := os.Stat("/proc/self/attr/apparmor/exec"); err == nil {
+			file = "thread-self/attr/apparmor/exec"
+		}
+		b.Addf(plan.OpProcWrite, []plan.Arg{plan.Int(int64(proc)), plan.Str(file), plan.Blob([]byte("exec " + p.ApparmorProfile))},
+			"apparmor profile %q", p.ApparmorProfile)
+	}
+	if p.SelinuxLabel != "" {
+		b.Addf(plan.OpProcWrite, []plan.Arg{plan.Int(int64(proc)), plan.Str("thread-self/attr/exec"), plan.Blob([]byte(p.SelinuxLabel))},
+			"selinux process label %q", p.SelinuxLabel)
+	}
+}
+
+// keyringSteps give the container a session keyring of its own (so it
+// cannot read the host's keys), labelled like the process under SELinux.
+func keyringSteps(b *plan.Builder, id, selinuxLabel string, proc int) {
+	if selinuxLabel != "" {
+		b.Addf(plan.OpProcWrite, []plan.Arg{plan.Int(int64(proc)), plan.Str("thread-self/attr/keycreate"), plan.Blob([]byte(selinuxLabel))},
+			"selinux keyring label %q", selinuxLabel)
+	}
+	b.Add("join session keyring", plan.OpKeyring, plan.Str("_ses."+id)).AltErrnos = []int{int(unix.ENOSYS), int(unix.EACCES)}
+}
+
+// stateJSON is the state hooks read on stdin.
+func stateJSON(st *specs.State) []byte {
+	data, _ := json.Marshal(st)
+	return data
+}

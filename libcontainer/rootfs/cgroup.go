@@ -1,0 +1,195 @@
+package rootfs
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/plan"
+)
+
+// CgroupView is what a cgroup mount shows the container: on a cgroup v2 host
+// one cgroup2 hierarchy; on v1 and hybrid hosts a tmpfs with a directory
+// per hierarchy. The parent reads it off the host (HostCgroupView).
+type CgroupView struct {
+	// Tmpfs: v1 or hybrid, the hierarchies go into a tmpfs at the mount.
+	Tmpfs bool
+	Hier  []CgroupHier
+}
+
+// CgroupHier is one hierarchy of a CgroupView.
+type CgroupHier struct {
+	Name   string // directory under the mount ("" for the mount itself)
+	FSType string // cgroup or cgroup2
+	Data   string // v1: the controllers ("cpu,cpuacct", "none,name=systemd")
+	Source string // the container's cgroup directory on the host, to bind without a cgroup namespace
+}
+
+// HostCgroupView reads the host's cgroup mounts and our own cgroups (the
+// init does its set-up in ours, outside the container's); dirs are the
+// container's cgroups (controller → host dir, as in state.json), which
+// replace ours as bind sources.
+func HostCgroupView(dirs map[string]string) (CgroupView, error) {
+	mounts, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
+		return i.FSType != "cgroup" && i.FSType != "cgroup2", false
+	})
+	if err != nil {
+		return CgroupView{}, err
+	}
+	own, err := ownCgroups()
+	if err != nil {
+		return CgroupView{}, err
+	}
+	var v1 []*mountinfo.Info
+	var v2 *mountinfo.Info
+	for _, mi := range mounts {
+		switch {
+		case mi.FSType == "cgroup":
+			v1 = append(v1, mi)
+		case mi.FSType == "cgroup2" && (v2 == nil || mi.Mountpoint == "/sys/fs/cgroup"):
+			v2 = mi
+		}
+	}
+	source := func(mi *mountinfo.Info, ownPath, ctrl string) string {
+		if d, ok := dirs[ctrl]; ok {
+			return d
+		}
+		rel, err := filepath.Rel(mi.Root, ownPath)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			rel = "."
+		}
+		return filepath.Join(mi.Mountpoint, rel)
+	}
+	if len(v1) == 0 {
+		if v2 == nil {
+			return CgroupView{}, errors.New("no cgroup filesystem on the host")
+		}
+		return CgroupView{Hier: []CgroupHier{{FSType: "cgroup2", Source: source(v2, own[""], "")}}}, nil
+	}
+	cv := CgroupView{Tmpfs: true}
+	for _, mi := range v1 {
+		subsys := v1Subsystems(mi.VFSOptions)
+		path, ok := own[subsys]
+		if !ok {
+			continue
+		}
+		data := subsys
+		if strings.HasPrefix(subsys, "name=") {
+			data = "none," + subsys
+		}
+		cv.Hier = append(cv.Hier, CgroupHier{Name: filepath.Base(mi.Mountpoint), FSType: "cgroup", Data: data,
+			Source: source(mi, path, strings.Split(subsys, ",")[0])})
+	}
+	if v2 != nil && v2.Mountpoint != "/sys/fs/cgroup" {
+		cv.Hier = append(cv.Hier, CgroupHier{Name: filepath.Base(v2.Mountpoint), FSType: "cgroup2", Source: source(v2, own[""], "")})
+	}
+	return cv, nil
+}
+
+// v1Subsystems picks the controller list ("cpu,cpuacct", "name=systemd")
+// out of a v1 cgroup mount's super options.
+func v1Subsystems(opts string) string {
+	var out []string
+	for _, o := range strings.Split(opts, ",") {
+		switch {
+		case o == "rw", o == "ro", o == "relatime", strings.HasPrefix(o, "release_agent="),
+			o == "noprefix", o == "clone_children", o == "xattr", o == "nsdelegate", o == "cpuset_v2_mode":
+		default:
+			out = append(out, o)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// ownCgroups maps each hierarchy's controller list (as in /proc/self/cgroup;
+// "" for cgroup2) to our cgroup in it.
+func ownCgroups() (map[string]string, error) {
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) == 3 {
+			res[parts[1]] = parts[2]
+		}
+	}
+	return res, sc.Err()
+}
+
+// cgroup gives the container a view of its own cgroups at dest. With a
+// cgroup namespace the hierarchies are mounted afresh (the kernel roots
+// them at the namespace); without one the container's own cgroup
+// directories are bound from the host.
+func (p *Compiler) cgroup(desc, dest string, o *mountOpts) error {
+	b, cv := p.b, p.c.Cgroup
+	destR, err := p.destOf(dest)
+	if err != nil {
+		return err
+	}
+	if len(cv.Hier) == 0 {
+		return errors.New("no cgroup filesystem on the host")
+	}
+	if !cv.Tmpfs {
+		if err := p.hierarchy(desc, destR, cv.Hier[0], o); err != nil {
+			return err
+		}
+		p.v.add(destR, "")
+		return nil
+	}
+	h := b.Slot()
+	p.openDest(desc, destR, h, false)
+	b.Add(desc+": mount tmpfs", plan.OpMount, plan.Int(int64(h)), plan.Str("tmpfs"), plan.Str("tmpfs"),
+		plan.Int(int64(o.flags&^unix.MS_RDONLY)), plan.Str("mode=755"))
+	b.Close(h)
+	p.v.add(destR, "")
+	for _, hi := range cv.Hier {
+		if err := p.hierarchy(desc, filepath.Join(destR, hi.Name), hi, o); err != nil {
+			return err
+		}
+	}
+	if o.flags&unix.MS_RDONLY != 0 {
+		h := b.Slot()
+		b.Add(desc+": reopen", plan.OpOpenInRoot, plan.Int(int64(h)), plan.Int(int64(p.root)), plan.Str(destR), plan.Int(0), plan.Int(0))
+		b.Addf(plan.OpSetattr, []plan.Arg{plan.Int(int64(h)), plan.Int(0), plan.Int(unix.MOUNT_ATTR_RDONLY), plan.Int(0), plan.Int(0)},
+			"%s: make %s read-only", desc, dest)
+		b.Close(h)
+	}
+	return nil
+}
+
+func (p *Compiler) hierarchy(desc, dest string, hi CgroupHier, o *mountOpts) error {
+	b := p.b
+	bo := *o
+	bo.flags |= unix.MS_BIND | unix.MS_REC
+	bo.rec = true
+	if !p.c.CgroupNS {
+		return p.bind(desc, hi.Source, dest, &bo)
+	}
+	h := b.Slot()
+	p.openDest(desc, dest, h, false)
+	k := b.Len()
+	b.Addf(plan.OpMount, []plan.Arg{plan.Int(int64(h)), plan.Str("cgroup"), plan.Str(hi.FSType), plan.Int(int64(o.flags)), plan.Str(hi.Data)},
+		"%s: mount %s %s", desc, hi.FSType, hi.Data)
+	if p.c.UserNS && hi.FSType == "cgroup" {
+		// A user namespace may be refused a v1 hierarchy (rootless, whose
+		// cgroup namespace is rooted where its creator could not move it):
+		// bind the host's view instead, as without a cgroup namespace.
+		b.Add("skip the cgroup fallback", plan.OpNop)
+		if err := p.bind(desc, hi.Source, dest, &bo); err != nil {
+			return err
+		}
+		p.at(k, -1, k+2, int(unix.EPERM), int(unix.EACCES))
+		p.at(k+1, b.Len(), -1)
+	}
+	b.Close(h)
+	return nil
+}

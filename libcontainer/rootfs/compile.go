@@ -1,0 +1,375 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/lsm"
+	"github.com/teu-runtime/teu/libcontainer/plan"
+)
+
+// Config is what the rootfs needs from the container's spec and the host.
+type Config struct {
+	Rootfs      string // absolute host path
+	Bundle      string // relative bind sources are relative to it
+	Mounts      []specs.Mount
+	Devices     []specs.LinuxDevice
+	Propagation string // rootfsPropagation
+	Readonly    bool
+	NoPivot     bool
+	UserNS      bool // a new user namespace: bind device nodes, mknod is refused
+	CgroupNS    bool
+	Masked      []string
+	ReadOnly    []string
+	MountLabel  string // SELinux label of new mounts (context=), "" when SELinux is off
+	// InheritMountNS: no mount namespace of the container's own; the
+	// mounts go to the runtime's, under the rootfs, and / is left alone.
+	InheritMountNS bool
+	// IDMapFds: mount index → the fd (in the init) of its idmapped tree,
+	// made by the parent (IDMapTree) and moved into place by the init.
+	IDMapFds map[int]int
+	// Cgroup is what the cgroup mounts show (cgroup.go).
+	Cgroup CgroupView
+	// ParentShared: the mount holding the rootfs is shared in the
+	// runtime's namespace: its mount point (pivot_root needs it private).
+	ParentShared string
+	// HasKcore: the host has /proc/kcore (for /dev/core).
+	HasKcore bool
+}
+
+// Compiler emits a rootfs's steps into a plan.
+type Compiler struct {
+	b    *plan.Builder
+	c    *Config
+	v    *view
+	root int // slot of the rootfs directory, open from Prepare on
+}
+
+// NewCompiler starts compiling c's rootfs into b.
+func NewCompiler(b *plan.Builder, c *Config, h Host) *Compiler {
+	return &Compiler{b: b, c: c, v: newView(h, c.Rootfs), root: -1}
+}
+
+// Root is the slot holding the container's root directory once Prepare
+// ran: the rootfs before pivot_root, "/" after.
+func (p *Compiler) Root() int { return p.root }
+
+// at sets the control flow of step i: on success skip to step okTo, on
+// one of errnos skip to altTo (absolute indexes, -1: the next step).
+func (p *Compiler) at(i, okTo, altTo int, errnos ...int) {
+	s := p.b.Step(i)
+	if okTo >= 0 {
+		s.SkipOK = okTo - i - 1
+	}
+	if len(errnos) > 0 {
+		s.AltErrnos = errnos
+		s.SkipAlt = 0
+		if altTo >= 0 {
+			s.SkipAlt = altTo - i - 1
+		}
+	}
+}
+
+// Prepare emits the mounts under the rootfs, in the new mount namespace,
+// before the createRuntime hooks: propagation, the rootfs bound onto
+// itself, the spec's mounts in order, then the device nodes.
+func (p *Compiler) Prepare() error {
+	b, c := p.b, p.c
+	if !c.InheritMountNS {
+		prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+		if f, ok := propOpts[c.Propagation]; ok {
+			prop = f
+		}
+		// Stop our mounts from reaching the host. A shared or unbindable
+		// root cannot be pivoted into, so those two go on the new root
+		// after pivot_root; until then everything is private.
+		first := prop
+		if first&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
+			first = unix.MS_PRIVATE | unix.MS_REC
+		}
+		b.Add("set / propagation", plan.OpMountPath, plan.Str("/"), plan.Str(""), plan.Str(""), plan.Int(int64(first)), plan.Str(""))
+		// pivot_root needs the parent of the new root not shared. A
+		// recursive change of / above leaves nothing shared.
+		if c.ParentShared != "" && first&unix.MS_REC == 0 {
+			b.Addf(plan.OpMountPath, []plan.Arg{plan.Str(c.ParentShared), plan.Str(""), plan.Str(""), plan.Int(unix.MS_PRIVATE), plan.Str("")},
+				"make %s private", c.ParentShared)
+		}
+		b.Addf(plan.OpMountPath, []plan.Arg{plan.Str(c.Rootfs), plan.Str(c.Rootfs), plan.Str(""), plan.Int(unix.MS_BIND | unix.MS_REC), plan.Str("")},
+			"bind rootfs %s", c.Rootfs)
+	}
+	p.root = b.Slot()
+	b.Add("open rootfs "+c.Rootfs, plan.OpOpen, plan.Int(int64(p.root)), plan.Str(c.Rootfs), plan.Int(unix.O_PATH|unix.O_DIRECTORY))
+	setupDev := true
+	for i := range c.Mounts {
+		m := &c.Mounts[i]
+		if err := p.mount(i, m); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
+		}
+		if filepath.Clean("/"+m.Destination) == "/dev" && isBind(m) {
+			setupDev = false
+		}
+	}
+	if setupDev {
+		if err := p.devices(); err != nil {
+			return err
+		}
+	}
+	return b.Err()
+}
+
+func isBind(m *specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Compiler) mount(i int, m *specs.Mount) error {
+	o, err := parseOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	dest := filepath.Clean("/" + m.Destination) // runtime-spec 1.2: relative to the container's /
+	desc := fmt.Sprintf("mount %s on %s", m.Source, m.Destination)
+	if fd, ok := p.c.IDMapFds[i]; ok {
+		return p.idmapped(desc, dest, o, fd)
+	}
+	if o.idmap || len(m.UIDMappings)+len(m.GIDMappings) > 0 {
+		return errors.New("idmapped mount was not prepared by the parent")
+	}
+	if isBind(m) {
+		return p.bind(desc, m.Source, dest, o)
+	}
+	if m.Type == "cgroup" || m.Type == "cgroup2" {
+		return p.cgroup(desc, dest, o)
+	}
+	return p.newFs(desc, m, dest, o)
+}
+
+// destOf resolves dest in the view, refusing an escape.
+func (p *Compiler) destOf(dest string) (string, error) {
+	return p.v.resolve(dest)
+}
+
+// openDest emits steps opening dest into slot: an existing path, or made
+// (a directory, or an empty file when file is set).
+func (p *Compiler) openDest(desc, dest string, slot int, file bool) {
+	how := int64(plan.HowMkdir)
+	perm := int64(0o755)
+	if file {
+		how, perm = plan.HowMkfile, 0o644
+	}
+	p.b.Add(desc+": create the destination", plan.OpOpenInRoot, plan.Int(int64(slot)), plan.Int(int64(p.root)),
+		plan.Str(dest), plan.Int(how), plan.Int(perm))
+}
+
+// moveTree emits the steps that attach the detached tree in slot tree at
+// dest: the destination made as the tree's kind (directory or not), the
+// kinds checked to match, the move, then any propagation options.
+func (p *Compiler) moveTree(desc, dest string, tree int, o *mountOpts) {
+	b := p.b
+	dst := b.Slot()
+	k := b.Len()
+	b.Add(desc+": check the source", plan.OpCheckNode, plan.Int(int64(tree)), plan.Int(plan.NodeDir), plan.Int(0), plan.Int(0))
+	p.openDest(desc, dest, dst, false)
+	p.openDest(desc, dest, dst, true)
+	p.at(k, -1, k+2, int(unix.ENOTDIR))
+	p.at(k+1, k+3, -1)
+	b.Add(desc+": check the source", plan.OpCheckNode, plan.Int(int64(tree)), plan.Int(plan.NodeDir), plan.Int(0), plan.Int(0))
+	b.Add(desc, plan.OpCheckNode, plan.Int(int64(dst)), plan.Int(plan.NodeDir), plan.Int(0), plan.Int(0)).Codes =
+		map[int]string{int(unix.ENOTDIR): "source is a directory, destination is not"}
+	b.Add(desc, plan.OpCheckNode, plan.Int(int64(dst)), plan.Int(plan.NodeNotDir), plan.Int(0), plan.Int(0)).Codes =
+		map[int]string{int(unix.EISDIR): "source is not a directory, destination is one"}
+	p.at(k+3, -1, k+5, int(unix.ENOTDIR))
+	p.at(k+4, k+6, -1)
+	b.Add(desc+": move_mount", plan.OpMoveMount, plan.Int(int64(tree)), plan.Int(int64(dst)))
+	b.Close(dst)
+	b.Close(tree)
+	p.propagation(desc, dest, o)
+}
+
+// propagation applies the mount's propagation options to what is now
+// mounted at dest (a fresh handle: the old one names what is underneath).
+func (p *Compiler) propagation(desc, dest string, o *mountOpts) {
+	if len(o.prop) == 0 {
+		return
+	}
+	h := p.b.Slot()
+	p.b.Add(desc+": reopen", plan.OpOpenInRoot, plan.Int(int64(h)), plan.Int(int64(p.root)), plan.Str(dest), plan.Int(0), plan.Int(0))
+	for _, f := range o.prop {
+		p.b.Add(desc+": set propagation", plan.OpMount, plan.Int(int64(h)), plan.Str(""), plan.Str(""), plan.Int(int64(f)), plan.Str(""))
+	}
+	p.b.Close(h)
+}
+
+func (p *Compiler) idmapped(desc, dest string, o *mountOpts, fd int) error {
+	destR, err := p.destOf(dest)
+	if err != nil {
+		return err
+	}
+	tree := p.b.Slot()
+	p.b.Add(desc+": adopt the idmapped tree", plan.OpAdopt, plan.Int(int64(tree)), plan.Int(int64(fd)))
+	p.moveTree(desc, destR, tree, o)
+	p.v.add(destR, "")
+	return nil
+}
+
+// bind clones the source as a detached mount, sets its attributes, then
+// moves it onto the destination: no path is looked up twice. A source
+// inside the rootfs belongs to the image, whose symlinks mean the
+// container's root: it is resolved inside the root (through the mounts
+// made so far), so an image's "data -> /etc" never binds the host's /etc.
+// Any other source is a host path the config's author chose.
+func (p *Compiler) bind(desc, source, dest string, o *mountOpts) error {
+	b, c := p.b, p.c
+	src := source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(c.Bundle, src)
+	}
+	flags := int64(unix.OPEN_TREE_CLONE)
+	if o.rec {
+		flags |= unix.AT_RECURSIVE
+	}
+	destR, err := p.destOf(dest)
+	if err != nil {
+		return err
+	}
+	tree := b.Slot()
+	hostSrc := src
+	if rel, inside := underRoot(c.Rootfs, src); inside {
+		h := b.Slot()
+		b.Addf(plan.OpOpenInRoot, []plan.Arg{plan.Int(int64(h)), plan.Int(int64(p.root)), plan.Str(rel), plan.Int(0), plan.Int(0)},
+			"%s: source %s inside the rootfs", desc, src)
+		b.Add(desc+": open_tree", plan.OpOpenTree, plan.Int(int64(tree)), plan.Int(int64(h)), plan.Str(""), plan.Int(flags|unix.AT_EMPTY_PATH))
+		b.Close(h)
+		if r, err := p.v.resolve(rel); err == nil {
+			hostSrc, _ = p.v.hostPath(r)
+		}
+	} else {
+		b.Add(desc+": open_tree", plan.OpOpenTree, plan.Int(int64(tree)), plan.Int(-1), plan.Str(src), plan.Int(flags))
+	}
+	if set, clr := o.attrs(); set|clr != 0 {
+		b.Add(desc+": mount_setattr", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(0), plan.Int(int64(set)), plan.Int(int64(clr)), plan.Int(0))
+	}
+	if o.recSet|o.recClr != 0 {
+		b.Add(desc+": mount_setattr (recursive)", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(unix.AT_RECURSIVE),
+			plan.Int(int64(o.recSet)), plan.Int(int64(o.recClr)), plan.Int(0))
+	}
+	p.moveTree(desc, destR, tree, o)
+	p.v.add(destR, hostSrc)
+	return nil
+}
+
+// newFs mounts a new filesystem (proc, sysfs, tmpfs, devpts, mqueue, ...).
+func (p *Compiler) newFs(desc string, m *specs.Mount, dest string, o *mountOpts) error {
+	b, c := p.b, p.c
+	destR, err := p.destOf(dest)
+	if err != nil {
+		return err
+	}
+	how := int64(plan.HowMkdir)
+	if m.Type == "proc" || m.Type == "sysfs" {
+		// An image whose /proc is a symlink (to /tmp, say) would get its
+		// procfs elsewhere, and what later writes to /proc would write
+		// into files the image made (CVE-2019-16884, CVE-2023-27561).
+		if destR != dest {
+			return fmt.Errorf("%s destination %s is a symlink (to %s) in the rootfs", m.Type, dest, destR)
+		}
+		if fi, err := p.v.lstat(dest); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s destination %s is a symlink in the rootfs", m.Type, dest)
+		}
+		how |= plan.HowNoSymlinks
+	}
+	flags := o.flags
+	// /dev is filled with device nodes before it can be made read-only.
+	if destR == "/dev" {
+		flags &^= unix.MS_RDONLY
+	}
+	data := o.data
+	if m.Type == "tmpfs" && !hasOpt(data, "mode") {
+		// The mount point's mode, as runc does, rather than tmpfs's 1777.
+		if fi, err := p.v.lstat(destR); err == nil && fi.IsDir() {
+			data = append(data[:len(data):len(data)], fmt.Sprintf("mode=%o", uint32(fi.Mode().Perm())|modeBits(fi.Mode())))
+		}
+	}
+	dst := b.Slot()
+	b.Add(desc+": create the destination", plan.OpOpenInRoot, plan.Int(int64(dst)), plan.Int(int64(p.root)),
+		plan.Str(destR), plan.Int(how), plan.Int(0o755))
+	k := b.Len()
+	b.Add(desc, plan.OpMount, plan.Int(int64(dst)), plan.Str(m.Source), plan.Str(m.Type), plan.Int(int64(flags)),
+		plan.Str(lsm.MountData(m.Type, strings.Join(data, ","), c.MountLabel)))
+	if m.Type == "sysfs" {
+		// A user namespace without its own network namespace may not
+		// mount sysfs: bind the host's instead, as runc does. On EPERM
+		// the mount step goes on at the fallback; on success the nop
+		// jumps over it.
+		b.Add("skip the sysfs fallback", plan.OpNop)
+		bo := *o
+		bo.flags |= unix.MS_BIND | unix.MS_REC
+		bo.rec = true
+		if err := p.bind(desc, "/sys", destR, &bo); err != nil {
+			return err
+		}
+		p.at(k, -1, k+2, int(unix.EPERM))
+		p.at(k+1, b.Len(), -1)
+		b.Close(dst)
+		return nil
+	}
+	b.Close(dst)
+	if m.Type == "mqueue" && c.MountLabel != "" {
+		// mqueue refuses context=: label its root, as runc does.
+		h := b.Slot()
+		b.Add(desc+": reopen", plan.OpOpenInRoot, plan.Int(int64(h)), plan.Int(int64(p.root)), plan.Str(destR), plan.Int(0), plan.Int(0))
+		b.Add(desc+": label", plan.OpSetxattr, plan.Int(int64(h)), plan.Str("security.selinux"), plan.Blob([]byte(c.MountLabel)))
+		b.Close(h)
+	}
+	p.propagation(desc, destR, o)
+	p.v.add(destR, "")
+	return nil
+}
+
+func hasOpt(data []string, key string) bool {
+	for _, d := range data {
+		if k, _, _ := strings.Cut(d, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+func modeBits(m fs.FileMode) uint32 {
+	var v uint32
+	if m&fs.ModeSticky != 0 {
+		v |= 0o1000
+	}
+	if m&fs.ModeSetgid != 0 {
+		v |= 0o2000
+	}
+	if m&fs.ModeSetuid != 0 {
+		v |= 0o4000
+	}
+	return v
+}
+
+// sortedKeys is m's keys in order, for plans that do not depend on map
+// order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
