@@ -133,7 +133,11 @@ func logAttr(groups []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Key {
 	case slog.LevelKey:
-		return slog.String("level", strings.ToLower(a.Value.String()))
+		lvl := strings.ToLower(a.Value.String())
+		if lvl == "warn" {
+			lvl = "warning" // logrus's word
+		}
+		return slog.String("level", lvl)
 	case slog.TimeKey:
 		return slog.String("time", a.Value.Time().Format(time.RFC3339Nano))
 	}

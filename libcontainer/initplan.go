@@ -336,7 +336,9 @@ func credentialSteps(b *plan.Builder, p *specs.Process, o *procOpts) error {
 	// The kernel raises an ambient capability only if it is permitted and
 	// inheritable: runc warns about the others and goes on.
 	if bad := set.Ambient &^ (set.Permitted & set.Inheritable); bad != 0 {
-		slog.Warn("ambient capabilities that are not also permitted and inheritable are ignored", "caps", caps.Format(bad))
+		for _, name := range strings.Split(caps.Format(bad), ",") {
+			slog.Warn("can't raise ambient capability " + name + ": operation not permitted")
+		}
 		set.Ambient &^= bad
 	}
 	b.Add("drop capabilities from the bounding set", plan.OpCapBounding, plan.Int(int64(set.Bounding)), plan.Int(int64(last)))

@@ -578,7 +578,8 @@ func (l *launcher) setupPart() error {
 		if cs := s.Process.ConsoleSize; cs != nil {
 			rows, cols = int(cs.Height), int(cs.Width)
 		}
-		b.Add("set up the console", plan.OpConsole, plan.Int(int64(l.consoleSlot)), plan.Int(int64(rows)), plan.Int(int64(cols)), plan.Int(1))
+		b.Add("set up the console", plan.OpConsole, plan.Int(int64(l.consoleSlot)), plan.Int(int64(rows)), plan.Int(int64(cols)), plan.Int(1)).Codes =
+			map[int]string{plan.ErrSymlink: "/dev/console is a symlink; refusing to bind the console onto its target"}
 		b.Close(l.consoleSlot)
 	}
 	if s.Hostname != "" {
@@ -599,6 +600,8 @@ func (l *launcher) setupPart() error {
 	}
 	// The parent looks up HOME and the executable in the container's root.
 	b.Add("hand over the root", plan.OpSendFd, plan.Int(int64(l.rootfs.Root())), plan.Int(plan.TagRoot))
+	// No fd of ours may be there for a cwd of /proc/self/fd/N to use.
+	b.Close(l.rootfs.Root())
 	b.Add("read the plan", plan.OpContinue)
 	return b.Err()
 }

@@ -54,6 +54,8 @@ static int create_in_root(int root, const char *path, int64_t how, mode_t perm, 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
+	if ((dir = openat2_in(root, ".", O_PATH, resolve)) < 0)
+		return dir;
 	for (char *p = buf; *p;) {
 		char *end;
 		int last, fd;
@@ -70,7 +72,7 @@ static int create_in_root(int root, const char *path, int64_t how, mode_t perm, 
 		*end = '\0';
 		last = strspn(end + (save ? 1 : 0), "/") == strlen(end + (save ? 1 : 0));
 		fd = openat2_in(root, rel(buf), O_PATH, resolve);
-		if (fd == -ENOENT && dir >= 0) {
+		if (fd == -ENOENT) {
 			if (last && (how & TEU_HOW_MKFILE)) {
 				int f = openat(dir, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
 				if (f >= 0)
@@ -92,8 +94,6 @@ static int create_in_root(int root, const char *path, int64_t how, mode_t perm, 
 		*end = save;
 		p = end;
 	}
-	if (dir < 0)
-		dir = openat2_in(root, ".", O_PATH, resolve);
 	return dir;
 }
 

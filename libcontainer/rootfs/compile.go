@@ -284,11 +284,15 @@ func (p *Compiler) newFs(desc string, m *specs.Mount, dest string, o *mountOpts)
 		// An image whose /proc is a symlink (to /tmp, say) would get its
 		// procfs elsewhere, and what later writes to /proc would write
 		// into files the image made (CVE-2019-16884, CVE-2023-27561).
+		kind := m.Type
+		if kind == "proc" {
+			kind = "procfs"
+		}
 		if destR != dest {
-			return fmt.Errorf("%s destination %s is a symlink (to %s) in the rootfs", m.Type, dest, destR)
+			return fmt.Errorf("%s destination %s is a symlink (to %s) in the rootfs", kind, dest, destR)
 		}
 		if fi, err := p.v.lstat(dest); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s destination %s is a symlink in the rootfs", m.Type, dest)
+			return fmt.Errorf("%s destination %s is a symlink in the rootfs", kind, dest)
 		}
 		how |= plan.HowNoSymlinks
 	}

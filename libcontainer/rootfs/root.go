@@ -70,9 +70,9 @@ func (p *Compiler) Finalize() error {
 		// (CVE-2025-31133).
 		null := b.Slot()
 		b.Add("open /dev/null", plan.OpOpenInRoot, plan.Int(int64(null)), plan.Int(int64(p.root)), plan.Str("/dev/null"),
-			plan.Int(plan.HowNoSymlinks), plan.Int(0))
-		b.Add("/dev/null", plan.OpCheckNode, plan.Int(int64(null)), plan.Int(plan.NodeChr), plan.Int(1), plan.Int(3)).Codes =
-			map[int]string{plan.ErrNotNull: "not the null device; refusing to mask paths with it"}
+			plan.Int(0), plan.Int(0))
+		b.Add("masked paths", plan.OpCheckNode, plan.Int(int64(null)), plan.Int(plan.NodeChr), plan.Int(1), plan.Int(3)).Codes =
+			map[int]string{plan.ErrNotNull: "/dev/null is not the null device; refusing to mask paths with it"}
 		t := b.Slot()
 		for _, path := range c.Masked {
 			k := b.Len()

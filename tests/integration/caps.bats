@@ -109,13 +109,22 @@ field() {
 	[ "${lines[-1]}" = 0 ]
 }
 
-@test "caps: an ambient capability missing from inheritable is an error" {
+@test "caps: an ambient capability missing from inheritable is left out with a warning, as runc does" {
 	update_config '.process.user = {"uid": 1000, "gid": 1000} | .process.capabilities = {"bounding": ["CAP_KILL"], "permitted": ["CAP_KILL"], "effective": ["CAP_KILL"], "ambient": ["CAP_KILL"]}'
+	run_sh 'grep CapAmb /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"level=warning"*"can't raise ambient capability CAP_KILL"* ]]
+	[[ "$output" == *"CapAmb:"*"0000000000000000"* ]]
+}
+
+@test "caps: an unknown capability is ignored with a warning, as runc does" {
+	update_config '.process.capabilities.bounding += ["CAP_NOPE"] | .process.capabilities.effective += ["CAP_NOPE"]'
 	run_sh 'echo ran'
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"ambient"* ]]
-	[ -z "$(teu list -q)" ]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"level=warning"*"ignoring unknown or unavailable capabilities: [CAP_NOPE]"* ]]
+	[ "${lines[-1]}" = ran ]
 }
 
 @test "caps: noNewPrivileges true and false" {
