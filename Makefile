@@ -53,7 +53,7 @@ unit:
 # Go 1.26's fuzz coordinator can fail a run at a -fuzztime deadline with
 # "context deadline exceeded" and no failing input (go.dev/issue/75804).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseBootstrap -fuzztime 500000x ./nsenter/
+	$(GO) test -run '^$$' -fuzz FuzzDecodePart -fuzztime 200000x ./nsenter/
 	$(GO) test -run '^$$' -fuzz FuzzSpec -fuzztime 100000x ./libcontainer/validate/
 
 integration: teu

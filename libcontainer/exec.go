@@ -210,6 +210,9 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	bootSteps(b, boot)
 	userns := userFile != nil
 	procSlot := -1
+	if debugging() {
+		sp.Timings = func(first int, us []uint32) { logSteps(b, "exec", first, us) }
+	}
 	if err := sp.start(exe, o.Stdin, o.Stdout, o.Stderr); err != nil {
 		return 0, err
 	}
@@ -302,7 +305,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 				return err
 			}
 			if err := processSteps(b, &procOpts{spec: es, exec: true, preserve: o.PreserveFds, home: home, path: path,
-				bpf: bpf, procSlot: procSlot, fifoSlot: -1, userns: userns}); err != nil {
+				bpf: bpf, procSlot: procSlot, fifoSlot: -1, userns: userns, trace: debugging()}); err != nil {
 				return err
 			}
 			sp.queue()

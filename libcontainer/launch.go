@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -299,7 +300,7 @@ func (l *launcher) start() error {
 	// The init is the intermediate's child; when that exits it becomes
 	// ours, so that a death during setup can be told (initDeath).
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	if o.Trace != nil {
+	if o.Trace != nil || debugging() {
 		sp.Timings = l.traceSteps
 	}
 	if err := sp.start(exe, o.Stdin, o.Stdout, o.Stderr); err != nil {
@@ -389,6 +390,7 @@ func (l *launcher) start() error {
 // traceSteps reports the executor's step times, grouped by what the steps
 // describe (a mount's several steps are one line).
 func (l *launcher) traceSteps(first int, us []uint32) {
+	logSteps(&l.sp.b, "init", first, us)
 	var last string
 	var sum time.Duration
 	flush := func() {
@@ -397,8 +399,17 @@ func (l *launcher) traceSteps(first int, us []uint32) {
 		}
 	}
 	for i, u := range us {
-		desc := l.sp.b.Describe(first+i, 0, "")
-		desc, _, _ = strings.Cut(desc, ": ")
+		if u == plan.Skipped {
+			continue
+		}
+		st := l.sp.b.Step(first + i)
+		if st == nil {
+			continue
+		}
+		desc, _, _ := strings.Cut(st.Desc, ": ")
+		if st.Op == plan.OpClose {
+			desc = last // part of what came before
+		}
 		if desc != last {
 			flush()
 			last, sum = desc, 0
@@ -406,6 +417,24 @@ func (l *launcher) traceSteps(first int, us []uint32) {
 		sum += time.Duration(u) * time.Microsecond
 	}
 	flush()
+}
+
+// debugging reports whether debug lines are logged (--debug): the
+// executor's steps are then reported and logged.
+func debugging() bool { return slog.Default().Enabled(context.Background(), slog.LevelDebug) }
+
+// logSteps logs each step the executor ran, with its time, at debug level.
+func logSteps(b *plan.Builder, who string, first int, us []uint32) {
+	if !debugging() {
+		return
+	}
+	for i, u := range us {
+		s := b.Step(first + i)
+		if s == nil || u == plan.Skipped {
+			continue
+		}
+		slog.Debug(who+": "+s.Desc, "step", first+i, "op", s.Op.String(), "us", u)
+	}
 }
 
 // bootOpts is the namespaces part of the container's plan.
@@ -554,7 +583,7 @@ func (l *launcher) setupPart() error {
 	if err := l.rootfs.Prepare(); err != nil {
 		return err
 	}
-	if o.Trace != nil {
+	if o.Trace != nil || debugging() {
 		b.Add("timings", plan.OpTimings)
 	}
 	// prestart and createRuntime hooks run in the parent, now.
@@ -701,7 +730,7 @@ func (l *launcher) processPart(root int) error {
 	st.Status = specs.StateCreated
 	return processSteps(&l.sp.b, &procOpts{
 		spec: s, preserve: l.preserve, extraEnv: l.extraEnv, home: home, path: path, bpf: l.seccompBPF,
-		procSlot: l.procSlot, fifoSlot: l.fifoSlot, state: stateJSON(&st), trace: l.opts.Trace != nil,
+		procSlot: l.procSlot, fifoSlot: l.fifoSlot, state: stateJSON(&st), trace: l.opts.Trace != nil || debugging(),
 		userns: l.userns, setgroupsDenied: l.setgroupsDenied,
 	})
 }

@@ -163,8 +163,12 @@ static int read_part(struct teu_ctx *c)
 	c->buf = buf;
 	c->part = part;
 	c->timed = 0;
-	c->us = calloc(part.n ? part.n : 1, sizeof(*c->us));
-	return c->us ? 0 : -ENOMEM;
+	c->us = malloc((part.n ? part.n : 1) * sizeof(*c->us));
+	if (!c->us)
+		return -ENOMEM;
+	// A step skipped, or not reached, is reported as UINT32_MAX.
+	memset(c->us, 0xff, (part.n ? part.n : 1) * sizeof(*c->us));
+	return 0;
 }
 
 static int send_timings(struct teu_ctx *c, uint32_t upto)
@@ -309,7 +313,7 @@ void teu_run_plan(struct teu_ctx *c)
 			i = 0;
 			continue;
 		}
-		c->us[i] = (uint32_t)((now_ns() - t0) / 1000);
+		c->us[i] = (uint32_t)((now_ns() - t0) / 1000) & 0x7fffffff;
 		if (r == 0) {
 			if (s->op == TEU_OP_TIMINGS && send_timings(c, i + 1) < 0)
 				fail(c, index, EPIPE, s->desc);

@@ -64,7 +64,11 @@ func DecodeMsg(b []byte) (Msg, error) {
 	return m, nil
 }
 
-// Timings decodes a MsgTimings payload: µs per step.
+// Skipped is the time of a step the executor did not run.
+const Skipped = ^uint32(0)
+
+// Timings decodes a MsgTimings payload: µs per step, Skipped for a step
+// not run.
 func Timings(payload []byte) []uint32 {
 	out := make([]uint32, len(payload)/4)
 	for i := range out {

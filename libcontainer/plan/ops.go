@@ -75,7 +75,7 @@ const (
 	OpSeccomp     Op = 72 // sock_filter program, seccomp(2) flags, notify tag (0: none)
 	OpCloseFrom   Op = 73 // fd: close-on-exec every fd from it on
 
-	OpReady    Op = 80 // report the timings and TagReady, close the sync socket (no answer awaited)
+	OpReady    Op = 80 // send TagReady and close the sync socket (no answer awaited)
 	OpFifoWait Op = 81 // fifo slot, procfs slot: open exec.fifo for writing (blocks until start), write a byte
 	OpHook     Op = 82 // path, argv, env, timeout s, cwd, stdin: run a hook and wait for it
 	OpExec     Op = 83 // path, argv, env
@@ -85,33 +85,71 @@ const (
 type opInfo struct {
 	name string
 	sig  string // one letter per argument: i int, s string, b blob
+	doc  string
 }
 
 var ops = map[Op]opInfo{
-	OpNop: {"nop", ""}, OpAdopt: {"adopt", "ii"}, OpClose: {"close", "i"}, OpSync: {"sync", "i"},
-	OpSendFd: {"send-fd", "ii"}, OpContinue: {"continue", ""}, OpDumpable: {"dumpable", "i"},
-	OpWrite: {"write", "sb"}, OpOpen: {"open", "isi"}, OpSetns: {"setns", "ii"}, OpUnshare: {"unshare", "i"},
-	OpSetresid: {"setresid", "ii"}, OpFork: {"fork", ""}, OpSetsid: {"setsid", ""}, OpKeyring: {"keyring", "s"},
-
-	OpOpenInRoot: {"open-in-root", "iisii"}, OpMount: {"mount", "issis"}, OpMountPath: {"mount-path", "sssis"},
-	OpOpenTree: {"open-tree", "iisi"}, OpSetattr: {"setattr", "iiiii"}, OpMoveMount: {"move-mount", "ii"},
-	OpCheckNode: {"check-node", "iiii"}, OpMknod: {"mknod", "isii"}, OpChown: {"chown", "isii"},
-	OpUnlink: {"unlink", "isi"}, OpSymlink: {"symlink", "iss"}, OpMask: {"mask", "iis"},
-	OpSetxattr: {"setxattr", "isb"}, OpPivotRoot: {"pivot-root", "i"}, OpChroot: {"chroot", "i"},
-	OpMoveRoot: {"move-root", "i"}, OpChdir: {"chdir", "s"}, OpCheckCwd: {"check-cwd", ""},
-	OpProcfs: {"procfs", "i"}, OpProcWrite: {"proc-write", "isb"}, OpFsMount: {"fs-mount", "isib"},
-
-	OpHostname: {"hostname", "s"}, OpDomainname: {"domainname", "s"}, OpIfUp: {"if-up", "s"},
-	OpConsole: {"console", "iiii"}, OpStdioChown: {"stdio-chown", "i"}, OpUmask: {"umask", "i"},
-
-	OpRlimit: {"rlimit", "iiii"}, OpSchedAttr: {"sched-attr", "b"}, OpIoprio: {"ioprio", "i"},
-	OpPersonality: {"personality", "i"}, OpMempolicy: {"mempolicy", "ib"}, OpAffinity: {"affinity", "b"},
-	OpCapBounding: {"cap-bounding", "ii"}, OpKeepCaps: {"keep-caps", "i"}, OpSetgroups: {"setgroups", "b"},
-	OpCapset: {"capset", "iii"}, OpAmbient: {"ambient", "i"}, OpNoNewPrivs: {"no-new-privs", ""},
-	OpSeccomp: {"seccomp", "bii"}, OpCloseFrom: {"close-from", "i"},
-
-	OpReady: {"ready", ""}, OpFifoWait: {"fifo-wait", "ii"}, OpHook: {"hook", "sbbisb"},
-	OpExec: {"exec", "sbb"}, OpTimings: {"timings", ""},
+	OpNop:         {"nop", "", "nothing (a jump: its skipOK skips steps)"},
+	OpAdopt:       {"adopt", "ii", "slot, fd: the fd the parent passed becomes slot's"},
+	OpClose:       {"close", "i", "slot"},
+	OpSync:        {"sync", "i", "tag: tell the parent, wait for its go-ahead"},
+	OpSendFd:      {"send-fd", "ii", "slot, tag: pass slot's fd to the parent, wait for its go-ahead"},
+	OpContinue:    {"continue", "", "read the next part of the plan from the plan pipe"},
+	OpDumpable:    {"dumpable", "i", "on: prctl(PR_SET_DUMPABLE)"},
+	OpWrite:       {"write", "sb", "path, data: write a host file (before anything of the container is visible)"},
+	OpOpen:        {"open", "isi", "slot, path, flags: open(2) a host path (O_CLOEXEC added)"},
+	OpSetns:       {"setns", "ii", "slot, nstype"},
+	OpUnshare:     {"unshare", "i", "flags"},
+	OpSetresid:    {"setresid", "ii", "uid, gid: setresgid then setresuid, all three ids each"},
+	OpFork:        {"fork", "", "the parent reports the child's pid and exits; the child goes on"},
+	OpSetsid:      {"setsid", "", "become a session leader (runc does it for every container process)"},
+	OpKeyring:     {"keyring", "s", "name: join a new session keyring"},
+	OpOpenInRoot:  {"open-in-root", "iisii", "slot, root slot, path, how, perm: resolve inside root (RESOLVE_IN_ROOT)"},
+	OpMount:       {"mount", "issis", "slot, source, fstype, flags, data: mount(2) onto slot (through /proc/self/fd)"},
+	OpMountPath:   {"mount-path", "sssis", "target, source, fstype, flags, data: mount(2) onto a path"},
+	OpOpenTree:    {"open-tree", "iisi", "slot, dir slot (-1: cwd), path, flags"},
+	OpSetattr:     {"setattr", "iiiii", "slot, at flags, set, clear, propagation: mount_setattr(2)"},
+	OpMoveMount:   {"move-mount", "ii", "from slot, to slot"},
+	OpCheckNode:   {"check-node", "iiii", "slot, kind, major, minor: the file is what it must be"},
+	OpMknod:       {"mknod", "isii", "dir slot, name, mode, dev"},
+	OpChown:       {"chown", "isii", "dir slot, name, uid, gid (not following a symlink)"},
+	OpUnlink:      {"unlink", "isi", "dir slot, name, flags"},
+	OpSymlink:     {"symlink", "iss", "dir slot, name, target"},
+	OpMask:        {"mask", "iis", "slot, null slot, tmpfs context: hide a file (bind /dev/null) or a directory (empty read-only tmpfs)"},
+	OpSetxattr:    {"setxattr", "isb", "slot, name, value (through /proc/self/fd)"},
+	OpPivotRoot:   {"pivot-root", "i", "new root slot"},
+	OpChroot:      {"chroot", "i", "slot"},
+	OpMoveRoot:    {"move-root", "i", "slot: mount --move it over / and chroot (--no-pivot)"},
+	OpChdir:       {"chdir", "s", "path"},
+	OpCheckCwd:    {"check-cwd", "", "the cwd is inside the root (CVE-2024-21626)"},
+	OpProcfs:      {"procfs", "i", "slot: a verified procfs of our own (fsopen, or /proc cloned without submounts)"},
+	OpProcWrite:   {"proc-write", "isb", "procfs slot, path below it, data (no symlink, magic link or mount crossed)"},
+	OpFsMount:     {"fs-mount", "isib", "slot, fstype, mount attrs, key/value config: fsopen/fsmount a detached mount"},
+	OpHostname:    {"hostname", "s", "name"},
+	OpDomainname:  {"domainname", "s", "name"},
+	OpIfUp:        {"if-up", "s", "interface name"},
+	OpConsole:     {"console", "iiii", "socket slot, rows, cols, bind /dev/console: a new pty becomes the controlling terminal and stdio"},
+	OpStdioChown:  {"stdio-chown", "i", "uid: give stdio to the process's user, as runc does"},
+	OpUmask:       {"umask", "i", "mask"},
+	OpRlimit:      {"rlimit", "iiii", "resource, soft, hard, raise-only"},
+	OpSchedAttr:   {"sched-attr", "b", "struct sched_attr"},
+	OpIoprio:      {"ioprio", "i", "ioprio"},
+	OpPersonality: {"personality", "i", "persona"},
+	OpMempolicy:   {"mempolicy", "ib", "mode, node mask"},
+	OpAffinity:    {"affinity", "b", "cpu mask"},
+	OpCapBounding: {"cap-bounding", "ii", "keep mask, last cap: drop every other capability from the bounding set"},
+	OpKeepCaps:    {"keep-caps", "i", "on"},
+	OpSetgroups:   {"setgroups", "b", "u32 gids"},
+	OpCapset:      {"capset", "iii", "effective, permitted, inheritable"},
+	OpAmbient:     {"ambient", "i", "mask: clear the ambient set, raise these"},
+	OpNoNewPrivs:  {"no-new-privs", "", "prctl(PR_SET_NO_NEW_PRIVS)"},
+	OpSeccomp:     {"seccomp", "bii", "sock_filter program, seccomp(2) flags, notify tag (0: none)"},
+	OpCloseFrom:   {"close-from", "i", "fd: close-on-exec every fd from it on"},
+	OpReady:       {"ready", "", "send TagReady and close the sync socket (no answer awaited)"},
+	OpFifoWait:    {"fifo-wait", "ii", "fifo slot, procfs slot: open exec.fifo for writing (blocks until start), write a byte"},
+	OpHook:        {"hook", "sbbisb", "path, argv, env, timeout s, cwd, stdin: run a hook and wait for it"},
+	OpExec:        {"exec", "sbb", "path, argv, env"},
+	OpTimings:     {"timings", "", "report the steps' timings"},
 }
 
 func (o Op) String() string {
@@ -155,7 +193,7 @@ const (
 )
 
 var codeText = map[int]string{
-	ErrNotNull: "not the null device (1:3)",
+	ErrNotNull:   "not the null device (1:3)",
 	ErrNotProcfs: "not a procfs", ErrSymlink: "is a symlink", ErrBadCwd: "working directory is outside the container's root",
 	ErrHookFailed: "exited with an error", ErrHookKilled: "killed by a signal", ErrTimeout: "timed out",
 	ErrPlan: "invalid plan", ErrNotTTY: "not a terminal", ErrNotChr: "not a character device",
@@ -184,9 +222,9 @@ func ErrnoName(e int) string {
 // OpTable is docs/plan.md's table of ops: number, name, signature.
 func OpTable() string {
 	var b strings.Builder
-	b.WriteString("| op | name | arguments |\n|---|---|---|\n")
+	b.WriteString("| op | name | signature | arguments and effect |\n|---|---|---|---|\n")
 	for _, o := range Ops() {
-		fmt.Fprintf(&b, "| %d | `%s` | `%s` |\n", o, ops[o].name, ops[o].sig)
+		fmt.Fprintf(&b, "| %d | `%s` | `%s` | %s |\n", o, ops[o].name, ops[o].sig, ops[o].doc)
 	}
 	return b.String()
 }
