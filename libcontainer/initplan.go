@@ -169,6 +169,7 @@ type procOpts struct {
 func processSteps(b *plan.Builder, o *procOpts) error {
 	s := o.spec
 	p := s.Process
+	b.Phase("process")
 	// rlimits: raised now, while we hold CAP_SYS_RESOURCE; the exact
 	// values right before execve (lowering needs no capability), so the
 	// executor never runs under a container's small RLIMIT_NOFILE.
@@ -223,11 +224,13 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 	}
 	loadSeccomp(seccompBeforeCredentials, false)
 
+	b.Phase("credentials")
 	// Give stdio to the user before we may no longer (runc does).
 	b.Add("chown stdio", plan.OpStdioChown, plan.Int(int64(p.User.UID)))
 	if err := credentialSteps(b, p, o); err != nil {
 		return err
 	}
+	b.Phase("cwd+fds")
 	b.Add("chdir to cwd "+p.Cwd, plan.OpChdir, plan.Str(p.Cwd))
 	b.Add("working directory", plan.OpCheckCwd)
 	umask := int64(0o022)
@@ -242,6 +245,7 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 	if o.trace {
 		b.Add("timings", plan.OpTimings)
 	}
+	b.Phase("")
 	if !o.exec {
 		b.Add("ready", plan.OpReady)
 		b.Add("wait for start on exec.fifo", plan.OpFifoWait, plan.Int(int64(o.fifoSlot)), plan.Int(int64(o.procSlot))).Late = true

@@ -339,7 +339,7 @@ func (l *launcher) start() error {
 			l.cgroupTime += time.Since(t)
 			return nil
 		case m.Type == plan.MsgSync && m.A == plan.TagHooks:
-			trace("init mounts", time.Since(t0))
+			trace("init setup", time.Since(t0))
 			t0 = time.Now()
 			err := l.createHooks()
 			trace("hooks", time.Since(t0))
@@ -387,36 +387,31 @@ func (l *launcher) start() error {
 	return nil
 }
 
-// traceSteps reports the executor's step times, grouped by what the steps
-// describe (a mount's several steps are one line).
+// traceSteps reports the executor's step times by phase, and logs each
+// step at debug level.
 func (l *launcher) traceSteps(first int, us []uint32) {
 	logSteps(&l.sp.b, "init", first, us)
+	if l.opts.Trace == nil {
+		return
+	}
 	var last string
 	var sum time.Duration
-	flush := func() {
-		if last != "" && l.opts.Trace != nil {
-			l.opts.Trace("init "+last, sum)
-		}
-	}
 	for i, u := range us {
-		if u == plan.Skipped {
-			continue
-		}
 		st := l.sp.b.Step(first + i)
-		if st == nil {
+		if st == nil || u == plan.Skipped || st.Phase == "" {
 			continue
 		}
-		desc, _, _ := strings.Cut(st.Desc, ": ")
-		if st.Op == plan.OpClose {
-			desc = last // part of what came before
-		}
-		if desc != last {
-			flush()
-			last, sum = desc, 0
+		if st.Phase != last {
+			if last != "" {
+				l.opts.Trace("init "+last, sum)
+			}
+			last, sum = st.Phase, 0
 		}
 		sum += time.Duration(u) * time.Microsecond
 	}
-	flush()
+	if last != "" {
+		l.opts.Trace("init "+last, sum)
+	}
 }
 
 // debugging reports whether debug lines are logged (--debug): the
@@ -562,6 +557,7 @@ func (l *launcher) hookState() []byte {
 // sysctls and the rest of the rootfs, up to handing its root to us.
 func (l *launcher) setupPart() error {
 	s, o, b := l.spec, l.opts, &l.sp.b
+	b.Phase("session")
 	// runc makes every container process a session leader.
 	b.Add("setsid", plan.OpSetsid)
 	l.procSlot = b.Slot()
@@ -580,14 +576,17 @@ func (l *launcher) setupPart() error {
 		return err
 	}
 	l.rootfs = rootfs.NewCompiler(b, rc, rootfs.OSHost{})
+	b.Phase("mounts")
 	if err := l.rootfs.Prepare(); err != nil {
 		return err
 	}
 	if o.Trace != nil || debugging() {
 		b.Add("timings", plan.OpTimings)
 	}
+	b.Phase("")
 	// prestart and createRuntime hooks run in the parent, now.
 	b.Add("hooks", plan.OpSync, plan.Int(plan.TagHooks))
+	b.Phase("hooks")
 	if s.Hooks != nil {
 		state := l.hookState()
 		for i, h := range s.Hooks.CreateContainer {
@@ -595,10 +594,12 @@ func (l *launcher) setupPart() error {
 			hookStep(b, fmt.Sprintf("createContainer hook #%d: %s", i, h.Path), &h, l.c.state.Rootfs, state)
 		}
 	}
+	b.Phase("pivot")
 	l.rootfs.Pivot()
 	if err := l.rootfs.CreateCwd(s.Process.Cwd); err != nil {
 		return err
 	}
+	b.Phase("console")
 	if s.Process.Terminal {
 		if l.consoleSlot < 0 {
 			return errors.New("process.terminal needs a console socket")
@@ -611,6 +612,7 @@ func (l *launcher) setupPart() error {
 			map[int]string{plan.ErrSymlink: "/dev/console is a symlink; refusing to bind the console onto its target"}
 		b.Close(l.consoleSlot)
 	}
+	b.Phase("hostname+sysctl")
 	if s.Hostname != "" {
 		b.Add("set hostname", plan.OpHostname, plan.Str(s.Hostname))
 	}
@@ -624,8 +626,13 @@ func (l *launcher) setupPart() error {
 		b.Addf(plan.OpProcWrite, []plan.Arg{plan.Int(int64(l.procSlot)), plan.Str("sys/" + strings.ReplaceAll(k, ".", "/")), plan.Blob([]byte(v))},
 			"sysctl %s=%s", k, v)
 	}
+	b.Phase("finalize")
 	if err := l.rootfs.Finalize(); err != nil {
 		return err
+	}
+	b.Phase("")
+	if o.Trace != nil || debugging() {
+		b.Add("timings", plan.OpTimings)
 	}
 	// The parent looks up HOME and the executable in the container's root.
 	b.Add("hand over the root", plan.OpSendFd, plan.Int(int64(l.rootfs.Root())), plan.Int(plan.TagRoot))

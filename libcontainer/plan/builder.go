@@ -13,6 +13,7 @@ const MaxSlots = 64
 // can be described.
 type Builder struct {
 	steps []Step
+	phase string // stamped on the steps added from now on
 	cut   int // first step not yet in a part
 	used  [MaxSlots]bool
 	err   error
@@ -21,7 +22,7 @@ type Builder struct {
 // Add appends a step and returns it, for the caller to set its control
 // flow (SkipOK, AltErrnos, SkipAlt).
 func (b *Builder) Add(desc string, op Op, args ...Arg) *Step {
-	b.steps = append(b.steps, Step{Op: op, Args: args, Desc: desc})
+	b.steps = append(b.steps, Step{Op: op, Args: args, Desc: desc, Phase: b.phase})
 	return &b.steps[len(b.steps)-1]
 }
 
@@ -29,6 +30,10 @@ func (b *Builder) Add(desc string, op Op, args ...Arg) *Step {
 func (b *Builder) Addf(op Op, args []Arg, format string, a ...any) *Step {
 	return b.Add(fmt.Sprintf(format, a...), op, args...)
 }
+
+// Phase names what the steps added from now on are part of, for --trace
+// ("mounts", "credentials").
+func (b *Builder) Phase(name string) { b.phase = name }
 
 // Len is the number of steps so far; the next step's index.
 func (b *Builder) Len() int { return len(b.steps) }

@@ -99,6 +99,8 @@ type Step struct {
 	// after one of them the executor skips SkipAlt steps.
 	AltErrnos []int
 	SkipAlt   int
+	// Phase groups the step with others for --trace; never sent.
+	Phase string
 	// Codes word a failure code better than ErrorText would for this
 	// step ("source is a directory, destination is not"); never sent.
 	Codes map[int]string

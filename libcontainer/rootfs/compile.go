@@ -117,6 +117,7 @@ func (p *Compiler) Prepare() error {
 		}
 	}
 	if setupDev {
+		b.Phase("devices")
 		if err := p.devices(); err != nil {
 			return err
 		}

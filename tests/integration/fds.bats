@@ -5,8 +5,9 @@
 load helpers
 
 # What the container's shell (pid 1) holds, as "FD TARGET" lines: listed
-# by another process (the shell's own command substitution would add a pipe).
-FDS='ls -l /proc/1/fd | awk "/->/ {print \$(NF-2), \$NF}"'
+# by another shell into a file (in a pipeline, or with a redirection of its
+# own, the shell itself would hold a pipe or a saved fd meanwhile).
+FDS='sh -c "ls -l /proc/1/fd >/dev/shm/fds"; awk "/->/ {print \$(NF-2), \$NF}" /dev/shm/fds'
 
 # fd_numbers: the fd numbers of $FDS lines in $output, space-separated.
 fd_numbers() {

@@ -19,7 +19,7 @@ phases() {
 	run phases "$TEST_ROOT/err" create c1
 	[ "$status" -eq 0 ]
 	for p in config prepare "exec init" cgroup namespaces "init setup" hooks finish \
-		"init config" "init mounts" "init pivot" "init finalize" "init credentials"; do
+		"init session" "init mounts" "init devices" "init pivot" "init finalize" "init credentials"; do
 		printf '%s\n' "$output" | grep -qx "$p" || { echo "no phase $p in: $output" >&2; return 1; }
 	done
 }

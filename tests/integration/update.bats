@@ -13,9 +13,12 @@ setup() {
 }
 
 @test "update: every cgroup v1 flag lands in its file" {
+	# Weight files exist only with an I/O scheduler that has weights (bfq).
+	weight=(--blkio-weight 500)
+	[ -e /sys/fs/cgroup/blkio/blkio.weight ] || [ -e /sys/fs/cgroup/blkio/blkio.bfq.weight ] || weight=()
 	teu update --memory 64M --memory-swap 128m --memory-reservation 16m \
 		--cpu-share 512 --cpu-period 200000 --cpu-quota 50000 \
-		--cpuset-cpus 0 --cpuset-mems 0 --pids-limit 40 --blkio-weight 500 upd
+		--cpuset-cpus 0 --cpuset-mems 0 --pids-limit 40 "${weight[@]}" upd
 	[ "$(cg_read upd memory memory.limit_in_bytes)" -eq 67108864 ]
 	[ "$(cg_read upd memory memory.memsw.limit_in_bytes)" -eq 134217728 ]
 	[ "$(cg_read upd memory memory.soft_limit_in_bytes)" -eq 16777216 ]
@@ -25,9 +28,11 @@ setup() {
 	[ "$(cg_read upd cpuset cpuset.cpus)" = 0 ]
 	[ "$(cg_read upd cpuset cpuset.mems)" = 0 ]
 	[ "$(cg_read upd pids pids.max)" -eq 40 ]
-	d=$(cg_dir upd blkio)
-	w=$d/blkio.weight; [ -e "$w" ] || w=$d/blkio.bfq.weight
-	grep -q 500 "$w"
+	if [ ${#weight[@]} -gt 0 ]; then
+		d=$(cg_dir upd blkio)
+		w=$d/blkio.weight; [ -e "$w" ] || w=$d/blkio.bfq.weight
+		grep -q 500 "$w"
+	fi
 	# ... and the saved config follows, for a later update or state.
 	jq -e '.linux.resources | .memory.limit == 67108864 and .pids.limit == 40 and .cpu.shares == 512' "$TEU_ROOT/upd/config.json"
 }

@@ -1,0 +1,196 @@
+package libcontainer
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/plan"
+	"github.com/teu-runtime/teu/libcontainer/seccomp"
+)
+
+func procSpec1() *specs.Spec {
+	caps := []string{"CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	return &specs.Spec{
+		Process: &specs.Process{Args: []string{"sh"}, Cwd: "/work", Env: []string{"PATH=/bin"},
+			User:         specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10}},
+			Capabilities: &specs.LinuxCapabilities{Bounding: caps, Permitted: caps, Effective: caps},
+			Rlimits:      []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 64, Hard: 64}}},
+		Linux: &specs.Linux{},
+	}
+}
+
+// ops lists the ops of b's steps, in order.
+func ops(b *plan.Builder) []plan.Op {
+	var out []plan.Op
+	for _, s := range b.Steps() {
+		out = append(out, s.Op)
+	}
+	return out
+}
+
+func index(list []plan.Op, op plan.Op, nth int) int {
+	for i, o := range list {
+		if o == op {
+			if nth == 0 {
+				return i
+			}
+			nth--
+		}
+	}
+	return -1
+}
+
+func compileProc(t *testing.T, s *specs.Spec, exec bool) *plan.Builder {
+	t.Helper()
+	var bpf []byte
+	if s.Linux.Seccomp != nil {
+		prog, err := seccomp.Program(s.Linux.Seccomp, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bpf = seccomp.Encode(prog)
+	}
+	b := &plan.Builder{}
+	err := processSteps(b, &procOpts{spec: s, exec: exec, home: "/home/u", path: "/bin/sh", bpf: bpf, procSlot: 1, fifoSlot: 0,
+		state: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&plan.Part{Steps: b.Steps()}).Encode(); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The order of the process part: rlimits raised first, ids after the
+// capability bounding set, the exact rlimits right before execve, the wait
+// on exec.fifo after ready, HOME added when the env has none.
+func TestProcessOrder(t *testing.T) {
+	b := compileProc(t, procSpec1(), false)
+	o := ops(b)
+	raise, setres, bound := index(o, plan.OpRlimit, 0), index(o, plan.OpSetresid, 0), index(o, plan.OpCapBounding, 0)
+	ready, fifo, late, exec := index(o, plan.OpReady, 0), index(o, plan.OpFifoWait, 0), index(o, plan.OpRlimit, 1), index(o, plan.OpExec, 0)
+	if !(raise < bound && bound < setres && setres < ready && ready < fifo && fifo < late && late < exec) {
+		t.Fatalf("steps out of order:\n%s", b.Listing())
+	}
+	if st := b.Step(raise); st.Args[3].Int != 1 || b.Step(late).Args[3].Int != 0 || !b.Step(late).Late {
+		t.Fatalf("rlimits: early must only raise, late must set and describe itself:\n%s", b.Listing())
+	}
+	if env := string(b.Step(exec).Args[2].Bytes); !strings.Contains(env, "HOME=/home/u\x00") {
+		t.Fatalf("env %q lacks HOME", env)
+	}
+	// cwd is tried as root (skipping its check when refused), then again
+	// as the user.
+	if cd := b.Step(index(o, plan.OpChdir, 0)); cd.SkipAlt != 1 || len(cd.AltErrnos) != 2 {
+		t.Fatalf("first chdir: %+v", cd)
+	}
+	if index(o, plan.OpChdir, 1) < setres {
+		t.Fatal("second chdir not after the switch of user")
+	}
+}
+
+func TestSeccompPoints(t *testing.T) {
+	s := procSpec1()
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}}
+	// Without no_new_privs: before the switch of credentials (loading
+	// needs CAP_SYS_ADMIN then).
+	o := ops(compileProc(t, s, false))
+	if index(o, plan.OpSeccomp, 0) > index(o, plan.OpSetresid, 0) {
+		t.Fatal("seccomp not before credentials without no_new_privs")
+	}
+	// With it: last, after exec.fifo.
+	s.Process.NoNewPrivileges = true
+	o = ops(compileProc(t, s, false))
+	if index(o, plan.OpSeccomp, 0) < index(o, plan.OpFifoWait, 0) || index(o, plan.OpSeccomp, 0) > index(o, plan.OpExec, 0) {
+		t.Fatal("seccomp not between exec.fifo and execve with no_new_privs")
+	}
+	// A filter that denies prlimit64: the rlimits go on before it.
+	s.Linux.Seccomp.Syscalls = append(s.Linux.Seccomp.Syscalls, specs.LinuxSyscall{Names: []string{"prlimit64"}, Action: specs.ActErrno})
+	o = ops(compileProc(t, s, false))
+	if index(o, plan.OpRlimit, 1) > index(o, plan.OpSeccomp, 0) {
+		t.Fatal("rlimits not before a filter that denies prlimit64")
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	s := procSpec1()
+	// An ambient capability that is not inheritable is dropped (runc
+	// warns), an unknown one ignored.
+	s.Process.Capabilities.Ambient = []string{"CAP_KILL", "CAP_NOPE"}
+	b := compileProc(t, s, true)
+	o := ops(b)
+	if amb := b.Step(index(o, plan.OpAmbient, 0)); amb.Args[0].Int != 0 {
+		t.Fatalf("ambient %#x, want none", amb.Args[0].Int)
+	}
+	if cs := b.Step(index(o, plan.OpCapset, 0)); cs.Args[0].Int != 1<<unix.CAP_KILL|1<<unix.CAP_NET_BIND_SERVICE {
+		t.Fatalf("capset %+v", cs.Args)
+	}
+	if g := b.Step(index(o, plan.OpSetgroups, 0)); len(g.Args[0].Bytes) != 4 || len(g.AltErrnos) != 0 {
+		t.Fatalf("setgroups %+v", g)
+	}
+	if index(o, plan.OpReady, 0) >= 0 || index(o, plan.OpFifoWait, 0) >= 0 {
+		t.Fatal("exec's process has no exec.fifo")
+	}
+	// In a user namespace an empty group list may meet a denied setgroups.
+	s.Process.User.AdditionalGids = nil
+	b = &plan.Builder{}
+	if err := processSteps(b, &procOpts{spec: s, exec: true, home: "/", path: "/bin/sh", procSlot: 1, userns: true}); err != nil {
+		t.Fatal(err)
+	}
+	if g := b.Step(index(ops(b), plan.OpSetgroups, 0)); len(g.AltErrnos) != 1 || g.AltErrnos[0] != int(unix.EPERM) {
+		t.Fatalf("setgroups in a user namespace: %+v", g)
+	}
+	// Denied and asked for groups: an error at compile time.
+	s.Process.User.AdditionalGids = []uint32{5}
+	if err := processSteps(&plan.Builder{}, &procOpts{spec: s, exec: true, path: "/bin/sh", setgroupsDenied: true}); err == nil {
+		t.Fatal("additionalGids with setgroups denied compiled")
+	}
+}
+
+// Namespaces the joined user namespace owns are joined after it, the
+// others before; the process becomes root of the joined namespace.
+func TestJoinOrder(t *testing.T) {
+	b := &plan.Builder{}
+	bootSteps(b, &bootOpts{rootSlot: -1, joins: []nsJoin{
+		{slot: 1, typ: unix.CLONE_NEWNET},
+		{slot: 2, typ: unix.CLONE_NEWUSER},
+		{slot: 3, typ: unix.CLONE_NEWNS, ownedByUser: true},
+	}})
+	var got []string
+	for _, s := range b.Steps() {
+		if s.Op == plan.OpSetns || s.Op == plan.OpSetresid {
+			got = append(got, s.Desc)
+		}
+	}
+	want := "setns net namespace,setns user namespace,become root in the user namespace,setns mnt namespace"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("join order %q, want %q", strings.Join(got, ","), want)
+	}
+	if o := ops(b); o[len(o)-2] != plan.OpFork || o[len(o)-1] != plan.OpContinue || o[0] != plan.OpDumpable {
+		t.Fatalf("boot part: %v", o)
+	}
+}
+
+// A new user namespace: the id maps are written while we are dumpable,
+// and we are not dumpable again before anything else.
+func TestNewUserns(t *testing.T) {
+	b := &plan.Builder{}
+	adj := 100
+	bootSteps(b, &bootOpts{rootSlot: -1, oomScoreAdj: &adj, clone: unix.CLONE_NEWUSER | unix.CLONE_NEWPID, cgroupSync: true})
+	l := b.Listing()
+	for _, want := range []string{
+		`write "/proc/self/oom_score_adj"`, "dumpable 0", "unshare 268435456", "dumpable 1", "sync 1", "sync 2", "sync 3",
+		"setresid 0 0", "fork",
+	} {
+		if !strings.Contains(l, want) {
+			t.Errorf("boot part lacks %q:\n%s", want, l)
+		}
+	}
+	if strings.Index(l, "write") > strings.Index(l, "dumpable 0") || strings.Index(l, "sync 1") > strings.LastIndex(l, "dumpable 0") {
+		t.Errorf("dumpable order:\n%s", l)
+	}
+}
