@@ -1,15 +1,13 @@
 package libcontainer
 
 import (
-	"encoding/json"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // procSpec and procLinux mirror specs.Spec and specs.Linux without what no
 // container process is set up from: the other platforms' sections, and the
 // cgroup settings (linux.resources, linux.intelRdt) that the parent applies.
-// The init, exec's init and exec itself decode their spec through them:
+// exec decodes the stored spec through them:
 // encoding/json lists the fields of, and builds an encoder for, every type
 // a struct can reach before it decodes a single value, and specs.Spec
 // reaches a few hundred. A fresh teu process pays for each one in page
@@ -42,16 +40,6 @@ type procLinux struct {
 	MemoryPolicy      *specs.LinuxMemoryPolicy         `json:"memoryPolicy,omitempty"`
 	Personality       *specs.LinuxPersonality          `json:"personality,omitempty"`
 	TimeOffsets       map[string]specs.LinuxTimeOffset `json:"timeOffsets,omitempty"`
-}
-
-// decodeProcSpec decodes a spec's JSON into a *specs.Spec whose left-out
-// sections (see procSpec) are empty.
-func decodeProcSpec(data []byte) (*specs.Spec, error) {
-	var m procSpec
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	return m.spec(), nil
 }
 
 // spec is m as a *specs.Spec.
