@@ -240,7 +240,7 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 	b.Add("set umask", plan.OpUmask, plan.Int(umask))
 	// Nothing of ours may reach the user's process: from here every fd
 	// past the preserved ones closes on exec.
-	b.Add("close fds", plan.OpCloseFrom, plan.Int(int64(3+o.preserve)))
+	b.Add("close fds", plan.OpCloseFrom, plan.Int(int64(3+o.preserve)), plan.Int(int64(o.procSlot)))
 	loadSeccomp(seccompBeforeReady, false)
 	if o.trace {
 		b.Add("timings", plan.OpTimings)

@@ -2,6 +2,7 @@
 // scheduling, seccomp, the terminal, exec.fifo, hooks and the final execve.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -330,18 +331,41 @@ static int seccomp_step(struct teu_ctx *c, const struct teu_arg *a)
 	return r;
 }
 
-static int close_from(int64_t first)
+// close_from marks every fd from first on close-on-exec: close_range(2),
+// or, where it is refused (an old kernel, a seccomp filter loaded before
+// this step), fcntl on each fd listed in our own procfs.
+static int close_from(int64_t first, int proc)
 {
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	int dir;
+
 	if (first < 3)
 		return -TEU_E_PLAN;
 	if (syscall(SYS_close_range, (unsigned int)first, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
 		return 0;
-	if (errno != ENOSYS && errno != EINVAL)
+	if (errno != ENOSYS && errno != EINVAL && errno != EPERM)
 		return -errno;
-	for (long fd = first, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
-		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
-			return -errno;
-	return 0;
+	dir = openat(proc, "self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			char *end;
+			long fd = strtol(d->d_name, &end, 10);
+			off += d->d_reclen;
+			if (*end || end == d->d_name || fd < first || fd == dir)
+				continue;
+			if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) {
+				int e = errno;
+				close(dir);
+				return -e;
+			}
+		}
+	}
+	close(dir);
+	return n < 0 ? -errno : 0;
 }
 
 static int fifo_wait(struct teu_ctx *c, const struct teu_arg *a)
@@ -473,10 +497,15 @@ static int hook(struct teu_ctx *c, const struct teu_arg *a)
 		c->detail[0] = '\0';
 	else if (r == -TEU_E_HOOK_FAILED || r == -TEU_E_HOOK_KILLED) {
 		// The status first, then what the hook said.
-		char said[sizeof(c->detail)];
-		memcpy(said, c->detail, sizeof(said));
-		snprintf(c->detail, sizeof(c->detail), "%s %d%s%s", WIFSIGNALED(status) ? "signal" : "exit status",
-			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), said[0] ? ": " : "", said);
+		// (The output is cut to leave room for the status.)
+		char said[sizeof(c->detail) - 32];
+		int n;
+		memcpy(said, c->detail, sizeof(said) - 1);
+		said[sizeof(said) - 1] = '\0';
+		n = snprintf(c->detail, sizeof(c->detail), "%s %d", WIFSIGNALED(status) ? "signal" : "exit status",
+			     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		if (said[0] && n > 0 && (size_t)n < sizeof(c->detail))
+			snprintf(c->detail + n, sizeof(c->detail) - (size_t)n, ": %s", said);
 	}
 out:
 	for (int i = 0; i < 2; i++) {
@@ -574,7 +603,7 @@ int teu_op_proc(struct teu_ctx *c, const struct teu_step *s)
 	case TEU_OP_SECCOMP:
 		return seccomp_step(c, a);
 	case TEU_OP_CLOSE_FROM:
-		return close_from(a[0].i);
+		return close_from(a[0].i, teu_slot(c, a[1].i));
 	case TEU_OP_FIFO_WAIT:
 		return fifo_wait(c, a);
 	case TEU_OP_HOOK:

@@ -73,7 +73,7 @@ const (
 	OpAmbient     Op = 70 // mask: clear the ambient set, raise these
 	OpNoNewPrivs  Op = 71
 	OpSeccomp     Op = 72 // sock_filter program, seccomp(2) flags, notify tag (0: none)
-	OpCloseFrom   Op = 73 // fd: close-on-exec every fd from it on
+	OpCloseFrom   Op = 73 // fd, procfs slot: close-on-exec every fd from it on (close_range, or each fd procfs lists)
 
 	OpReady    Op = 80 // send TagReady and close the sync socket (no answer awaited)
 	OpFifoWait Op = 81 // fifo slot, procfs slot: open exec.fifo for writing (blocks until start), write a byte
@@ -144,7 +144,7 @@ var ops = map[Op]opInfo{
 	OpAmbient:     {"ambient", "i", "mask: clear the ambient set, raise these"},
 	OpNoNewPrivs:  {"no-new-privs", "", "prctl(PR_SET_NO_NEW_PRIVS)"},
 	OpSeccomp:     {"seccomp", "bii", "sock_filter program, seccomp(2) flags, notify tag (0: none)"},
-	OpCloseFrom:   {"close-from", "i", "fd: close-on-exec every fd from it on"},
+	OpCloseFrom:   {"close-from", "ii", "fd, procfs slot: close-on-exec every fd from it on (close_range, or each fd procfs lists)"},
 	OpReady:       {"ready", "", "send TagReady and close the sync socket (no answer awaited)"},
 	OpFifoWait:    {"fifo-wait", "ii", "fifo slot, procfs slot: open exec.fifo for writing (blocks until start), write a byte"},
 	OpHook:        {"hook", "sbbisb", "path, argv, env, timeout s, cwd, stdin: run a hook and wait for it"},
