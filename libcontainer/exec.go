@@ -297,7 +297,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		case m.Type == plan.MsgFd && m.A == plan.TagRoot:
 			env := p.Env
 			home := ""
-			if !hasEnv(env, "HOME") {
+			if needsHome(env) {
 				home = homeDir(fd, int(p.User.UID))
 			}
 			path, err := lookPath(fd, p.Cwd, p.Args[0], env)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -173,35 +174,16 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 	// rlimits: raised now, while we hold CAP_SYS_RESOURCE; the exact
 	// values right before execve (lowering needs no capability), so the
 	// executor never runs under a container's small RLIMIT_NOFILE.
-	type rl struct {
-		name      string
-		res       int
-		soft, max uint64
-	}
-	var limits []rl
 	for _, r := range p.Rlimits {
-		limits = append(limits, rl{r.Type, validate.Rlimits[r.Type], r.Soft, r.Hard})
-	}
-	for _, r := range limits {
-		b.Addf(plan.OpRlimit, []plan.Arg{plan.Int(int64(r.res)), plan.Int(int64(r.soft)), plan.Int(int64(r.max)), plan.Int(1)},
-			"set %s to %d/%d", r.name, r.soft, r.max)
+		b.Addf(plan.OpRlimit, []plan.Arg{plan.Int(int64(validate.Rlimits[r.Type])), plan.Int(int64(r.Soft)), plan.Int(int64(r.Hard)), plan.Int(1)},
+			"set %s to %d/%d", r.Type, r.Soft, r.Hard)
 	}
 	setLimits := func(late bool) {
-		for _, r := range limits {
-			b.Addf(plan.OpRlimit, []plan.Arg{plan.Int(int64(r.res)), plan.Int(int64(r.soft)), plan.Int(int64(r.max)), plan.Int(0)},
-				"set %s to %d/%d", r.name, r.soft, r.max).Late = late
+		for _, r := range p.Rlimits {
+			b.Addf(plan.OpRlimit, []plan.Arg{plan.Int(int64(validate.Rlimits[r.Type])), plan.Int(int64(r.Soft)), plan.Int(int64(r.Hard)), plan.Int(0)},
+				"set %s to %d/%d", r.Type, r.Soft, r.Hard).Late = late
 		}
-		limits = nil
 	}
-	// A cwd only the process's user may enter is tried again below.
-	cd := b.Add("chdir to cwd "+p.Cwd, plan.OpChdir, plan.Str(p.Cwd))
-	cd.AltErrnos, cd.SkipAlt = []int{int(unix.EACCES), int(unix.EPERM)}, 1
-	b.Add("working directory", plan.OpCheckCwd)
-	if err := processAttrSteps(b, s, o.exec); err != nil {
-		return err
-	}
-	lsmExecSteps(b, p, o.procSlot)
-
 	var prog []unix.SockFilter
 	if len(o.bpf) > 0 {
 		var err error
@@ -210,29 +192,62 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 		}
 	}
 	point := seccompPoint(s)
+	// The exact rlimits go on after the filter if it lets the very
+	// prlimit64 calls through; else right before it.
+	limitsFirst := len(o.bpf) > 0 && !allowsRlimits(prog, len(p.Rlimits))
 	loadSeccomp := func(at int, late bool) {
 		if len(o.bpf) == 0 || point != at {
 			return
 		}
-		// The exact rlimits go on after the filter if it lets the very
-		// prlimit64 calls through; else now, while we still can.
-		if !allowsRlimits(prog, limits) {
+		if limitsFirst {
 			setLimits(late)
 		}
 		b.Add("load the seccomp filter", plan.OpSeccomp, plan.Blob(o.bpf), plan.Int(int64(seccomp.Flags(s.Linux.Seccomp))),
 			plan.Int(plan.TagSeccomp)).Late = late
 	}
-	loadSeccomp(seccompBeforeCredentials, false)
-
-	b.Phase("credentials")
-	// Give stdio to the user before we may no longer (runc does).
-	b.Add("chown stdio", plan.OpStdioChown, plan.Int(int64(p.User.UID)))
-	if err := credentialSteps(b, p, o); err != nil {
+	// The cwd is entered as root, before an early filter could refuse the
+	// check's getcwd. One only the process's user may enter (EACCES) is
+	// entered after the switch of user instead: the plan has the middle
+	// part twice, the executor takes one.
+	cd := b.Add("chdir to cwd "+p.Cwd, plan.OpChdir, plan.Str(p.Cwd))
+	cd.AltErrnos = []int{int(unix.EACCES), int(unix.EPERM)}
+	k := b.Len() - 1
+	b.Add("working directory", plan.OpCheckCwd)
+	set, last, err := processCaps(p, o)
+	if err != nil {
 		return err
 	}
+	middle := func(retryCwd bool) error {
+		if err := processAttrSteps(b, s, o.exec); err != nil {
+			return err
+		}
+		lsmExecSteps(b, p, o.procSlot)
+		loadSeccomp(seccompBeforeCredentials, false)
+		b.Phase("credentials")
+		// Give stdio to the user before we may no longer (runc does).
+		b.Add("chown stdio", plan.OpStdioChown, plan.Int(int64(p.User.UID)))
+		if err := credentialSteps(b, p, o, set, last); err != nil {
+			return err
+		}
+		if retryCwd {
+			b.Add("chdir to cwd "+p.Cwd, plan.OpChdir, plan.Str(p.Cwd))
+			b.Add("working directory", plan.OpCheckCwd)
+		}
+		return nil
+	}
+	if err := middle(false); err != nil {
+		return err
+	}
+	jump := b.Len()
+	b.Add("skip the cwd retry", plan.OpNop)
+	retry := b.Len()
+	b.Phase("process")
+	if err := middle(true); err != nil {
+		return err
+	}
+	b.Step(k).SkipAlt = retry - k - 1
+	b.Step(jump).SkipOK = b.Len() - jump - 1
 	b.Phase("cwd+fds")
-	b.Add("chdir to cwd "+p.Cwd, plan.OpChdir, plan.Str(p.Cwd))
-	b.Add("working directory", plan.OpCheckCwd)
 	umask := int64(0o022)
 	if p.User.Umask != nil {
 		umask = int64(*p.User.Umask)
@@ -256,13 +271,60 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 		}
 	}
 	loadSeccomp(seccompBeforeExec, !o.exec)
-	setLimits(!o.exec)
-	env := append(append([]string{}, p.Env...), o.extraEnv...)
-	if !hasEnv(env, "HOME") {
-		env = append(env, "HOME="+o.home)
+	if !limitsFirst {
+		setLimits(!o.exec)
+	}
+	env, err := processEnv(append(append([]string{}, p.Env...), o.extraEnv...), o.home)
+	if err != nil {
+		return err
 	}
 	b.Add("exec "+p.Args[0], plan.OpExec, plan.Str(o.path), plan.Strs(p.Args), plan.Strs(env)).Late = !o.exec
 	return b.Err()
+}
+
+// processEnv is the process's environment as runc makes it: the last of
+// duplicate entries wins (in its place), an empty HOME counts as none, and
+// a missing HOME is home (from the container's /etc/passwd).
+func processEnv(env []string, home string) ([]string, error) {
+	out := make([]string, 0, len(env)+1)
+	saw := make(map[string]bool, len(env))
+	homeSet := false
+	for i := len(env) - 1; i >= 0; i-- {
+		kv := env[i]
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("invalid environment variable %q: missing '='", kv)
+		case k == "":
+			return nil, fmt.Errorf("invalid environment variable %q: name cannot be empty", kv)
+		case saw[k]:
+			continue
+		}
+		saw[k] = true
+		if k == "HOME" {
+			if v == "" {
+				continue
+			}
+			homeSet = true
+		}
+		out = append(out, kv)
+	}
+	slices.Reverse(out)
+	if !homeSet {
+		out = append(out, "HOME="+home)
+	}
+	return out, nil
+}
+
+// needsHome reports whether env lacks a HOME (or has only an empty one),
+// so that the parent must look it up.
+func needsHome(env []string) bool {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], "HOME="); ok {
+			return v == ""
+		}
+	}
+	return true
 }
 
 // hookStep adds a hook to run from the executor: its env is the hook's,
@@ -295,8 +357,8 @@ func hasEnv(env []string, name string) bool {
 
 // allowsRlimits reports whether prog lets through every prlimit64 call the
 // late rlimit steps make.
-func allowsRlimits[T any](prog []unix.SockFilter, limits []T) bool {
-	if len(limits) == 0 {
+func allowsRlimits(prog []unix.SockFilter, limits int) bool {
+	if limits == 0 {
 		return true
 	}
 	arch, err := seccomp.NativeArch()
@@ -313,15 +375,13 @@ func allowsRlimits[T any](prog []unix.SockFilter, limits []T) bool {
 	return true
 }
 
-// credentialSteps switches to the process's user and capabilities:
-// bounding set first (needs CAP_SETPCAP), keep capabilities across the
-// change of ids, groups, ids, then the capability sets and ambient ones,
-// and no_new_privs.
-func credentialSteps(b *plan.Builder, p *specs.Process, o *procOpts) error {
+// processCaps is the process's capability sets as they can be granted,
+// with runc's warnings (once) for what is left out.
+func processCaps(p *specs.Process, o *procOpts) (*caps.Set, int, error) {
 	last := caps.LastCap()
 	set, err := caps.New(p.Capabilities, last)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	// A capability the runtime itself lacks (root without
 	// CAP_SYS_RESOURCE in some sandboxes) cannot be granted: say so and go
@@ -345,6 +405,14 @@ func credentialSteps(b *plan.Builder, p *specs.Process, o *procOpts) error {
 		}
 		set.Ambient &^= bad
 	}
+	return set, last, nil
+}
+
+// credentialSteps switches to the process's user and capabilities:
+// bounding set first (needs CAP_SETPCAP), keep capabilities across the
+// change of ids, groups, ids, then the capability sets and ambient ones,
+// and no_new_privs.
+func credentialSteps(b *plan.Builder, p *specs.Process, o *procOpts, set *caps.Set, last int) error {
 	b.Add("drop capabilities from the bounding set", plan.OpCapBounding, plan.Int(int64(set.Bounding)), plan.Int(int64(last)))
 	b.Add("keep capabilities", plan.OpKeepCaps, plan.Int(1))
 	u := p.User

@@ -82,13 +82,19 @@ func TestProcessOrder(t *testing.T) {
 	if env := string(b.Step(exec).Args[2].Bytes); !strings.Contains(env, "HOME=/home/u\x00") {
 		t.Fatalf("env %q lacks HOME", env)
 	}
-	// cwd is tried as root (skipping its check when refused), then again
-	// as the user.
-	if cd := b.Step(index(o, plan.OpChdir, 0)); cd.SkipAlt != 1 || len(cd.AltErrnos) != 2 {
-		t.Fatalf("first chdir: %+v", cd)
+	// cwd is entered as root and checked; refused, the executor takes the
+	// second copy of the middle part, which enters it as the user.
+	first := index(o, plan.OpChdir, 0)
+	cd := b.Step(first)
+	retry := first + 1 + cd.SkipAlt
+	if len(cd.AltErrnos) != 2 || o[first+1] != plan.OpCheckCwd || o[retry-1] != plan.OpNop {
+		t.Fatalf("first chdir: %+v\n%s", cd, b.Listing())
 	}
-	if index(o, plan.OpChdir, 1) < setres {
-		t.Fatal("second chdir not after the switch of user")
+	if second := index(o, plan.OpChdir, 1); second < retry || index(o[retry:], plan.OpSetresid, 0)+retry > second {
+		t.Fatalf("the retry does not enter the cwd after the switch of user:\n%s", b.Listing())
+	}
+	if nop := b.Step(retry - 1); retry+nop.SkipOK != index(o, plan.OpUmask, 0) {
+		t.Fatalf("the nop does not skip the retry:\n%s", b.Listing())
 	}
 }
 
@@ -192,5 +198,32 @@ func TestNewUserns(t *testing.T) {
 	}
 	if strings.Index(l, "write") > strings.Index(l, "dumpable 0") || strings.Index(l, "sync 1") > strings.LastIndex(l, "dumpable 0") {
 		t.Errorf("dumpable order:\n%s", l)
+	}
+}
+
+// The environment as runc makes it: last duplicate wins in its place, an
+// empty HOME is none, a missing one comes from /etc/passwd.
+func TestProcessEnv(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"A=1", "B=2", "A=3"}, "B=2 A=3 HOME=/h"},
+		{[]string{"HOME=", "X=1"}, "X=1 HOME=/h"},
+		{[]string{"HOME=/root", "HOME="}, "HOME=/h"}, // as runc: the last one, empty, counts
+		{[]string{"HOME=/x"}, "HOME=/x"},
+	} {
+		got, err := processEnv(tc.in, "/h")
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("processEnv(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range [][]string{{"NOEQUALS"}, {"=x"}} {
+		if _, err := processEnv(bad, "/"); err == nil {
+			t.Errorf("processEnv(%q) accepted", bad)
+		}
+	}
+	if needsHome([]string{"HOME=/a"}) || !needsHome([]string{"HOME=/a", "HOME="}) || !needsHome(nil) {
+		t.Error("needsHome")
 	}
 }

@@ -726,7 +726,7 @@ func (l *launcher) processPart(root int) error {
 	p := s.Process
 	env := append(append([]string{}, p.Env...), l.extraEnv...)
 	home := ""
-	if !hasEnv(env, "HOME") {
+	if needsHome(env) {
 		home = homeDir(root, int(p.User.UID))
 	}
 	path, err := lookPath(root, p.Cwd, p.Args[0], env)
