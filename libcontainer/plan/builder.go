@@ -14,7 +14,7 @@ const MaxSlots = 64
 type Builder struct {
 	steps []Step
 	phase string // stamped on the steps added from now on
-	cut   int // first step not yet in a part
+	cut   int    // first step not yet in a part
 	used  [MaxSlots]bool
 	err   error
 }
