@@ -14,6 +14,7 @@ fi
 source "$(dirname "$0")/lib.sh"
 eng_setup
 mount -t tmpfs -o mode=0711 teu-podman-state /run/teu
+mkdir -p /var/lib/containers # podman makes it on first use; a fresh machine has none yet
 mount -t tmpfs -o mode=0700 teu-podman-cache /var/lib/containers
 IMG=localhost/teu-busybox:1
 # conmon 2.1.6 writes its "oom" file into its working directory (podman's).
