@@ -124,7 +124,7 @@ conformance: teu
 # itself fails on this host). RUNTIME=runc: against runc v1.5.3 built from
 # the same module; RUNC_TESTS="kill.bats exec.bats": those files only.
 # Results: build/runc-suite/results/<runtime>/. Not in `test` yet.
-RUNC_PKGS := gawk debootstrap criu pkg-config tini
+RUNC_PKGS := gawk debootstrap pkg-config tini
 test-runc: deps teu
 	@missing=""; for p in $(RUNC_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

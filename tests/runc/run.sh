@@ -265,6 +265,13 @@ for f in "${files[@]}"; do
 	for id in $(list_default); do default_before[$id]=1; done
 	cg_before=$(cgroup_dirs)
 	tmp=$(mktemp -d /tmp/teu-runc.XXXXXX)
+	# others than root traverse it: setup_bundle's chmod a+x covers the
+	# dirs below, as it expects /tmp as TMPDIR (userns tests map root away)
+	chmod 0755 "$tmp"
+	# script(1)'s stdin: one that never ends (a FIFO opened read-write).
+	# At EOF script writes a NUL to the terminal, which `runc run` of a
+	# terminal: true config then relays: the container's output begins "^@".
+	mkfifo "$tmp/.stdin"
 	t0=$SECONDS
 	# Under script(1), as runc's CI runs the suite: tests that `run` a config
 	# with terminal: true and no --console-socket need a controlling
@@ -272,7 +279,7 @@ for f in "${files[@]}"; do
 	cmd=$(printf 'exec bats --tap --timing --no-tempdir-cleanup %q >%q 2>&1' "$suite/$f" "$res/$f.tap")
 	: >"$res/$f.tap"
 	(cd "$suite" && TMPDIR=$tmp exec timeout -k 30 "$file_timeout" \
-		tini -s -- script -qefc "$cmd" /dev/null </dev/null >/dev/null 2>&1) &
+		tini -s -- script -qefc "$cmd" /dev/null <>"$tmp/.stdin" >/dev/null 2>&1) &
 	bpid=$!
 	watchdog "$bpid" "$res/$f.tap" "$res/$f.watchdog" &
 	wpid=$!
@@ -283,10 +290,11 @@ for f in "${files[@]}"; do
 	[[ -s $res/$f.watchdog ]] && sed "s|^|$f: |" "$res/$f.watchdog" >>"$res/watchdog.log"
 	dt=$((SECONDS - t0))
 	cleanup_file "$tmp" >"$res/$f.cleanup" 2>&1
-	# new cgroups named like a word of the file (its containers' ids: other
-	# users of this machine make cgroups meanwhile too)
+	# new cgroups named like a word of the file of 4 characters or more
+	# (its containers' ids: other users of this machine make cgroups too)
 	while IFS= read -r d; do
-		[[ -n $d ]] && grep -qwF -- "$(basename "$d")" "$suite/$f" && leftovers+=("$f: cgroup $d")
+		b=$(basename "$d")
+		((${#b} >= 4)) && grep -qwF -- "$b" "$suite/$f" && leftovers+=("$f: cgroup $d")
 	done < <(comm -13 <(echo "$cg_before") <(cgroup_dirs))
 	[[ -s $res/$f.cleanup ]] && sed "s|^|$f: |" "$res/$f.cleanup" >>"$res/cleanup.log"
 
