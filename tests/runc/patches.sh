@@ -49,3 +49,14 @@ for f in netdev.bats userns.bats checkpoint.bats; do
 	applied "$f" 'type veth peer name dummy0-peer # teu: patched'
 	applied "$f" '|| udevadm settle # teu: patched'
 done
+
+# 3. rlimits.bats' setup raises the shell's hard NOFILE limit with
+#    `prlimit --nofile=1024:65536 -p $$` (a soft limit below the hard one,
+#    which the tests compare against). Root here lacks CAP_SYS_RESOURCE (not
+#    in this VM's bounding set) and the hard limit is 20000, so raising it
+#    fails (EPERM) and every test fails in setup. The same setup with the
+#    hard limit as it is (soft 1024 below it) keeps what the tests check;
+#    the two "Bigger than system's hard value" tests still need
+#    CAP_SYS_RESOURCE (expected-failures.txt).
+sed -i 's/^\t\[ \$EUID -eq 0 \] && prlimit --nofile=1024:65536 -p \$\$$/\t[ $EUID -eq 0 ] \&\& prlimit --nofile=1024:"$(ulimit -Hn)" -p $$ # teu: patched (no CAP_SYS_RESOURCE)/' rlimits.bats
+applied rlimits.bats 'prlimit --nofile=1024:"$(ulimit -Hn)" -p $$ # teu: patched'

@@ -313,7 +313,7 @@ for f in "${files[@]}"; do
 			elif [[ $name == *" # "* ]]; then
 				note=${name#*" # "} name=${name%%" # "*}
 			fi
-			name=$(sed -E 's/ in [0-9]+ms$//' <<<"$name")
+			name=$(sed -E 's/ in [0-9]+ms$//; s/[[:space:]]+$//' <<<"$name")
 			key="$f: $name"
 			case $st in
 			ok)
