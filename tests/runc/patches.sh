@@ -29,3 +29,34 @@ sed -i \
 	spec.bats
 applied spec.bats 'go mod download -json "github.com/opencontainers/runtime-spec@$SPEC_VERSION"'
 applied spec.bats ': "$SPEC_REF" # teu: patched'
+
+# 2. netdev.bats, userns.bats, checkpoint.bats create the interface they
+#    move into a container with `ip link add dummy0 ... type dummy`: this
+#    host's kernel has no dummy driver (built without it, no modules:
+#    "Error: Unknown device type"). A veth pair behaves the same for these
+#    tests (a virtual device: moved, renamed, given an address, mtu, mac;
+#    destroyed with the namespace, its peer with it); dummy0 is one end, the
+#    peer stays on the host until then (teardown's `ip link del dev dummy0`
+#    removes both). They then run `udevadm settle`: no udev on this host
+#    (Debian's udev would replace its systemd packages), so nothing to wait
+#    for; the command is skipped when missing.
+for f in netdev.bats userns.bats checkpoint.bats; do
+	sed -i -E \
+		-e 's/^(\tip link add dummy0 .*)type dummy$/\1type veth peer name dummy0-peer # teu: patched (no dummy driver)/' \
+		-e 's/^\tudevadm settle$/\t! command -v udevadm >\/dev\/null || udevadm settle # teu: patched (no udev)/' \
+		"$f"
+	! grep -qE 'type dummy$|^\tudevadm settle$' "$f" || { echo "patches.sh: patch 2 did not apply to $f" >&2; exit 1; }
+	applied "$f" 'type veth peer name dummy0-peer # teu: patched'
+	applied "$f" '|| udevadm settle # teu: patched'
+done
+
+# 3. rlimits.bats' setup raises the shell's hard NOFILE limit with
+#    `prlimit --nofile=1024:65536 -p $$` (a soft limit below the hard one,
+#    which the tests compare against). Root here lacks CAP_SYS_RESOURCE (not
+#    in this VM's bounding set) and the hard limit is 20000, so raising it
+#    fails (EPERM) and every test fails in setup. The same setup with the
+#    hard limit as it is (soft 1024 below it) keeps what the tests check;
+#    the two "Bigger than system's hard value" tests still need
+#    CAP_SYS_RESOURCE (expected-failures.txt).
+sed -i 's/^\t\[ \$EUID -eq 0 \] && prlimit --nofile=1024:65536 -p \$\$$/\t[ $EUID -eq 0 ] \&\& prlimit --nofile=1024:"$(ulimit -Hn)" -p $$ # teu: patched (no CAP_SYS_RESOURCE)/' rlimits.bats
+applied rlimits.bats 'prlimit --nofile=1024:"$(ulimit -Hn)" -p $$ # teu: patched'

@@ -11,7 +11,7 @@
 #
 # Env: RUNTIME  teu (default: $TEU or ./teu), runc (built here), or a path
 #      RUNC_TESTS  files to run (names, ".bats" optional), default all
-#      RUNC_TEST_TIMEOUT  seconds per test (bats' BATS_TEST_TIMEOUT), 300
+#      RUNC_TEST_TIMEOUT  seconds a test may take (a watchdog, see below), 300
 #      RUNC_FILE_TIMEOUT  seconds per .bats file, 3600
 #
 # What it does:
@@ -30,7 +30,16 @@
 # 4. Runs each .bats file with Debian's bats (1.8.2; the suite asks for
 #    >= 1.5.0) as `RUNC=<runtime> bats --tap`, one file at a time, in a
 #    private TMPDIR, under script(1) for a controlling terminal (runc's CI
-#    does the same: `runc run` of the default spec needs one); then removes what the file left: containers (under its
+#    does the same: `runc run` of the default spec needs one), under
+#    `tini -s`, a subreaper that reaps orphans at once (this VM's PID 1
+#    reaps them only every second or two, and tests that kill a container's
+#    init wait 2 s for its pid to vanish). A watchdog stands in for bats'
+#    BATS_TEST_TIMEOUT (bats 1.8.2 runs that countdown as a child of the
+#    test shell, so a test's bare `wait`, as in events.bats, waits for the
+#    countdown): when no test has finished for RUNC_TEST_TIMEOUT seconds
+#    it kills the running test's commands (not its shells), so the test
+#    fails and its teardown runs; if nothing moves for as long again, the
+#    whole file. Then removes what the file left: containers (under its
 #    state dirs and in the runtime's default root), the suite's helper
 #    processes, mounts and loop devices under the TMPDIR, the cgroups under
 #    /runc-cgroups-integration-test (rmdir only), and reports other new
@@ -57,7 +66,7 @@ unset GOEXPERIMENT # the Makefile's, for teu; runc and the tests build as upstre
 
 die() { echo "runc suite: $*" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || die "must run as root"
-for c in go bats jq gawk gcc pkg-config; do
+for c in go bats jq gawk gcc pkg-config script tini; do
 	command -v "$c" >/dev/null || die "$c is missing (make test-runc installs it)"
 done
 
@@ -198,6 +207,45 @@ cleanup_file() { # tmp dir of one bats file
 	rm -rf "$tmp" 2>/dev/null || echo "cleanup: cannot remove $tmp"
 }
 
+# ---- the watchdog
+descendants() { # pid: its descendants, parents first
+	ps -e -o pid=,ppid= | awk -v r="$1" '{ c[$2] = c[$2] " " $1 }
+		END { q[1] = r; h = 1; t = 1
+			while (h <= t) { n = split(c[q[h++]], a, " "); for (i = 1; i <= n; i++) { q[++t] = a[i]; print a[i] } } }'
+}
+watchdog() { # pid of the file's process tree, its TAP file, log
+	local root_pid=$1 tap=$2 log=$3 size last=-1 idle=0 stage=0 p t comm
+	while kill -0 "$root_pid" 2>/dev/null; do
+		sleep 5
+		size=$(stat -c %s "$tap" 2>/dev/null || echo 0)
+		if [[ $size != "$last" ]]; then
+			last=$size idle=0 stage=0
+			continue
+		fi
+		idle=$((idle + 5))
+		((idle < test_timeout)) && continue
+		idle=0
+		if ((stage == 0)); then
+			stage=1
+			# the running test: bats-exec-test processes; kill what they run
+			# that is not a shell (runtime, sleep, cat, helpers...)
+			for t in $(descendants "$root_pid"); do
+				grep -qa bats-exec-test "/proc/$t/cmdline" 2>/dev/null || continue
+				for p in $(descendants "$t"); do
+					comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+					[[ $comm == bash ]] && continue
+					echo "watchdog: no test finished for ${test_timeout}s: kill $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))" >>"$log"
+					kill -9 "$p" 2>/dev/null
+				done
+			done
+		else
+			echo "watchdog: still no progress: killing the whole file" >>"$log"
+			kill -9 $(descendants "$root_pid") "$root_pid" 2>/dev/null
+			return
+		fi
+	done
+}
+
 # ---- 4. run
 res=$out/results/$rt_name
 rm -rf "$res" && mkdir -p "$res"
@@ -206,7 +254,7 @@ rm -rf "$res" && mkdir -p "$res"
 	echo "# $(date -u +%FT%TZ), bats $(bats --version | awk '{print $2}'), kernel $(uname -r)"
 } >"$res/suite.tap"
 export RUNC=$rt
-export BATS_TEST_TIMEOUT=${RUNC_TEST_TIMEOUT:-300}
+test_timeout=${RUNC_TEST_TIMEOUT:-300}
 file_timeout=${RUNC_FILE_TIMEOUT:-3600}
 pass=0 fail=0 skip=0
 failed=() unexpected=() nowpass=() skipped=() unexpected_skip=() leftovers=()
@@ -217,20 +265,36 @@ for f in "${files[@]}"; do
 	for id in $(list_default); do default_before[$id]=1; done
 	cg_before=$(cgroup_dirs)
 	tmp=$(mktemp -d /tmp/teu-runc.XXXXXX)
+	# others than root traverse it: setup_bundle's chmod a+x covers the
+	# dirs below, as it expects /tmp as TMPDIR (userns tests map root away)
+	chmod 0755 "$tmp"
+	# script(1)'s stdin: one that never ends (a FIFO opened read-write).
+	# At EOF script writes a NUL to the terminal, which `runc run` of a
+	# terminal: true config then relays: the container's output begins "^@".
+	mkfifo "$tmp/.stdin"
 	t0=$SECONDS
 	# Under script(1), as runc's CI runs the suite: tests that `run` a config
 	# with terminal: true and no --console-socket need a controlling
 	# terminal. TAP goes to the file, not through the pty.
 	cmd=$(printf 'exec bats --tap --timing --no-tempdir-cleanup %q >%q 2>&1' "$suite/$f" "$res/$f.tap")
-	(cd "$suite" && TMPDIR=$tmp timeout -k 30 "$file_timeout" \
-		script -qefc "$cmd" /dev/null </dev/null >/dev/null 2>&1)
+	: >"$res/$f.tap"
+	(cd "$suite" && TMPDIR=$tmp exec timeout -k 30 "$file_timeout" \
+		tini -s -- script -qefc "$cmd" /dev/null <>"$tmp/.stdin" >/dev/null 2>&1) &
+	bpid=$!
+	watchdog "$bpid" "$res/$f.tap" "$res/$f.watchdog" &
+	wpid=$!
+	wait "$bpid"
 	brc=$?
+	kill "$wpid" 2>/dev/null
+	wait "$wpid" 2>/dev/null
+	[[ -s $res/$f.watchdog ]] && sed "s|^|$f: |" "$res/$f.watchdog" >>"$res/watchdog.log"
 	dt=$((SECONDS - t0))
 	cleanup_file "$tmp" >"$res/$f.cleanup" 2>&1
-	# new cgroups named like a word of the file (its containers' ids: other
-	# users of this machine make cgroups meanwhile too)
+	# new cgroups named like a word of the file of 4 characters or more
+	# (its containers' ids: other users of this machine make cgroups too)
 	while IFS= read -r d; do
-		[[ -n $d ]] && grep -qwF -- "$(basename "$d")" "$suite/$f" && leftovers+=("$f: cgroup $d")
+		b=$(basename "$d")
+		((${#b} >= 4)) && grep -qwF -- "$b" "$suite/$f" && leftovers+=("$f: cgroup $d")
 	done < <(comm -13 <(echo "$cg_before") <(cgroup_dirs))
 	[[ -s $res/$f.cleanup ]] && sed "s|^|$f: |" "$res/$f.cleanup" >>"$res/cleanup.log"
 
@@ -249,7 +313,7 @@ for f in "${files[@]}"; do
 			elif [[ $name == *" # "* ]]; then
 				note=${name#*" # "} name=${name%%" # "*}
 			fi
-			name=$(sed -E 's/ in [0-9]+ms$//' <<<"$name")
+			name=$(sed -E 's/ in [0-9]+ms$//; s/[[:space:]]+$//' <<<"$name")
 			key="$f: $name"
 			case $st in
 			ok)
@@ -282,6 +346,8 @@ for f in "${files[@]}"; do
 	{
 		echo "# ---- $f (${dt}s, bats exit status $brc)"
 		cat "$res/$f.tap"
+		[[ -s $res/$f.watchdog ]] && sed 's/^/# /' "$res/$f.watchdog"
+		[[ -s $res/$f.cleanup ]] && sed 's/^/# /' "$res/$f.cleanup"
 	} >>"$res/suite.tap"
 done
 total=$((SECONDS - start_all))
@@ -304,6 +370,10 @@ total=$((SECONDS - start_all))
 	if ((${#unexpected_skip[@]})); then
 		echo "skipped, not in expected-failures.txt:"
 		printf '  %s\n' "${unexpected_skip[@]}"
+	fi
+	if [[ -s $res/watchdog.log ]]; then
+		echo "watchdog (tests that hung):"
+		sed 's/^/  /' "$res/watchdog.log"
 	fi
 	if ((${#leftovers[@]})); then
 		echo "left behind by a file (not removed):"
