@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -109,6 +110,11 @@ func (t *ttyRelay) attach() error {
 		return err
 	}
 	t.master = m
+	// As runc: no "\n" to "\r\n" on the container's output, which we
+	// relay to a caller that may not be a terminal at all.
+	if err := console.ClearONLCR(m); err != nil {
+		return fmt.Errorf("clear ONLCR on the pty: %w", err)
+	}
 	t.restore = func() {}
 	if console.IsTerminal(os.Stdin) {
 		console.CopySize(os.Stdin, m)

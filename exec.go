@@ -56,6 +56,19 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// As runc: once the arguments parse, a failed exec exits 255, so that
+	// a caller can tell it from the process's own status.
+	if err := execMain(c, id); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		return codeError{255, err}
+	}
+	return nil
+}
+
+func execMain(c *cli.Context, id string) error {
 	if c.String("process") == "" && c.NArg() < 2 {
 		return fmt.Errorf("exec %s: a command is required (or -p process.json)", id)
 	}

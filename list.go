@@ -29,6 +29,13 @@ var listCommand = &cli.Command{
 		if format != "table" && format != "json" {
 			return fmt.Errorf("invalid format %q: want table or json", format)
 		}
+		// As runc: a --root given that does not exist is an error; the
+		// default one missing just means no containers yet.
+		if c.IsSet("root") {
+			if _, err := os.Stat(root(c)); err != nil {
+				return fmt.Errorf("list: %w", err)
+			}
+		}
 		ids, err := libcontainer.List(root(c))
 		if err != nil {
 			return err

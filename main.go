@@ -33,7 +33,7 @@ func main() {
 	}
 	libcontainer.NoteInheritedFds()
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
 		fatal(err)
 	}
 }
@@ -41,7 +41,9 @@ func main() {
 func newApp() *cli.App {
 	app := cli.NewApp()
 	app.Name = "teu"
-	app.Usage = "a low-level OCI container runtime, runc-compatible"
+	// The second line of --help reads "teu - a drop-in for runc - Open
+	// Container Initiative runtime": runc's own words for what it is.
+	app.Usage = "a drop-in for runc - Open Container Initiative runtime"
 	app.Version = versionString()
 	app.DisableSliceFlagSeparator = true
 	app.Flags = []cli.Flag{
@@ -69,12 +71,21 @@ func newApp() *cli.App {
 		cmd.HideHelpCommand = true
 	}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Println(c.App.Name + " version " + c.App.Version) }
+	// An unknown command is urfave/cli v1's (runc's) error and status 3.
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		fmt.Fprintf(os.Stderr, "No help topic for '%s'\n", name)
+		os.Exit(3)
+	}
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	return app
 }
 
+// runcVersion is the runc release whose CLI teu follows; `teu --version`
+// names it (Docker and the like parse "<name> version <v>" and "commit:").
+const runcVersion = "1.5.3"
+
 func versionString() string {
-	v := version
+	v := version + " (a drop-in for runc version " + runcVersion + ")"
 	if commit != "" {
 		v += "\ncommit: " + commit
 	}
@@ -144,7 +155,8 @@ func logAttr(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// fatal reports err as one line and exits 1. With --log the line also goes
+// fatal reports err as one line and exits 1 (or the code a codeError
+// carries). With --log the line also goes
 // to the log, where engines look for it.
 func fatal(err error) {
 	// A container's exit status is no error of teu's.
@@ -152,11 +164,16 @@ func fatal(err error) {
 	if errors.As(err, &ee) {
 		os.Exit(ee.code)
 	}
+	code := 1
+	var ce codeError
+	if errors.As(err, &ce) {
+		code = ce.code
+	}
 	if logFile != nil {
 		slog.Error(err.Error())
 	}
 	fmt.Fprintln(os.Stderr, "teu: "+strings.ReplaceAll(err.Error(), "\n", " "))
-	os.Exit(1)
+	os.Exit(code)
 }
 
 func usageError(c *cli.Context, err error, _ bool) error {
@@ -165,6 +182,16 @@ func usageError(c *cli.Context, err error, _ bool) error {
 	}
 	return err
 }
+
+// codeError is an error teu exits with code for, as runc does (255 for a
+// failed exec).
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e codeError) Error() string { return e.err.Error() }
+func (e codeError) Unwrap() error { return e.err }
 
 // exitError carries a container's exit status out of `run`.
 type exitError struct{ code int }

@@ -71,7 +71,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	case Running, Created:
 	case Paused:
 		if !o.IgnorePaused {
-			return 0, errors.New("container is paused (use --ignore-paused)")
+			return 0, errors.New("cannot exec in a paused container (use --ignore-paused)")
 		}
 	default:
 		return 0, fmt.Errorf("container is %s, not running", st)
@@ -228,10 +228,12 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		f.Close()
 	}
 	nsFiles = nil
-	if a := p.ExecCPUAffinity; a != nil && a.Initial != "" {
-		if err := initialAffinity(sp.cmd.Process.Pid, a.Initial); err != nil {
-			return 0, err
-		}
+	initial := ""
+	if a := p.ExecCPUAffinity; a != nil {
+		initial = a.Initial
+	}
+	if err := initialAffinity(sp.cmd.Process.Pid, initial); err != nil {
+		return 0, err
 	}
 	if err := sp.send(); err != nil {
 		return 0, err
@@ -255,6 +257,8 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		switch {
 		case m.Type == plan.MsgPid:
 			pid = int(m.A)
+			slog.Debug("nsexec container setup done: the container's namespaces joined", "pid", pid)
+			slog.Debug("child process in init(): exec's process runs the plan", "pid", pid)
 			// The intermediate process exits after its one report.
 			sp.cmd.Wait()
 			// Opened now, while the process waits for its plan: it is ours

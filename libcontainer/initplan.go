@@ -195,6 +195,9 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 	// The exact rlimits go on after the filter if it lets the very
 	// prlimit64 calls through; else right before it.
 	limitsFirst := len(o.bpf) > 0 && !allowsRlimits(prog, len(p.Rlimits))
+	if len(o.bpf) > 0 {
+		slog.Debug(fmt.Sprintf("seccomp filter flags: %d", seccomp.Flags(s.Linux.Seccomp)))
+	}
 	loadSeccomp := func(at int, late bool) {
 		if len(o.bpf) == 0 || point != at {
 			return
@@ -261,22 +264,23 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 		b.Add("timings", plan.OpTimings)
 	}
 	b.Phase("")
+	env, err := processEnv(append(append([]string{}, p.Env...), o.extraEnv...), o.home)
+	if err != nil {
+		return err
+	}
 	if !o.exec {
 		b.Add("ready", plan.OpReady)
 		b.Add("wait for start on exec.fifo", plan.OpFifoWait, plan.Int(int64(o.fifoSlot)), plan.Int(int64(o.procSlot))).Late = true
 		if s.Hooks != nil {
 			for i, h := range s.Hooks.StartContainer {
-				hookStep(b, fmt.Sprintf("startContainer hook #%d: %s", i, h.Path), &h, "", o.state).Late = true
+				// Without an env of its own, a startContainer hook gets
+				// the process's, as runc's always have.
+				hookStep(b, fmt.Sprintf("error running startContainer hook #%d: %s", i, h.Path), &h, "", o.state, env).Late = true
 			}
 		}
 	}
-	loadSeccomp(seccompBeforeExec, !o.exec)
 	if !limitsFirst {
 		setLimits(!o.exec)
-	}
-	env, err := processEnv(append(append([]string{}, p.Env...), o.extraEnv...), o.home)
-	if err != nil {
-		return err
 	}
 	b.Add("exec "+p.Args[0], plan.OpExec, plan.Str(o.path), plan.Strs(p.Args), plan.Strs(env)).Late = !o.exec
 	return b.Err()
@@ -328,15 +332,15 @@ func needsHome(env []string) bool {
 }
 
 // hookStep adds a hook to run from the executor: its env is the hook's,
-// or without one the runtime's own (runc's hooks get its environment).
-func hookStep(b *plan.Builder, desc string, h *specs.Hook, cwd string, state []byte) *plan.Step {
+// or without one defaultEnv.
+func hookStep(b *plan.Builder, desc string, h *specs.Hook, cwd string, state []byte, defaultEnv []string) *plan.Step {
 	args := h.Args
 	if len(args) == 0 {
 		args = []string{h.Path}
 	}
 	env := h.Env
 	if env == nil {
-		env = os.Environ()
+		env = defaultEnv
 	}
 	timeout := 0
 	if h.Timeout != nil {

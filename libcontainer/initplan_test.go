@@ -108,12 +108,15 @@ func TestSeccompPoints(t *testing.T) {
 	if index(o, plan.OpSeccomp, 0) > index(o, plan.OpSetresid, 0) {
 		t.Fatal("seccomp not before credentials without no_new_privs")
 	}
-	// With it: last, after exec.fifo.
+	// With it: as late as the sync socket is open, before "ready", so
+	// that startContainer hooks run filtered (as runc's).
 	s.Process.NoNewPrivileges = true
+	s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}}
 	o = ops(compileProc(t, s, false))
-	if index(o, plan.OpSeccomp, 0) < index(o, plan.OpFifoWait, 0) || index(o, plan.OpSeccomp, 0) > index(o, plan.OpExec, 0) {
-		t.Fatal("seccomp not between exec.fifo and execve with no_new_privs")
+	if sc := index(o, plan.OpSeccomp, 0); sc < index(o, plan.OpSetresid, 0) || sc > index(o, plan.OpReady, 0) || sc > index(o, plan.OpHook, 0) {
+		t.Fatal("seccomp not after credentials and before ready and the hooks with no_new_privs")
 	}
+	s.Hooks = nil
 	// A filter that denies prlimit64: the rlimits go on before it.
 	s.Linux.Seccomp.Syscalls = append(s.Linux.Seccomp.Syscalls, specs.LinuxSyscall{Names: []string{"prlimit64"}, Action: specs.ActErrno})
 	o = ops(compileProc(t, s, false))

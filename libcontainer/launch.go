@@ -308,6 +308,9 @@ func (l *launcher) start() error {
 	}
 	trace("exec init", time.Since(t0))
 	t0 = time.Now()
+	if err := initialAffinity(sp.cmd.Process.Pid, ""); err != nil {
+		return err
+	}
 	if err := sp.send(); err != nil {
 		return err
 	}
@@ -317,6 +320,9 @@ func (l *launcher) start() error {
 		}
 		switch {
 		case m.Type == plan.MsgPid:
+			// (The phrases are runc's debug lines for the same points.)
+			slog.Debug("nsexec container setup done: namespaces joined and made", "pid", m.A)
+			slog.Debug("child process in init(): the container's init runs the plan", "pid", m.A)
 			if err := l.forked(int(m.A)); err != nil {
 				return err
 			}
@@ -356,6 +362,7 @@ func (l *launcher) start() error {
 			st.Status = specs.StateCreating
 			return forwardSeccomp(fd, l.spec.Linux.Seccomp, st, l.c.state.InitPid)
 		case m.Type == plan.MsgSync && m.A == plan.TagReady:
+			slog.Debug("init: closing the pipe to signal completion; it waits on exec.fifo")
 			return errDone
 		}
 		return fmt.Errorf("unexpected message %d/%d from init", m.Type, m.A)
@@ -590,8 +597,9 @@ func (l *launcher) setupPart() error {
 	if s.Hooks != nil {
 		state := l.hookState()
 		for i, h := range s.Hooks.CreateContainer {
-			// As runc: the container's rootfs is the hook's cwd.
-			hookStep(b, fmt.Sprintf("createContainer hook #%d: %s", i, h.Path), &h, l.c.state.Rootfs, state)
+			// As runc: the container's rootfs is the hook's cwd, and
+			// without an env of its own it gets the runtime's.
+			hookStep(b, fmt.Sprintf("error running createContainer hook #%d: %s", i, h.Path), &h, l.c.state.Rootfs, state, os.Environ())
 		}
 	}
 	b.Phase("pivot")
@@ -791,6 +799,7 @@ var nsFlags = map[specs.LinuxNamespaceType]uint32{
 // names a file on a read-only mount nobody else can reach: opening it for
 // writing fails (CVE-2019-5736), and no copy of the binary is made.
 func sealedSelf() (*os.File, error) {
+	slog.Debug("exeseal: using /proc/self/exe clone, a read-only detached bind mount")
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if errors.Is(err, unix.EPERM) && os.Geteuid() != 0 {
 		return sealedCopy() // no mounts without privileges

@@ -81,7 +81,8 @@ func (c *Container) Start() error {
 // ParseSignal accepts "KILL", "SIGKILL", "kill" or "9".
 func ParseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		// 0 asks only whether the init is there, as kill(2) does.
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("invalid signal %q", s)
 		}
 		return unix.Signal(n), nil
@@ -111,7 +112,23 @@ func upper(s string) string {
 // of the container.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	st := c.Status()
+	// Without a pid namespace of its own, killing the init does not take
+	// the container's other processes with it: SIGKILL goes to every
+	// process in its cgroup, as with runc, also when the init is gone.
+	if sig == unix.SIGKILL {
+		if spec, err := c.hooksAndNamespaces(); err == nil && !hasNewNs(spec, specs.PIDNamespace) {
+			if m, err := c.cgroupManager(); err == nil && m.Exists() {
+				if err := m.Signal(sig); err != nil {
+					return fmt.Errorf("kill the container's processes: %w", err)
+				}
+				return nil
+			}
+		}
+	}
 	if st == Stopped {
+		if all {
+			return nil // nothing left to signal (runc's kill --all)
+		}
 		return errors.New("container not running")
 	}
 	if all {

@@ -29,17 +29,30 @@ func setAffinity(tid int, list string) error {
 	return nil
 }
 
-// initialAffinity applies execCPUAffinity.initial to exec's init, pid,
-// before it joins the container's cgroup: nsexec.c is single-threaded
-// then, and the process it forks inherits the affinity. The debug log
-// says what the kernel made of it.
+// initialAffinity sets the CPU affinity the executor (pid, not yet in the
+// container's cgroup) starts with, and so the process it forks: the list
+// exec's execCPUAffinity.initial names, or (list "") every CPU, as runc
+// does. Otherwise a teu run pinned with taskset would pin the container,
+// and moving between cpusets of the same CPUs does not reset it. The
+// container's cpuset narrows it when the process joins the cgroup. The
+// debug line says what the kernel made of it (runc's tests read it).
 func initialAffinity(pid int, list string) error {
-	if err := setAffinity(pid, list); err != nil {
+	var err error
+	if list != "" {
+		err = setAffinity(pid, list)
+	} else {
+		var all unix.CPUSet
+		for c := 0; c < len(all)*64; c++ {
+			all.Set(c)
+		}
+		err = unix.SchedSetaffinity(pid, &all)
+	}
+	if err != nil {
 		return fmt.Errorf("set initial CPU affinity: %w", err)
 	}
 	var got unix.CPUSet
 	if err := unix.SchedGetaffinity(pid, &got); err == nil {
-		slog.Debug("exec: initial CPU affinity", "pid", pid, "cpus", cpuList(&got))
+		slog.Debug(fmt.Sprintf("nsexec[%d]: affinity: %#x", pid, uint64(got[0])), "cpus", cpuList(&got))
 	}
 	return nil
 }

@@ -11,29 +11,23 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
 )
 
-// When init loads the seccomp filter, from the earliest point to the
-// latest. The filter goes on as late as possible, so that teu's own
-// syscalls need not be in the profile, but:
+// When the executor loads the seccomp filter, as runc does:
 //   - without no_new_privs, loading needs CAP_SYS_ADMIN, which the switch
-//     to the process's user and capabilities may take away: load before it;
-//   - a notify listener must reach the parent while the sync socket is
-//     still open, before init reports ready;
-//   - otherwise right before exec, after exec.fifo and startContainer hooks.
+//     to the process's user and capabilities may take away: before it;
+//   - otherwise as late as the sync socket is still open (a notify
+//     listener must reach the parent), right before "ready": the wait on
+//     exec.fifo, the startContainer hooks (runc's tests pin that they run
+//     filtered) and the execve come after it.
 const (
 	seccompBeforeCredentials = iota
 	seccompBeforeReady
-	seccompBeforeExec
 )
 
 func seccompPoint(s *specs.Spec) int {
-	switch {
-	case !s.Process.NoNewPrivileges:
+	if !s.Process.NoNewPrivileges {
 		return seccompBeforeCredentials
-	case seccomp.HasNotify(s.Linux.Seccomp):
-		return seccompBeforeReady
-	default:
-		return seccompBeforeExec
 	}
+	return seccompBeforeReady
 }
 
 // compileSeccomp compiles the container's filter in the parent.

@@ -36,15 +36,6 @@ func OpenPty() (master, peer *os.File, err error) {
 	return os.NewFile(uintptr(mfd), "/dev/ptmx"), os.NewFile(uintptr(pfd), "pty-peer"), nil
 }
 
-// PtyName returns the /dev/pts path of a pty peer.
-func PtyName(master *os.File) (string, error) {
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("/dev/pts/%d", n), nil
-}
-
 // SetSize sets a terminal's window size.
 func SetSize(f *os.File, rows, cols uint16) error {
 	return unix.IoctlSetWinsize(int(f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
@@ -110,6 +101,17 @@ func MakeRaw(f *os.File) (func(), error) {
 		return nil, err
 	}
 	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, old) }, nil
+}
+
+// ClearONLCR turns off the output translation of "\n" to "\r\n" of the
+// terminal f (a pty master's ioctls act on its peer).
+func ClearONLCR(f *os.File) error {
+	t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Oflag &^= unix.ONLCR
+	return unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
 }
 
 // IsTerminal reports whether f is a terminal.

@@ -50,7 +50,7 @@ func Run(kind string, hooks []specs.Hook, state *specs.State) error {
 	}
 	for i := range hooks {
 		if err := runOne(&hooks[i], data); err != nil {
-			return fmt.Errorf("%s hook #%d: %w", kind, i, err)
+			return fmt.Errorf("error running %s hook #%d: %w", kind, i, err)
 		}
 	}
 	return nil
@@ -70,7 +70,7 @@ func RunAll(kind string, hooks []specs.Hook, state *specs.State) []error {
 	var errs []error
 	for i := range hooks {
 		if err := runOne(&hooks[i], data); err != nil {
-			errs = append(errs, fmt.Errorf("%s hook #%d: %w", kind, i, err))
+			errs = append(errs, fmt.Errorf("error running %s hook #%d: %w", kind, i, err))
 		}
 	}
 	return errs
@@ -92,10 +92,9 @@ func runOne(h *specs.Hook, state []byte) error {
 	} else {
 		cmd.Args = []string{h.Path}
 	}
+	// Without an env of its own a hook gets the runtime's, as runc's do
+	// (exec.Cmd's nil Env).
 	cmd.Env = h.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{}
-	}
 	cmd.Stdin = bytes.NewReader(state)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
