@@ -60,7 +60,7 @@ got() {
 
 @test "kill: an unknown signal is an error and sends nothing" {
 	trapper c1
-	for sig in FOO SIGFOO 0 -1 65 1000 "" 9x; do
+	for sig in FOO SIGFOO -1 65 1000 "" 9x; do
 		run teu kill c1 "$sig"
 		assert_one_error_line
 	done
@@ -114,8 +114,20 @@ got() {
 	[[ "$output" == *"not running"* ]]
 	run teu kill c1 KILL
 	assert_one_error_line
-	run teu kill --all c1 KILL
+	run teu kill c1 0
 	assert_one_error_line
+	# As runc: with --all, nothing left to signal is no error.
+	run teu kill --all c1 KILL
+	[ "$status" -eq 0 ]
+	run teu kill -a c1 0
+	[ "$status" -eq 0 ]
+}
+
+@test "kill: signal 0 only asks whether the init is there (runc's probe)" {
+	trapper c1
+	teu kill c1 0
+	[ ! -e "$SHARED/sigs" ]
+	[ "$(state_of c1 status)" = running ]
 }
 
 @test "kill: a container that does not exist is an error" {

@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# runc compatibility: what engines and people at a shell see of runc (its
+# CLI, exit statuses, warnings, environment, session, terminal, network and
+# hooks), each checked against a real container. docs/compat.md lists where
+# teu differs on purpose.
+load helpers
+load lifecycle
+
+@test "compat: --version and --help carry runc's lines" {
+	run teu --version
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^teu\ version\ .*runc\ version\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+	[[ "${lines[1]}" == commit:* ]]
+	[[ "${lines[2]}" =~ ^spec:\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+	run teu --help
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" == *"teu - a drop-in for runc - Open Container Initiative runtime" ]]
+	run teu nosuch -h
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"No help topic for 'nosuch'"* ]]
+}
+
+@test "compat: flags may follow the container id (but not exec's and ps's arguments)" {
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" c1
+	# update's flag after the id, as runc's CLI takes it.
+	teu update c1 --pids-limit 50
+	[ "$(jq -r .linux.resources.pids.limit "$TEU_ROOT/c1/config.json")" = 50 ]
+	teu delete c1 --force
+	[ -z "$(teu list -q)" ]
+}
+
+@test "compat: a failed exec exits 255, the process's own status passes through" {
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" c1
+	run teu exec c1 sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+	run teu exec c1 no-such-binary
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"no-such-binary"*"not found"* ]]
+	run teu exec --pid-file /non-existent/directory c1 true
+	[ "$status" -eq 255 ]
+	run teu exec no_such_container true
+	[ "$status" -eq 255 ]
+	teu pause c1
+	run teu exec c1 true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"cannot exec in a paused container"* ]]
+	teu resume c1
+}
+
+@test "compat: the container's and exec's processes are session leaders" {
+	set_args sh -c 'echo "$(cut -d" " -f6 /proc/self/stat) $$"; sleep 100'
+	teu run -d --bundle "$BUNDLE" c1 >"$TEST_ROOT/out"
+	wait_for grep -q . "$TEST_ROOT/out"
+	read -r sid pid <"$TEST_ROOT/out"
+	[ "$sid" = "$pid" ] && [ "$pid" = 1 ]
+	run teu exec c1 sh -c 'echo "$(cut -d" " -f6 /proc/self/stat) $$"'
+	[ "$status" -eq 0 ]
+	read -r sid pid <<<"$output"
+	[ "$sid" = "$pid" ]
+}
+
+@test "compat: a new network namespace has lo up" {
+	# A TCP round trip over 127.0.0.1, and lo's flags.
+	run_sh 'nc -l -p 7777 >/dev/shm/got & sleep_until() { i=0; while ! nc -z 127.0.0.1 7777 && [ $i -lt 100 ]; do i=$((i+1)); usleep 20000; done; }; sleep_until; echo over-lo | nc 127.0.0.1 7777; wait; cat /dev/shm/got; ip -o link show lo'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *over-lo* ]]
+	[[ "$output" == *"<LOOPBACK,UP,LOWER_UP>"* ]]
+}
+
+@test "compat: a non-root process can reopen its stdio (runc chowns it to the user)" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000}'
+	# A pipe for stdout and stderr: reopened through /dev/stdout.
+	run_sh 'echo via-stdout >/dev/stdout && echo via-stderr >/dev/stderr'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *via-stdout* ]]
+	[[ "$output" == *via-stderr* ]]
+}
+
+@test "compat: an attached terminal does not turn \\n into \\r\\n (ONLCR off, as runc)" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	update_config '.process.terminal = true'
+	set_args sh -c 'printf "a\nb\n"; stty -a | grep -o -- "-\?onlcr"'
+	# script gives teu a terminal; its log has the container's bytes.
+	script -qefc "$TEU_BIN --root $TEU_ROOT run --bundle $BUNDLE t1" "$TEST_ROOT/typescript" </dev/null >/dev/null
+	grep -q -- "-onlcr" "$TEST_ROOT/typescript"
+	# The "a" line ends in \n alone: no \r from the container's pty.
+	! grep -q $'a\r' "$TEST_ROOT/typescript"
+}
+
+@test "compat: HOME empty or unset comes from /etc/passwd; of duplicate env entries the last wins" {
+	update_config '.process.env = ["PATH=/bin", "HOME=", "ONE=one", "ONE=two"]'
+	run_sh 'echo "home=$HOME one=$ONE n=$(env | grep -c ^ONE=)"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "home=/root one=two n=1" ]
+	update_config '.process.env = ["PATH=/bin", "HOME=/custom"]'
+	run_sh 'echo "home=$HOME"'
+	[ "$output" = "home=/custom" ]
+}
+
+@test "compat: ambient capabilities not also inheritable, and unknown ones, warn and go on" {
+	update_config '.process.capabilities.ambient = ["CAP_KILL"] | .process.capabilities.bounding += ["CAP_NOPE"]'
+	run_sh 'grep CapAmb /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"level=warning"*"can't raise ambient capability CAP_KILL"* ]]
+	[[ "$output" == *"level=warning"*"ignoring unknown or unavailable capabilities: [CAP_NOPE]"* ]]
+}
+
+@test "compat: hooks fail with runc's words; startContainer hooks get the process's env; createContainer's cwd is the rootfs" {
+	cat >"$BUNDLE/rootfs/env-hook.sh" <<-'EOF'
+	#!/bin/sh
+	echo "ONE=$ONE cwd=$(pwd)" >/dev/shm/hook.out
+	EOF
+	chmod +x "$BUNDLE/rootfs/env-hook.sh"
+	update_config '.process.env = ["PATH=/bin", "ONE=two"] |
+		.hooks = {"startContainer": [{"path": "/env-hook.sh"}],
+		          "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "pwd > '"$TEST_ROOT"'/cc.cwd"]}]}'
+	set_args cat /dev/shm/hook.out
+	run teu run --bundle "$BUNDLE" h1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ONE=two cwd=/" ]
+	[ "$(cat "$TEST_ROOT/cc.cwd")" = "$BUNDLE/rootfs" ]
+	for kind in prestart createRuntime createContainer startContainer; do
+		update_config '.hooks = {"'$kind'": [{"path": "/bin/true"}, {"path": "/bin/false"}]}'
+		run teu run --bundle "$BUNDLE" "f-$kind"
+		echo "$kind: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"error running $kind hook #1:"* ]]
+	done
+	[ -z "$(teu list -q)" ]
+}
+
+@test "compat: a startContainer hook runs under the container's seccomp filter (runc's order)" {
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]} |
+		.hooks = {"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "mkdir /tmp/x"]}]}'
+	set_args true
+	run teu run --bundle "$BUNDLE" s1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"error running startContainer hook #0"*"Operation not permitted"* ]]
+}
+
+@test "compat: the container's CPU affinity starts from all CPUs, not teu's own pinning" {
+	[ "$(nproc --all)" -ge 2 ] || skip "one CPU"
+	command -v taskset >/dev/null || skip "taskset is not installed"
+	all=$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)
+	set_args sh -c 'grep Cpus_allowed_list /proc/self/status; sleep 100'
+	taskset -c 0 "$TEU_BIN" --root "$TEU_ROOT" run -d --bundle "$BUNDLE" c1 >"$TEST_ROOT/out"
+	wait_for grep -q . "$TEST_ROOT/out"
+	grep -q $'Cpus_allowed_list:\t'"$all"'$' "$TEST_ROOT/out"
+	run taskset -c 0 "$TEU_BIN" --root "$TEU_ROOT" exec c1 grep Cpus_allowed_list /proc/self/status
+	[ "$output" = $'Cpus_allowed_list:\t'"$all" ]
+	# execCPUAffinity.initial is the exception, and --debug says the mask.
+	echo '{"args": ["true"], "cwd": "/", "execCPUAffinity": {"initial": "1"}}' >"$TEST_ROOT/p.json"
+	run teu --debug exec -p "$TEST_ROOT/p.json" c1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"nsexec"*": affinity: 0x2"* ]]
+}
+
+@test "compat: --debug logs the container's set-up (text, --log, JSON)" {
+	set_args echo hello
+	run teu --debug run --bundle "$BUNDLE" d1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"level=debug"*"nsexec container setup"* ]]
+	[[ "$output" == *"child process in init()"* ]]
+	[[ "$output" == *"init: closing the pipe to signal completion"* ]]
+	[[ "$output" == *"init: mount proc on /proc"* ]]
+	run teu --debug --log "$TEST_ROOT/log" --log-format json run --bundle "$BUNDLE" d2
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	grep -q '"level":"debug"' "$TEST_ROOT/log"
+	jq -r .msg "$TEST_ROOT/log" | grep -qx "init: pivot_root"
+}
