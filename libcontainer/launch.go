@@ -670,6 +670,23 @@ func sharedParent(path string) string {
 	return parent.Mountpoint
 }
 
+// hostPseudoFs lists the whole procfs and sysfs mounts of our mount
+// namespace outside rootfs.
+func hostPseudoFs(rootfs string) []string {
+	ms, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
+		return i.Root != "/" || (i.FSType != "proc" && i.FSType != "sysfs") ||
+			i.Mountpoint == rootfs || strings.HasPrefix(i.Mountpoint, rootfs+"/"), false
+	})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Mountpoint)
+	}
+	return out
+}
+
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -703,6 +720,9 @@ func (l *launcher) rootfsConfig() (*rootfs.Config, error) {
 	}
 	if !rc.InheritMountNS {
 		rc.ParentShared = sharedParent(rc.Rootfs)
+	}
+	if rc.NoPivot {
+		rc.HostPseudoFs = hostPseudoFs(rc.Rootfs)
 	}
 	return rc, nil
 }

@@ -197,37 +197,24 @@ static int fs_mount(const char *fstype, uint64_t attrs, const char *kv, uint32_t
 	return r;
 }
 
+// mask hides what slot a[0] holds: a directory under a clone of the empty
+// read-only tmpfs in slot a[2], anything else under a clone of /dev/null
+// (slot a[1], checked to be the null device by an earlier step).
 static int mask(struct teu_ctx *c, const struct teu_arg *a)
 {
-	int fd = teu_slot(c, a[0].i), null = teu_slot(c, a[1].i), t;
+	int fd = teu_slot(c, a[0].i), src, t;
 	struct stat st;
 
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (S_ISDIR(st.st_mode)) {
-		static const char kv[] = "size\0" "0\0" "mode\0" "0555\0";
-		char buf[sizeof(kv) + 512];
-		uint32_t len = sizeof(kv) - 1;
-		memcpy(buf, kv, len);
-		if (a[2].len) { // the SELinux mount label
-			if (a[2].len + 10 > sizeof(buf) - len)
-				return -TEU_E_PLAN;
-			memcpy(buf + len, "context\0", 8);
-			memcpy(buf + len + 8, a[2].p, a[2].len + 1);
-			len += 8 + a[2].len + 1;
-		}
-		t = fs_mount("tmpfs", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, buf, len);
-	} else {
-		if (null < 0)
-			return null;
-		t = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-		if (t < 0)
-			t = -errno;
-	}
+	src = teu_slot(c, S_ISDIR(st.st_mode) ? a[2].i : a[1].i);
+	if (src < 0)
+		return src;
+	t = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (t < 0)
-		return t;
+		return -errno;
 	if (move_mount(t, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 		int e = errno;
 		close(t);
@@ -412,6 +399,8 @@ int teu_op_fs(struct teu_ctx *c, const struct teu_step *s)
 		return fd < 0 ? fd : teu_set_slot(c, a[0].i, fd);
 	case TEU_OP_PROC_WRITE:
 		return proc_write(c, a);
+	case TEU_OP_UNMOUNT:
+		return NEG(umount2(a[0].p, (int)a[1].i));
 	case TEU_OP_FS_MOUNT:
 		fd = fs_mount(a[1].p, (uint64_t)a[2].i, a[3].p, a[3].len);
 		return fd < 0 ? fd : teu_set_slot(c, a[0].i, fd);

@@ -42,7 +42,7 @@ const (
 	OpChown      Op = 28 // dir slot, name, uid, gid (not following a symlink)
 	OpUnlink     Op = 29 // dir slot, name, flags
 	OpSymlink    Op = 30 // dir slot, name, target
-	OpMask       Op = 31 // slot, null slot, tmpfs context: hide a file (bind /dev/null) or a directory (empty read-only tmpfs)
+	OpMask       Op = 31 // slot, null slot, tmpfs slot: hide a file (a clone of /dev/null) or a directory (a clone of an empty read-only tmpfs)
 	OpSetxattr   Op = 32 // slot, name, value (through /proc/self/fd)
 	OpPivotRoot  Op = 33 // new root slot
 	OpChroot     Op = 34 // slot
@@ -52,6 +52,7 @@ const (
 	OpProcfs     Op = 38 // slot: a verified procfs of our own (fsopen, or /proc cloned without submounts)
 	OpProcWrite  Op = 39 // procfs slot, path below it, data (no symlink, magic link or mount crossed)
 	OpFsMount    Op = 40 // slot, fstype, mount attrs, key/value config: fsopen/fsmount a detached mount
+	OpUnmount    Op = 41 // path, flags: umount2(2)
 
 	OpHostname   Op = 50 // name
 	OpDomainname Op = 51 // name
@@ -115,7 +116,7 @@ var ops = map[Op]opInfo{
 	OpChown:       {"chown", "isii", "dir slot, name, uid, gid (not following a symlink)"},
 	OpUnlink:      {"unlink", "isi", "dir slot, name, flags"},
 	OpSymlink:     {"symlink", "iss", "dir slot, name, target"},
-	OpMask:        {"mask", "iis", "slot, null slot, tmpfs context: hide a file (bind /dev/null) or a directory (empty read-only tmpfs)"},
+	OpMask:        {"mask", "iii", "slot, null slot, tmpfs slot: hide a file (a clone of /dev/null) or a directory (a clone of an empty read-only tmpfs)"},
 	OpSetxattr:    {"setxattr", "isb", "slot, name, value (through /proc/self/fd)"},
 	OpPivotRoot:   {"pivot-root", "i", "new root slot"},
 	OpChroot:      {"chroot", "i", "slot"},
@@ -125,6 +126,7 @@ var ops = map[Op]opInfo{
 	OpProcfs:      {"procfs", "i", "slot: a verified procfs of our own (fsopen, or /proc cloned without submounts)"},
 	OpProcWrite:   {"proc-write", "isb", "procfs slot, path below it, data (no symlink, magic link or mount crossed)"},
 	OpFsMount:     {"fs-mount", "isib", "slot, fstype, mount attrs, key/value config: fsopen/fsmount a detached mount"},
+	OpUnmount:     {"unmount", "si", "path, flags: umount2(2)"},
 	OpHostname:    {"hostname", "s", "name"},
 	OpDomainname:  {"domainname", "s", "name"},
 	OpIfUp:        {"if-up", "s", "interface name"},

@@ -42,6 +42,9 @@ type Config struct {
 	ParentShared string
 	// HasKcore: the host has /proc/kcore (for /dev/core).
 	HasKcore bool
+	// HostPseudoFs are the mount points of whole procfs and sysfs mounts
+	// outside the rootfs (--no-pivot hides them: see Pivot).
+	HostPseudoFs []string
 }
 
 // Compiler emits a rootfs's steps into a plan.
@@ -289,11 +292,12 @@ func (p *Compiler) newFs(desc string, m *specs.Mount, dest string, o *mountOpts)
 		if kind == "proc" {
 			kind = "procfs"
 		}
+		// (runc's words first: engines and tests look for them.)
 		if destR != dest {
-			return fmt.Errorf("%s destination %s is a symlink (to %s) in the rootfs", kind, dest, destR)
+			return fmt.Errorf("%s must be mounted on ordinary directory: %s destination %s is a symlink (to %s) in the rootfs", dest, kind, dest, destR)
 		}
 		if fi, err := p.v.lstat(dest); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s destination %s is a symlink in the rootfs", kind, dest)
+			return fmt.Errorf("%s must be mounted on ordinary directory: %s destination %s is a symlink in the rootfs", dest, kind, dest)
 		}
 		how |= plan.HowNoSymlinks
 	}

@@ -211,3 +211,23 @@ func TestUserNSDevicesAreBound(t *testing.T) {
 		t.Fatalf("devices in a user namespace must be bound, not made:\n%s", l)
 	}
 }
+
+// --no-pivot unmounts (or covers) the host's whole procfs and sysfs
+// mounts before the move over /.
+func TestNoPivotHidesHostPseudoFs(t *testing.T) {
+	c := defaultConfig()
+	c.NoPivot, c.HostPseudoFs = true, []string{"/proc", "/sys"}
+	b, err := compileAll(t, c, image())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := b.Listing()
+	for _, want := range []string{`unmount "/proc" 2`, `mount-path "/sys" "tmpfs" "tmpfs"`, "move-root 0"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("plan lacks %q:\n%s", want, l)
+		}
+	}
+	if strings.Index(l, `unmount "/sys"`) > strings.Index(l, "move-root") {
+		t.Error("hidden after the move")
+	}
+}

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +22,21 @@ func (p *Compiler) Pivot() {
 		b.Add("chroot into the rootfs", plan.OpChroot, root)
 		return
 	case c.NoPivot:
+		// After a move and a chroot the host's procfs and sysfs are still
+		// in the mount namespace, whole, and the kernel would let the
+		// container mount a fresh procfs (in a user namespace of its own)
+		// that shows all of the host's. Unmount them, or, where that is
+		// refused, cover them (runc does the same).
+		for _, mp := range c.HostPseudoFs {
+			k := b.Len()
+			b.Addf(plan.OpMountPath, []plan.Arg{plan.Str(mp), plan.Str(""), plan.Str(""), plan.Int(unix.MS_SLAVE | unix.MS_REC), plan.Str("")},
+				"hide the host's %s: make it a slave", mp)
+			b.Addf(plan.OpUnmount, []plan.Arg{plan.Str(mp), plan.Int(unix.MNT_DETACH)}, "hide the host's %s: unmount", mp)
+			b.Addf(plan.OpMountPath, []plan.Arg{plan.Str(mp), plan.Str("tmpfs"), plan.Str("tmpfs"), plan.Int(0), plan.Str("")},
+				"hide the host's %s: cover it", mp)
+			p.at(k, -1, k+3, int(unix.ENOENT)) // gone with a parent already
+			p.at(k+1, k+3, k+2, int(unix.EINVAL), int(unix.EPERM))
+		}
 		b.Add("move the rootfs over /", plan.OpMoveRoot, root)
 	default:
 		b.Add("pivot_root", plan.OpPivotRoot, root)
@@ -55,16 +71,21 @@ func (p *Compiler) CreateCwd(cwd string) error {
 func (p *Compiler) Finalize() error {
 	b, c := p.b, p.c
 	for _, m := range c.Mounts {
-		if m.Destination == "/dev" && !isBind(&m) {
+		if filepath.Clean("/"+m.Destination) == "/dev" && !isBind(&m) {
 			if o, _ := parseOptions(m.Options); o != nil && o.flags&unix.MS_RDONLY != 0 {
-				p.readonly("make /dev read-only", "/dev", false)
+				// The /dev mount itself goes read-only (it was made
+				// writable for the device nodes), not a bind over it.
+				h := b.Slot()
+				b.Add("make /dev read-only", plan.OpOpenInRoot, plan.Int(int64(h)), plan.Int(int64(p.root)), plan.Str("/dev"), plan.Int(0), plan.Int(0))
+				b.Add("make /dev read-only", plan.OpSetattr, plan.Int(int64(h)), plan.Int(0), plan.Int(unix.MOUNT_ATTR_RDONLY), plan.Int(0), plan.Int(0))
+				b.Close(h)
 			}
 		}
 	}
-	for _, path := range c.ReadOnly {
+	for _, path := range dedupe(c.ReadOnly) {
 		p.readonly("readonly path "+path, path, true)
 	}
-	if len(c.Masked) > 0 {
+	if masked := dedupe(c.Masked); len(masked) > 0 {
 		// /dev/null is checked to be the real device first: an image
 		// could have made it a symlink to something it wants to expose
 		// (CVE-2025-31133).
@@ -73,14 +94,24 @@ func (p *Compiler) Finalize() error {
 			plan.Int(0), plan.Int(0))
 		b.Add("masked paths", plan.OpCheckNode, plan.Int(int64(null)), plan.Int(plan.NodeChr), plan.Int(1), plan.Int(3)).Codes =
 			map[int]string{plan.ErrNotNull: "/dev/null is not the null device; refusing to mask paths with it"}
+		// One empty read-only tmpfs covers every masked directory, as
+		// runc's do: made once, bound to each.
+		kv := plan.JoinNul([]string{"size", "0", "mode", "0555"})
+		if c.MountLabel != "" {
+			kv = append(kv, plan.JoinNul([]string{"context", c.MountLabel})...)
+		}
+		tmpfs := b.Slot()
+		b.Add("masked paths: an empty tmpfs", plan.OpFsMount, plan.Int(int64(tmpfs)), plan.Str("tmpfs"),
+			plan.Int(unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC), plan.Blob(kv))
 		t := b.Slot()
-		for _, path := range c.Masked {
+		for _, path := range masked {
 			k := b.Len()
 			b.Add("masked path "+path, plan.OpOpenInRoot, plan.Int(int64(t)), plan.Int(int64(p.root)), plan.Str(path), plan.Int(0), plan.Int(0))
-			b.Add("masked path "+path, plan.OpMask, plan.Int(int64(t)), plan.Int(int64(null)), plan.Str(c.MountLabel))
+			b.Add("masked path "+path, plan.OpMask, plan.Int(int64(t)), plan.Int(int64(null)), plan.Int(int64(tmpfs)))
 			p.at(k, -1, k+2, int(unix.ENOENT))
 		}
 		b.Close(t)
+		b.Close(tmpfs)
 		b.Close(null)
 	}
 	if c.Readonly {
@@ -92,6 +123,20 @@ func (p *Compiler) Finalize() error {
 			"set / propagation %s", c.Propagation)
 	}
 	return b.Err()
+}
+
+// dedupe drops repeated paths (a path masked twice is one mount, as runc's).
+func dedupe(paths []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		c := filepath.Clean("/" + p)
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // readonly binds path onto itself read-only (recursively for

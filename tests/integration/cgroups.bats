@@ -260,7 +260,8 @@ setup() {
 	[[ "$output" == *"can't fork"* ]]
 	[[ "$output" == *"max=10 events=max "[1-9]* ]]
 	n=$(printf '%s\n' "$output" | sed -n 's/.*current=\([0-9]*\).*/\1/p')
-	[ "$n" -le 10 ] && [ "$n" -ge 8 ]
+	[ "$n" -le 10 ]
+	[ "$n" -ge 8 ]
 }
 
 @test "cgroups: blkio weight and throttles land in blkio.*" {

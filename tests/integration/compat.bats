@@ -54,7 +54,8 @@ load lifecycle
 	teu run -d --bundle "$BUNDLE" c1 >"$TEST_ROOT/out"
 	wait_for grep -q . "$TEST_ROOT/out"
 	read -r sid pid <"$TEST_ROOT/out"
-	[ "$sid" = "$pid" ] && [ "$pid" = 1 ]
+	[ "$sid" = "$pid" ]
+	[ "$pid" = 1 ]
 	run teu exec c1 sh -c 'echo "$(cut -d" " -f6 /proc/self/stat) $$"'
 	[ "$status" -eq 0 ]
 	read -r sid pid <<<"$output"
@@ -175,4 +176,50 @@ load lifecycle
 	[ "$output" = hello ]
 	grep -q '"level":"debug"' "$TEST_ROOT/log"
 	jq -r .msg "$TEST_ROOT/log" | grep -qx "init: pivot_root"
+}
+
+@test "compat: masked directories share one read-only tmpfs; a path masked twice is one mount" {
+	mkdir -p "$BUNDLE/rootfs/md1" "$BUNDLE/rootfs/md2"
+	touch "$BUNDLE/rootfs/mf"
+	update_config '.linux.maskedPaths += ["/md1", "/md2", "/mf", "/md1", "/mf"]'
+	run_sh 'stat -c %d /md1 /md2 | uniq | wc -l; grep -c " /md1 " /proc/self/mountinfo; grep -c " /mf " /proc/self/mountinfo; touch /md2/x 2>&1'
+	echo "$output"
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = 1 ]
+	[ "${lines[2]}" = 1 ]
+	[[ "${lines[3]}" == *"Read-only file system"* ]]
+}
+
+@test "compat: a read-only /dev is the /dev mount itself, not a bind over it" {
+	update_config '.mounts |= map(if .destination == "/dev" then .options += ["ro"] else . end)'
+	run_sh 'grep "^tmpfs /dev " /proc/mounts'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == *" ro,"* ]]
+}
+
+@test "compat: /proc or /sys as a symlink in the rootfs is refused with runc's words" {
+	for d in proc sys; do
+		rm -rf "${BUNDLE:?}/rootfs/$d"
+		ln -s /nowhere "$BUNDLE/rootfs/$d"
+		run_sh true
+		echo "$output"
+		assert_one_error_line
+		[[ "$output" == *"/$d must be mounted on ordinary directory"* ]]
+		rm "$BUNDLE/rootfs/$d" && mkdir "$BUNDLE/rootfs/$d"
+	done
+	[ -z "$(teu list -q)" ]
+}
+
+@test "compat: --no-pivot leaves no whole host procfs to mount a fresh one from" {
+	# busybox's unshare does the job inside: a user namespace of its own
+	# and a new procfs; the host's must not be reachable for it.
+	update_config '.process.capabilities.bounding += ["CAP_SETFCAP", "CAP_SYS_ADMIN"] | .process.capabilities.permitted += ["CAP_SETFCAP", "CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"]'
+	set_args unshare -mrpf sh -c 'mount -t proc none /proc && echo mounted'
+	run teu run --no-pivot --bundle "$BUNDLE" np
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *mounted* ]]
+	[[ "$output" == *"ermission denied"* ]]
 }

@@ -364,7 +364,7 @@ assert_peek_refused() {
 	run_sh 'ls /tmp/self/attr 2>&1; grep " /tmp " /proc/self/mountinfo'
 	echo "$output"
 	assert_one_error_line
-	[[ "$output" == *"procfs destination /proc is a symlink"* ]]
+	[[ "$output" == *"/proc must be mounted on ordinary directory: procfs destination /proc is a symlink"* ]]
 	[ -z "$(teu list -q)" ]
 	# A relative one, through a directory: the same.
 	rm "$BUNDLE/rootfs/proc"

@@ -78,12 +78,14 @@ with_tmp() {
 	apparmor_on || {
 		run teu exec --apparmor "$AA_PROFILE" x echo aa
 		echo "$output"
-		[ "$status" -eq 0 ] && [ "$output" = aa ]
+		[ "$status" -eq 0 ]
+		[ "$output" = aa ]
 	}
 	selinux_on || {
 		run teu exec --process-label "$SE_PROCESS:s0" x echo se
 		echo "$output"
-		[ "$status" -eq 0 ] && [ "$output" = se ]
+		[ "$status" -eq 0 ]
+		[ "$output" = se ]
 	}
 }
 
