@@ -50,8 +50,14 @@ func (l *launcher) applyCgroup(pid int) error {
 	// our delete kill them. Checked before l.cgroup is set, so that a
 	// failed create does not destroy it either.
 	if mgr.Exists() {
+		dir := mgr.Paths()[pickPath(mgr.Paths())]
 		if pids, err := mgr.Pids(); err == nil && len(pids) > 0 {
-			return fmt.Errorf("cgroup %v is already in use by %d process(es)", mgr.Paths()[pickPath(mgr.Paths())], len(pids))
+			return fmt.Errorf("container's cgroup is not empty: %d process(es) in %s", len(pids), dir)
+		}
+		// A frozen cgroup would freeze the init as it joins, and create
+		// would wait for it forever: refuse it, as runc does.
+		if st, err := mgr.FreezerState(); err == nil && st == cgroups.Frozen {
+			return fmt.Errorf("container's cgroup unexpectedly frozen: %s (thaw or remove it first)", dir)
 		}
 	}
 	l.cgroup = mgr

@@ -8,14 +8,17 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
 )
 
-// Example returns the default spec: sh on a terminal, read-only root, the
+// Example returns the default spec (for this host: a cgroup namespace on
+// cgroup v2 only): sh on a terminal, read-only root, the
 // usual pseudo-filesystems, few capabilities and none inheritable
 // (CVE-2022-29162).
 func Example() *specs.Spec {
 	defaultCaps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
-	return &specs.Spec{
+	s := &specs.Spec{
 		Version: specs.Version,
 		Root:    &specs.Root{Path: "rootfs", Readonly: true},
 		Process: &specs.Process{
@@ -46,7 +49,7 @@ func Example() *specs.Spec {
 			},
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
 			},
 			MaskedPaths: []string{
 				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -58,6 +61,11 @@ func Example() *specs.Spec {
 			},
 		},
 	}
+	// As runc's: a cgroup namespace on a cgroup v2 host only.
+	if cgroups.GetMode() == cgroups.Unified {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
+	return s
 }
 
 // ToRootless adapts s for an unprivileged caller, as runc's does: a user

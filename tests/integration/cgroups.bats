@@ -354,7 +354,7 @@ setup() {
 	run "$TEU_BIN" --root "$other" run -d --bundle "$BUNDLE" cgdup
 	"$TEU_BIN" --root "$other" delete --force cgdup >/dev/null 2>&1 || true
 	assert_one_error_line
-	[[ "$output" == *"already in use"* ]]
+	[[ "$output" == *"container's cgroup is not empty"* ]]
 	# The first container is untouched, and no state was left for the second.
 	[ "$(teu state cgdup | jq -r .status)" = running ]
 	[ ! -e "$other/cgdup" ]

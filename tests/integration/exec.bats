@@ -133,9 +133,9 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	[ "${lines[1]}" = /tmp ]
 	[ "${lines[2]}" = 1 ]
 	run teu exec --cwd relative x true
-	assert_one_error_line
+	assert_one_error_line 255
 	run teu exec --cwd /nonexistent x true
-	assert_one_error_line
+	assert_one_error_line 255
 	[[ "$output" == *"/nonexistent"* ]]
 }
 
@@ -151,7 +151,7 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	run teu exec -u 1000 x id -u
 	[ "$output" = 1000 ]
 	run teu exec -u nobody x true
-	assert_one_error_line
+	assert_one_error_line 255
 }
 
 @test "exec: the container's capabilities; --cap adds one" {
@@ -166,7 +166,7 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	[ "$(capbit "${lines[0]}" 19)" = 1 ]
 	[ "$(capbit "${lines[1]}" 21)" = 1 ]
 	run teu exec --cap CAP_NOPE x true
-	assert_one_error_line
+	assert_one_error_line 255
 }
 
 @test "exec: no_new_privs from the container, or --no-new-privs" {
@@ -225,7 +225,7 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	[ "$output" = "from-json 65534:65534 /tmp" ]
 	echo '{"args": []' >"$TEST_ROOT/bad.json"
 	run teu exec --process "$TEST_ROOT/bad.json" x
-	assert_one_error_line
+	assert_one_error_line 255
 	# An unknown capability is a warning, as with runc.
 	echo '{"args": ["true"], "cwd": "/", "capabilities": {"bounding": ["CAP_NOPE"]}}' >"$TEST_ROOT/nope.json"
 	run teu exec --process "$TEST_ROOT/nope.json" x
@@ -255,9 +255,9 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	[[ "$output" == *"/dev/pts/"* ]]
 	# --console-socket needs --tty; --detach with --tty needs a console socket.
 	run teu exec --console-socket "$SOCK" x true
-	assert_one_error_line
+	assert_one_error_line 255
 	run teu exec -d -t x true
-	assert_one_error_line
+	assert_one_error_line 255
 }
 
 @test "exec: --preserve-fds passes exactly fds 3..3+N-1" {
@@ -281,14 +281,14 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	wait_status s stopped
 	run teu exec s true
 	echo "$output"
-	assert_one_error_line
+	assert_one_error_line 255
 	[[ "$output" == *stopped* ]]
 	run teu exec nosuch true
-	assert_one_error_line
+	assert_one_error_line 255
 	[[ "$output" == *nosuch* ]]
 	start_ct
 	run teu exec x
-	assert_one_error_line
+	assert_one_error_line 255
 }
 
 @test "exec: into a created container" {
@@ -332,11 +332,11 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	grep -qx "$pid2" "$(cg_dir x pids)/sub/cgroup.procs"
 	grep -qx "$pid2" "$(cg_dir x freezer)/cgroup.procs"
 	run teu exec --cgroup nosuch x true
-	assert_one_error_line
+	assert_one_error_line 255
 	run teu exec --cgroup blah:sub x true
-	assert_one_error_line
+	assert_one_error_line 255
 	run teu exec --cgroup ../escape x true
-	assert_one_error_line
+	assert_one_error_line 255
 	teu delete --force x
 }
 
@@ -346,7 +346,7 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	start_ct
 	teu pause x
 	run teu exec x true
-	assert_one_error_line
+	assert_one_error_line 255
 	[[ "$output" == *paused* ]]
 	# A private copy of teu: nothing but this test runs its inode, so a
 	# write to it can fail only for the reason under test.

@@ -30,4 +30,10 @@ nogroup:x:65534:
 G
 rm -f "$dir/config.json"
 (cd "$dir" && "$teu" spec)
+# The tests' containers get a cgroup namespace on every host (teu spec,
+# like runc's, adds one on cgroup v2 only).
+if ! jq -e '.linux.namespaces | any(.type == "cgroup")' "$dir/config.json" >/dev/null; then
+	jq '.linux.namespaces += [{"type": "cgroup"}]' "$dir/config.json" >"$dir/config.json.new" &&
+		mv "$dir/config.json.new" "$dir/config.json"
+fi
 echo "$dir"

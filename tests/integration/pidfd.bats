@@ -117,6 +117,6 @@ wait_recv() {
 	set_args sleep 100
 	teu run -d --bundle "$BUNDLE" c7
 	run teu exec --pidfd-socket "$TEST_ROOT/nope.sock" c7 true
-	assert_one_error_line
+	assert_one_error_line 255
 	[[ "$output" == *"pidfd socket"* ]]
 }

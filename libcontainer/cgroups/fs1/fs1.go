@@ -185,7 +185,7 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		return nil
 	}
 	if len(r.Unified) > 0 {
-		return errors.New("linux.resources.unified needs cgroup v2; this host uses cgroup v1")
+		return errors.New("invalid configuration: linux.resources.unified needs cgroup v2; this host uses cgroup v1")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -152,9 +152,13 @@ func setPids(dir string, r *specs.LinuxResources) error {
 	if r.Pids == nil || r.Pids.Limit == nil {
 		return nil
 	}
+	// As runc: 0 is 1 (systemd has no TasksMax=0), below 0 no limit.
 	v := "max"
-	if *r.Pids.Limit > 0 {
-		v = strconv.FormatInt(*r.Pids.Limit, 10)
+	switch l := *r.Pids.Limit; {
+	case l == 0:
+		v = "1"
+	case l > 0:
+		v = strconv.FormatInt(l, 10)
 	}
 	return writeFile(dir, "pids.max", v)
 }

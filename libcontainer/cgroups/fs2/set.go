@@ -83,7 +83,7 @@ func (m *Manager) setPids(r *specs.LinuxResources) error {
 	}
 	v := *r.Pids.Limit
 	if v == 0 {
-		v = -1 // 0 and -1 both mean "no limit"
+		v = 1 // as runc: systemd has no TasksMax=0, so 0 means 1 everywhere
 	}
 	return m.write("pids.max", limitStr(v))
 }

@@ -129,8 +129,11 @@ func resourceProperties(r *specs.LinuxResources, unified bool) ([]sd.Property, e
 		}
 	}
 	if p := r.Pids; p != nil && p.Limit != nil {
-		v := infinity // 0 and -1 both mean no limit
-		if *p.Limit > 0 {
+		v := infinity // below 0: no limit
+		switch {
+		case *p.Limit == 0:
+			v = 1 // as runc: systemd has no TasksMax=0
+		case *p.Limit > 0:
 			v = uint64(*p.Limit)
 		}
 		ps = append(ps, prop("TasksMax", v))
