@@ -4,6 +4,7 @@
 // image planted cannot send a step outside the root.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -224,6 +226,105 @@ static int mask(struct teu_ctx *c, const struct teu_arg *a)
 	return 0;
 }
 
+// copy_tree copies the content of directory src into directory dst (both
+// fds of ours), keeping modes, owners and times: tmpcopyup's copy of what
+// the image has where a tmpfs goes. Symlinks are copied as they are (never
+// followed), devices and fifos made again, sockets skipped.
+static int copy_tree(int src, int dst, int depth)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int dir, r = 0;
+	long n;
+
+	if (depth > 64)
+		return -ELOOP;
+	dir = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	while (r == 0 && (n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; r == 0 && off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			const char *name = d->d_name;
+			struct stat st;
+			struct timespec ts[2];
+
+			off += d->d_reclen;
+			if (!strcmp(name, ".") || !strcmp(name, ".."))
+				continue;
+			if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				r = -errno;
+				break;
+			}
+			if (S_ISDIR(st.st_mode)) {
+				int s2, d2;
+				if (mkdirat(dst, name, 0700) < 0 && errno != EEXIST) {
+					r = -errno;
+					break;
+				}
+				s2 = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				d2 = openat(dst, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (s2 < 0 || d2 < 0)
+					r = -errno;
+				else
+					r = copy_tree(s2, d2, depth + 1);
+				if (s2 >= 0)
+					close(s2);
+				if (d2 >= 0)
+					close(d2);
+			} else if (S_ISREG(st.st_mode)) {
+				int in = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+				int out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+				if (in < 0 || out < 0)
+					r = -errno;
+				while (r == 0) {
+					ssize_t k = copy_file_range(in, NULL, out, NULL, 1 << 20, 0);
+					if (k < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+						k = sendfile(out, in, NULL, 1 << 20);
+					if (k < 0 && errno == EINTR)
+						continue;
+					if (k < 0)
+						r = -errno;
+					if (k <= 0)
+						break;
+				}
+				if (in >= 0)
+					close(in);
+				if (out >= 0)
+					close(out);
+			} else if (S_ISLNK(st.st_mode)) {
+				char target[4096];
+				ssize_t k = readlinkat(dir, name, target, sizeof(target) - 1);
+				if (k < 0) {
+					r = -errno;
+					break;
+				}
+				target[k] = '\0';
+				if (symlinkat(target, dst, name) < 0)
+					r = -errno;
+			} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
+				if (mknodat(dst, name, st.st_mode & (S_IFMT | 07777), st.st_rdev) < 0)
+					r = -errno;
+			} else {
+				continue; // a socket is no content
+			}
+			if (r < 0)
+				break;
+			if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+				r = -errno;
+			else if (!S_ISLNK(st.st_mode) && fchmodat(dst, name, st.st_mode & 07777, 0) < 0)
+				r = -errno;
+			ts[0] = st.st_atim;
+			ts[1] = st.st_mtim;
+			if (r == 0 && utimensat(dst, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+				r = -errno;
+		}
+		if (n < 0)
+			r = -errno;
+	}
+	close(dir);
+	return r;
+}
+
 static int pivot(int newroot)
 {
 	int old = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC), r = 0;
@@ -399,6 +500,10 @@ int teu_op_fs(struct teu_ctx *c, const struct teu_step *s)
 		return fd < 0 ? fd : teu_set_slot(c, a[0].i, fd);
 	case TEU_OP_PROC_WRITE:
 		return proc_write(c, a);
+	case TEU_OP_COPY_TREE:
+		if ((fd = teu_slot(c, a[0].i)) < 0 || (to = teu_slot(c, a[1].i)) < 0)
+			return -EBADF;
+		return copy_tree(fd, to, 0);
 	case TEU_OP_UNMOUNT:
 		return NEG(umount2(a[0].p, (int)a[1].i));
 	case TEU_OP_FS_MOUNT:

@@ -45,6 +45,7 @@ static const char *const sigs[TEU_OP_MAX] = {
 	[TEU_OP_PROC_WRITE] = "isb",
 	[TEU_OP_FS_MOUNT] = "isib",
 	[TEU_OP_UNMOUNT] = "si",
+	[TEU_OP_COPY_TREE] = "ii",
 	[TEU_OP_HOSTNAME] = "s",
 	[TEU_OP_DOMAINNAME] = "s",
 	[TEU_OP_IF_UP] = "s",

@@ -53,6 +53,7 @@ const (
 	OpProcWrite  Op = 39 // procfs slot, path below it, data (no symlink, magic link or mount crossed)
 	OpFsMount    Op = 40 // slot, fstype, mount attrs, key/value config: fsopen/fsmount a detached mount
 	OpUnmount    Op = 41 // path, flags: umount2(2)
+	OpCopyTree   Op = 42 // from slot, to slot: copy a directory's content, modes, owners and times (tmpcopyup)
 
 	OpHostname   Op = 50 // name
 	OpDomainname Op = 51 // name
@@ -127,6 +128,7 @@ var ops = map[Op]opInfo{
 	OpProcWrite:   {"proc-write", "isb", "procfs slot, path below it, data (no symlink, magic link or mount crossed)"},
 	OpFsMount:     {"fs-mount", "isib", "slot, fstype, mount attrs, key/value config: fsopen/fsmount a detached mount"},
 	OpUnmount:     {"unmount", "si", "path, flags: umount2(2)"},
+	OpCopyTree:    {"copy-tree", "ii", "from slot, to slot: copy a directory's content, modes, owners and times (tmpcopyup)"},
 	OpHostname:    {"hostname", "s", "name"},
 	OpDomainname:  {"domainname", "s", "name"},
 	OpIfUp:        {"if-up", "s", "interface name"},

@@ -316,6 +316,12 @@ func (p *Compiler) newFs(desc string, m *specs.Mount, dest string, o *mountOpts)
 	dst := b.Slot()
 	b.Add(desc+": create the destination", plan.OpOpenInRoot, plan.Int(int64(dst)), plan.Int(int64(p.root)),
 		plan.Str(destR), plan.Int(how), plan.Int(0o755))
+	under := -1
+	if o.copyUp && m.Type == "tmpfs" {
+		// tmpcopyup: a handle on what the tmpfs will cover, to copy from.
+		under = b.Slot()
+		b.Add(desc+": tmpcopyup", plan.OpOpenInRoot, plan.Int(int64(under)), plan.Int(int64(p.root)), plan.Str(destR), plan.Int(0), plan.Int(0))
+	}
 	k := b.Len()
 	b.Add(desc, plan.OpMount, plan.Int(int64(dst)), plan.Str(m.Source), plan.Str(m.Type), plan.Int(int64(flags)),
 		plan.Str(lsm.MountData(m.Type, strings.Join(data, ","), c.MountLabel)))
@@ -337,6 +343,13 @@ func (p *Compiler) newFs(desc string, m *specs.Mount, dest string, o *mountOpts)
 		return nil
 	}
 	b.Close(dst)
+	if under >= 0 {
+		top := b.Slot()
+		b.Add(desc+": tmpcopyup", plan.OpOpenInRoot, plan.Int(int64(top)), plan.Int(int64(p.root)), plan.Str(destR), plan.Int(0), plan.Int(0))
+		b.Add(desc+": tmpcopyup", plan.OpCopyTree, plan.Int(int64(under)), plan.Int(int64(top)))
+		b.Close(top)
+		b.Close(under)
+	}
 	if m.Type == "mqueue" && c.MountLabel != "" {
 		// mqueue refuses context=: label its root, as runc does.
 		h := b.Slot()

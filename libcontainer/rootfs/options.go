@@ -24,6 +24,7 @@ type mountOpts struct {
 	bind, rec bool
 	idmap     bool // idmap or ridmap
 	ridmap    bool // the idmap applies to every mount of an rbind
+	copyUp    bool // tmpcopyup: a tmpfs gets the content of what it covers
 }
 
 var flagOpts = map[string]struct {
@@ -72,7 +73,8 @@ var recAttrOpts = map[string]struct {
 // MountOptions lists every mount option teu acts on, sorted (for
 // `features`): the flag, propagation and recursive-attribute tables.
 // Anything else goes to the filesystem as data, except idmap/ridmap
-// (idmapped bind mounts) and tmpcopyup (ignored).
+// (idmapped bind mounts) and tmpcopyup (a tmpfs starts with a copy of what
+// it covers).
 func MountOptions() []string {
 	out := make([]string, 0, len(flagOpts)+len(propOpts)+len(recAttrOpts))
 	for o := range flagOpts {
@@ -122,7 +124,10 @@ func parseOptions(opts []string) (*mountOpts, error) {
 			o.idmap = true
 			o.ridmap = o.ridmap || opt == "ridmap"
 			continue
-		case "tmpcopyup", "":
+		case "tmpcopyup":
+			o.copyUp = true
+			continue
+		case "":
 			continue
 		}
 		if strings.ContainsRune(opt, ',') {

@@ -196,40 +196,44 @@ func linux13(l *specs.Linux, have map[specs.LinuxNamespaceType]bool) error {
 	return nil
 }
 
+// memoryPolicy checks linux.memoryPolicy; errors start with runc's words
+// ("invalid memory policy ...").
 func memoryPolicy(mp *specs.LinuxMemoryPolicy) error {
 	if _, ok := MemoryPolicyModes[mp.Mode]; !ok {
-		return fmt.Errorf("unknown mode %q", mp.Mode)
+		return fmt.Errorf("invalid memory policy mode %q", mp.Mode)
 	}
 	flags := map[specs.MemoryPolicyFlagType]bool{}
 	for _, f := range mp.Flags {
 		if _, ok := MemoryPolicyFlags[f]; !ok {
-			return fmt.Errorf("unknown flag %q", f)
+			return fmt.Errorf("invalid memory policy flag %q", f)
 		}
 		flags[f] = true
 	}
 	if flags[specs.MpolFStaticNodes] && flags[specs.MpolFRelativeNodes] {
-		return errors.New("MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other")
+		return errors.New("invalid memory policy flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other")
 	}
+	var nodes []int
 	if mp.Nodes != "" {
-		if _, err := ParseList(mp.Nodes, MaxNodes); err != nil {
-			return fmt.Errorf("nodes: %w", err)
+		var err error
+		if nodes, err = ParseList(mp.Nodes, MaxNodes); err != nil {
+			return fmt.Errorf("invalid memory policy nodes %q: %w", mp.Nodes, err)
 		}
 	}
 	switch mp.Mode {
 	case specs.MpolDefault, specs.MpolLocal:
-		if mp.Nodes != "" {
-			return fmt.Errorf("%s takes no nodes", mp.Mode)
+		if len(nodes) > 0 {
+			return fmt.Errorf("invalid memory policy: %s mode requires 0 nodes but got %d", mp.Mode, len(nodes))
 		}
 		if len(mp.Flags) > 0 {
-			return fmt.Errorf("%s takes no flags", mp.Mode)
+			return fmt.Errorf("invalid memory policy: %s takes no flags", mp.Mode)
 		}
 	case specs.MpolBind, specs.MpolInterleave, specs.MpolWeightedInterleave, specs.MpolPreferredMany:
-		if mp.Nodes == "" {
-			return fmt.Errorf("%s needs nodes", mp.Mode)
+		if len(nodes) == 0 {
+			return fmt.Errorf("invalid memory policy: %s needs nodes", mp.Mode)
 		}
 	}
 	if flags[specs.MpolFNumaBalancing] && mp.Mode != specs.MpolBind && mp.Mode != specs.MpolPreferredMany {
-		return fmt.Errorf("MPOL_F_NUMA_BALANCING is only for MPOL_BIND and MPOL_PREFERRED_MANY")
+		return fmt.Errorf("invalid memory policy: MPOL_F_NUMA_BALANCING is only for MPOL_BIND and MPOL_PREFERRED_MANY")
 	}
 	return nil
 }

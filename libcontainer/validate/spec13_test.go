@@ -110,14 +110,14 @@ func TestLinux13(t *testing.T) {
 		}
 	}
 	bad := map[string]*specs.Linux{
-		"linux.memoryPolicy: unknown mode":  {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: "MPOL_X"}},
+		"linux.memoryPolicy: invalid memory policy mode":  {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: "MPOL_X"}},
 		"MPOL_BIND needs nodes":             {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind}},
-		"MPOL_DEFAULT takes no nodes":       {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}},
+		"MPOL_DEFAULT mode requires 0 nodes but got 1":       {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}},
 		"MPOL_LOCAL takes no flags":         {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes}}},
-		"nodes: invalid list":               {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "zero"}},
+		"nodes \"zero\": invalid list":               {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "zero"}},
 		"exclude each other":                {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes, specs.MpolFRelativeNodes}}},
 		"MPOL_F_NUMA_BALANCING is only":     {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFNumaBalancing}}},
-		"memoryPolicy: unknown flag":        {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}},
+		"invalid memory policy flag":        {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}},
 		"linux.personality: unknown domain": {Personality: &specs.LinuxPersonality{Domain: "LINUX64"}},
 		"linux.personality: unknown flag":   {Personality: &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"X"}}},
 		"invalid interface name \"a/b\"":    {NetDevices: map[string]specs.LinuxNetDevice{"a/b": {}}},

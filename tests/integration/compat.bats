@@ -223,3 +223,45 @@ load lifecycle
 	[[ "$output" != *mounted* ]]
 	[[ "$output" == *"ermission denied"* ]]
 }
+
+@test "compat: tmpcopyup gives a tmpfs the content it covers, modes, owners and links kept" {
+	mkdir -p "$BUNDLE/rootfs/dir1/dir2"
+	chmod 777 "$BUNDLE/rootfs/dir1/dir2"
+	echo hi >"$BUNDLE/rootfs/dir1/f"
+	chown 1000:1000 "$BUNDLE/rootfs/dir1/f"
+	ln -s f "$BUNDLE/rootfs/dir1/l"
+	update_config '.mounts += [{"source": "tmpfs", "destination": "/dir1", "type": "tmpfs", "options": ["tmpcopyup"]}]'
+	run_sh 'stat -c "%A %u" /dir1/dir2 /dir1/f; cat /dir1/l; grep -c " /dir1 .* - tmpfs " /proc/self/mountinfo; echo new >/dir1/g && echo writable'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "drwxrwxrwx 0" ]
+	[ "${lines[1]}" = "-rw-r--r-- 1000" ]
+	[ "${lines[2]}" = hi ]
+	[ "${lines[3]}" = 1 ]
+	[ "${lines[4]}" = writable ]
+	# The image's copy stays as it was.
+	[ ! -e "$BUNDLE/rootfs/dir1/g" ]
+}
+
+@test "compat: a tmpfs without mode= takes its mount point's mode (setgid and sticky bits too)" {
+	mkdir -p "$BUNDLE/rootfs/t1"
+	chmod 3710 "$BUNDLE/rootfs/t1"
+	update_config '.mounts += [{"source": "tmpfs", "destination": "/t1", "type": "tmpfs"}, {"source": "tmpfs", "destination": "/t2", "type": "tmpfs", "options": ["mode=0410"]}]'
+	run_sh 'stat -c %a /t1 /t2'
+	echo "$output"
+	[ "${lines[0]}" = 3710 ]
+	[ "${lines[1]}" = 410 ]
+}
+
+@test "compat: invalid memory policies fail with runc's words" {
+	update_config '.linux.memoryPolicy = {"mode": "MPOL_DEFAULT", "nodes": "0-7"}'
+	run_sh true
+	assert_one_error_line
+	[[ "$output" == *"invalid memory policy: MPOL_DEFAULT mode requires 0 nodes but got 8"* ]]
+	update_config '.linux.memoryPolicy = {"nodes": "0"}'
+	run_sh true
+	[[ "$output" == *"invalid memory policy mode"* ]]
+	update_config '.linux.memoryPolicy = {"mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["badflag"]}'
+	run_sh true
+	[[ "$output" == *"invalid memory policy flag"* ]]
+}

@@ -107,7 +107,7 @@ func TestResourcePropertiesV1(t *testing.T) {
 	r := &specs.LinuxResources{
 		Memory:  &specs.LinuxMemory{Limit: i64(-1)},
 		CPU:     &specs.LinuxCPU{Shares: u64(512), Quota: i64(-1), Cpus: "0"},
-		Pids:    &specs.LinuxPids{Limit: i64(0)},
+		Pids:    &specs.LinuxPids{Limit: i64(-1)},
 		BlockIO: &specs.LinuxBlockIO{Weight: u16(300)},
 	}
 	ps, err := resourceProperties(r, false)
