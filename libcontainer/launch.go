@@ -160,7 +160,9 @@ type launcher struct {
 	cgroupTime time.Duration
 	// slots of the plan, and what the init part needs of the host
 	fifoSlot, consoleSlot int
-	idmapFds              map[int]int
+	treeFds               map[int]int  // mount index → child fd of its prepared tree
+	treesLater            map[int]bool // mounts the init clones, the parent idmaps
+	trees                 *mountTrees
 	procSlot              int
 	rootfs                *rootfs.Compiler
 	preserve              int
@@ -273,16 +275,19 @@ func (l *launcher) start() error {
 	if console != nil {
 		l.consoleSlot = sp.adopt(sp.fd(console), "the console socket")
 	}
-	trees, err := idmapTrees(s, o.Bundle)
+	l.trees = &mountTrees{s: s, bundle: o.Bundle, rootfs: l.c.state.Rootfs}
+	defer l.trees.close()
+	made, later, err := l.trees.plan()
 	if err != nil {
 		return err
 	}
-	for i, t := range trees {
+	l.treesLater = later
+	for i, t := range made {
 		defer t.Close()
-		if l.idmapFds == nil {
-			l.idmapFds = map[int]int{}
+		if l.treeFds == nil {
+			l.treeFds = map[int]int{}
 		}
-		l.idmapFds[i] = sp.fd(t)
+		l.treeFds[i] = sp.fd(t)
 	}
 	boot, err := l.bootOpts()
 	if err != nil {
@@ -357,6 +362,8 @@ func (l *launcher) start() error {
 			}
 			sp.queue()
 			return nil
+		case m.Type == plan.MsgFd && m.A >= plan.TagTree:
+			return l.trees.finish(int(m.A)-plan.TagTree, fd)
 		case m.Type == plan.MsgFd && m.A == plan.TagSeccomp:
 			st := l.c.OCIState()
 			st.Status = specs.StateCreating
@@ -703,7 +710,7 @@ func (l *launcher) rootfsConfig() (*rootfs.Config, error) {
 		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: o.NoPivot,
 		UserNS: hasNewNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
 		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
-		InheritMountNS: inheritsMountNS(s), IDMapFds: l.idmapFds,
+		InheritMountNS: inheritsMountNS(s), TreeFds: l.treeFds, TreesForParent: l.treesLater,
 	}
 	for _, m := range s.Mounts {
 		if m.Type == "cgroup" || m.Type == "cgroup2" {

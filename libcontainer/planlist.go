@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/plan"
+	rootfspkg "github.com/teu-runtime/teu/libcontainer/rootfs"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 )
 
@@ -55,12 +56,22 @@ func PlanListing(o *CreateOpts) (string, error) {
 	if s.Process.Terminal {
 		l.consoleSlot = sp.adopt(sp.fd(null), "the console socket")
 	}
+	// The trees the parent would make are named by the fd they would have.
+	l.trees = &mountTrees{s: s, bundle: o.Bundle, rootfs: rootfs}
 	for i := range s.Mounts {
-		if isIDMapped(&s.Mounts[i]) {
-			if l.idmapFds == nil {
-				l.idmapFds = map[int]int{}
+		m := &s.Mounts[i]
+		inside := rootfsSourceInside(m, rootfs, o.Bundle)
+		switch {
+		case isIDMapped(m) && inside:
+			if l.treesLater == nil {
+				l.treesLater = map[int]bool{}
 			}
-			l.idmapFds[i] = sp.fd(null)
+			l.treesLater[i] = true
+		case isIDMapped(m) || (hasNewNs(s, specs.UserNamespace) && os.Geteuid() == 0 && !inside && isBindMount(m)):
+			if l.treeFds == nil {
+				l.treeFds = map[int]int{}
+			}
+			l.treeFds[i] = sp.fd(null)
 		}
 	}
 	boot, err := l.bootOpts()
@@ -87,6 +98,10 @@ func PlanListing(o *CreateOpts) (string, error) {
 		return "", err
 	}
 	return b.Listing(), nil
+}
+
+func rootfsSourceInside(m *specs.Mount, rootfs, bundle string) bool {
+	return rootfspkg.SourceInRootfs(m, rootfs, bundle)
 }
 
 func isIDMapped(m *specs.Mount) bool {

@@ -28,6 +28,9 @@ const (
 	TagSeccomp   = 6 // fd of the seccomp notify listener, for the agent
 	TagJoin      = 7 // exec: move the process into the container's cgroup
 	TagReady     = 8 // the init waits on exec.fifo next; the sync socket closes
+	// TagTree+i: the detached tree of mount i's source inside the
+	// container (fd), for the parent to idmap.
+	TagTree = 100
 )
 
 // HeaderSize is the size of a message header.

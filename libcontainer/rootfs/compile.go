@@ -32,9 +32,12 @@ type Config struct {
 	// InheritMountNS: no mount namespace of the container's own; the
 	// mounts go to the runtime's, under the rootfs, and / is left alone.
 	InheritMountNS bool
-	// IDMapFds: mount index → the fd (in the init) of its idmapped tree,
-	// made by the parent (IDMapTree) and moved into place by the init.
-	IDMapFds map[int]int
+	// TreeFds: mount index → the fd (in the init) of the tree of its
+	// source the parent made (SourceTree), moved into place by the init.
+	TreeFds map[int]int
+	// TreesForParent: mounts whose source inside the container the init
+	// clones and sends the parent (TagTree+index) to idmap.
+	TreesForParent map[int]bool
 	// Cgroup is what the cgroup mounts show (cgroup.go).
 	Cgroup CgroupView
 	// ParentShared: the mount holding the rootfs is shared in the
@@ -146,9 +149,17 @@ func (p *Compiler) mount(i int, m *specs.Mount) error {
 		return err
 	}
 	dest := filepath.Clean("/" + m.Destination) // runtime-spec 1.2: relative to the container's /
+	// A destination spelled with the rootfs's host path in front means
+	// the same place in the container (runc takes it so).
+	if rest, ok := underRoot(p.c.Rootfs, dest); ok && p.c.Rootfs != "/" && strings.HasPrefix(dest, filepath.Clean(p.c.Rootfs)+"/") {
+		dest = rest
+	}
 	desc := fmt.Sprintf("mount %s on %s", m.Source, m.Destination)
-	if fd, ok := p.c.IDMapFds[i]; ok {
-		return p.idmapped(desc, dest, o, fd)
+	if fd, ok := p.c.TreeFds[i]; ok {
+		return p.prepared(desc, dest, o, fd)
+	}
+	if p.c.TreesForParent[i] {
+		return p.bindVia(desc, m.Source, dest, o, plan.TagTree+i)
 	}
 	if o.idmap || len(m.UIDMappings)+len(m.GIDMappings) > 0 {
 		return errors.New("idmapped mount was not prepared by the parent")
@@ -218,13 +229,14 @@ func (p *Compiler) propagation(desc, dest string, o *mountOpts) {
 	p.b.Close(h)
 }
 
-func (p *Compiler) idmapped(desc, dest string, o *mountOpts, fd int) error {
+// prepared moves the tree the parent made of the source into place.
+func (p *Compiler) prepared(desc, dest string, o *mountOpts, fd int) error {
 	destR, err := p.destOf(dest)
 	if err != nil {
 		return err
 	}
 	tree := p.b.Slot()
-	p.b.Add(desc+": adopt the idmapped tree", plan.OpAdopt, plan.Int(int64(tree)), plan.Int(int64(fd)))
+	p.b.Add(desc+": take the source's tree", plan.OpAdopt, plan.Int(int64(tree)), plan.Int(int64(fd)))
 	p.moveTree(desc, destR, tree, o)
 	p.v.add(destR, "")
 	return nil
@@ -237,6 +249,12 @@ func (p *Compiler) idmapped(desc, dest string, o *mountOpts, fd int) error {
 // made so far), so an image's "data -> /etc" never binds the host's /etc.
 // Any other source is a host path the config's author chose.
 func (p *Compiler) bind(desc, source, dest string, o *mountOpts) error {
+	return p.bindVia(desc, source, dest, o, 0)
+}
+
+// bindVia is bind; with tag != 0 the detached tree goes to the parent
+// (which sets its attributes and idmap) before it is moved into place.
+func (p *Compiler) bindVia(desc, source, dest string, o *mountOpts, tag int) error {
 	b, c := p.b, p.c
 	src := source
 	if !filepath.IsAbs(src) {
@@ -264,12 +282,16 @@ func (p *Compiler) bind(desc, source, dest string, o *mountOpts) error {
 	} else {
 		b.Add(desc+": open_tree", plan.OpOpenTree, plan.Int(int64(tree)), plan.Int(-1), plan.Str(src), plan.Int(flags))
 	}
-	if set, clr := o.attrs(); set|clr != 0 {
-		b.Add(desc+": mount_setattr", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(0), plan.Int(int64(set)), plan.Int(int64(clr)), plan.Int(0))
-	}
-	if o.recSet|o.recClr != 0 {
-		b.Add(desc+": mount_setattr (recursive)", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(unix.AT_RECURSIVE),
-			plan.Int(int64(o.recSet)), plan.Int(int64(o.recClr)), plan.Int(0))
+	if tag != 0 {
+		b.Add(desc+": idmap", plan.OpSendFd, plan.Int(int64(tree)), plan.Int(int64(tag)))
+	} else {
+		if set, clr := o.attrs(); set|clr != 0 {
+			b.Add(desc+": mount_setattr", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(0), plan.Int(int64(set)), plan.Int(int64(clr)), plan.Int(0))
+		}
+		if o.recSet|o.recClr != 0 {
+			b.Add(desc+": mount_setattr (recursive)", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(unix.AT_RECURSIVE),
+				plan.Int(int64(o.recSet)), plan.Int(int64(o.recClr)), plan.Int(0))
+		}
 	}
 	p.moveTree(desc, destR, tree, o)
 	p.v.add(destR, hostSrc)

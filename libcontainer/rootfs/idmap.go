@@ -24,13 +24,15 @@ func IDMapped(m *specs.Mount) bool {
 	return false
 }
 
-// IDMapTree makes the detached, idmapped copy of bind mount m's source that
-// the init moves into place: open_tree(OPEN_TREE_CLONE) (recursive for
-// rbind), the mount's attributes, then MOUNT_ATTR_IDMAP with the user
-// namespace usernsFd, on the top mount (idmap) or every mount of the tree
-// (ridmap). Idmapping needs CAP_SYS_ADMIN over the source's filesystem, so
-// the parent does this on the host; the init only moves the tree.
-func IDMapTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
+// SourceTree makes, in the parent, the detached copy of bind mount m's
+// source that the init moves into place: open_tree(OPEN_TREE_CLONE)
+// (recursive for rbind), the mount's attributes and, with usernsFd >= 0,
+// MOUNT_ATTR_IDMAP with that user namespace. Idmapping needs CAP_SYS_ADMIN
+// over the source's filesystem, and a container in a user namespace of its
+// own may not even reach a source the config names (runc opens those as the
+// host's root too): the parent does this on the host, the init only moves
+// the tree.
+func SourceTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
 	o, err := parseOptions(m.Options)
 	if err != nil {
 		return nil, err
@@ -51,9 +53,26 @@ func IDMapTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
 		return nil, fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	tree := os.NewFile(uintptr(fd), src)
-	if err := setAttrs(fd, o); err != nil {
+	if err := FinishTree(fd, m, usernsFd); err != nil {
 		tree.Close()
 		return nil, err
+	}
+	return tree, nil
+}
+
+// FinishTree sets the attributes of m, and its idmap with usernsFd >= 0,
+// on a detached tree of its source (made by SourceTree, or by the init for
+// a source inside the container).
+func FinishTree(fd int, m *specs.Mount, usernsFd int) error {
+	o, err := parseOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	if err := setAttrs(fd, o); err != nil {
+		return err
+	}
+	if usernsFd < 0 {
+		return nil
 	}
 	at := unix.AT_EMPTY_PATH
 	if o.ridmap {
@@ -61,18 +80,28 @@ func IDMapTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(usernsFd)}
 	if err := unix.MountSetattr(fd, "", uint(at), &attr); err != nil {
-		tree.Close()
 		if errors.Is(err, unix.EINVAL) {
 			var st unix.Statfs_t
 			fs := ""
-			if unix.Statfs(src, &st) == nil {
+			if unix.Fstatfs(fd, &st) == nil {
 				fs = fmt.Sprintf(" (filesystem magic %#x)", st.Type)
 			}
-			return nil, fmt.Errorf("idmap %s: the filesystem%s, or one mounted under it, does not support idmapped mounts: %w", src, fs, err)
+			return fmt.Errorf("idmap %s: the filesystem%s, or one mounted under it, does not support idmapped mounts: %w", m.Source, fs, err)
 		}
-		return nil, fmt.Errorf("idmap %s: %w", src, err)
+		return fmt.Errorf("idmap %s: %w", m.Source, err)
 	}
-	return tree, nil
+	return nil
+}
+
+// SourceInRootfs reports whether bind mount m's source is inside rootfs
+// (then it is the container's to resolve, after the mounts before it).
+func SourceInRootfs(m *specs.Mount, rootfs, bundle string) bool {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundle, src)
+	}
+	_, inside := underRoot(rootfs, src)
+	return inside
 }
 
 // setAttrs applies o's mount attributes to the detached tree.

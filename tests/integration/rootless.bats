@@ -86,7 +86,10 @@ subids() {
 	c=$BUNDLE/config.json
 	[ "$(jq -c '.linux.uidMappings' "$c")" = "[{\"containerID\":0,\"hostID\":$RL_UID,\"size\":1}]" ]
 	[ "$(jq -c '.linux.gidMappings' "$c")" = "[{\"containerID\":0,\"hostID\":$RL_GID,\"size\":1}]" ]
-	[ "$(jq -c '[.linux.namespaces[].type] | sort' "$c")" = '["cgroup","ipc","mount","pid","user","uts"]' ]
+	# (A cgroup namespace on cgroup v2 only, as runc's.)
+	ns='["ipc","mount","pid","user","uts"]'
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && ns='["cgroup","ipc","mount","pid","user","uts"]'
+	[ "$(jq -c '[.linux.namespaces[].type] | sort' "$c")" = "$ns" ]
 	[ "$(jq '.linux.resources' "$c")" = null ]
 	[ "$(jq -c '.mounts[] | select(.destination == "/sys")' "$c")" = '{"destination":"/sys","type":"none","source":"/sys","options":["rbind","nosuid","noexec","nodev","ro"]}' ]
 	[ "$(jq '[.mounts[].options // [] | .[] | select(startswith("uid=") or startswith("gid="))] | length' "$c")" -eq 0 ]
