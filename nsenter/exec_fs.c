@@ -81,7 +81,9 @@ static int create_in_root(int root, const char *path, int64_t how, mode_t perm, 
 					close(f);
 				r = f < 0 && errno != EEXIST ? -errno : 0;
 			} else {
-				r = mkdirat(dir, p, perm & 07777) < 0 && errno != EEXIST ? -errno : 0;
+				// A file's parents are directories anyone may walk.
+				mode_t dmode = (how & TEU_HOW_MKFILE) ? 0755 : perm & 07777;
+				r = mkdirat(dir, p, dmode) < 0 && errno != EEXIST ? -errno : 0;
 			}
 			if (r == 0)
 				fd = openat2_in(root, rel(buf), O_PATH, resolve);

@@ -265,3 +265,91 @@ load lifecycle
 	run_sh true
 	[[ "$output" == *"invalid memory policy flag"* ]]
 }
+
+# mount_order_config [userns] [idmap]: two host sources, the second mounted
+# inside the first, then the result bound elsewhere from inside the rootfs
+# (a source that exists only through the mounts before it). The host
+# sources are closed to others: in a user namespace only the parent can
+# open them.
+mount_order_config() {
+	local opts='"rbind"'
+	mkdir -p "$TEST_ROOT/src/a" "$TEST_ROOT/src/b"
+	echo A >"$TEST_ROOT/src/a/f"
+	echo B >"$TEST_ROOT/src/b/f"
+	mkdir -p "$TEST_ROOT/src/a/sub"
+	chmod 700 "$TEST_ROOT/src"
+	if [[ " $* " == *" userns "* ]]; then
+		chmod 755 "$TEST_ROOT"
+		chown -R 100000:100000 "$BUNDLE/rootfs"
+		update_config '.linux.namespaces += [{"type": "user"}]
+			| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+			| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	fi
+	[[ " $* " == *" idmap "* ]] && opts='"rbind", "idmap"'
+	update_config '.mounts += [
+		{"source": "'"$TEST_ROOT"'/src/a", "destination": "/m1", "type": "bind", "options": ["bind"]},
+		{"source": "'"$TEST_ROOT"'/src/b", "destination": "/m1/sub", "type": "bind", "options": ["bind"]},
+		{"source": "'"$BUNDLE"'/rootfs/m1", "destination": "'"$BUNDLE"'/rootfs/m2", "type": "bind", "options": ['"$opts"'],
+		 "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+		 "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}]'
+	[[ " $* " == *" idmap "* ]] || update_config 'del(.mounts[-1].uidMappings, .mounts[-1].gidMappings)'
+	set_args sh -c 'cat /m2/f /m2/sub/f'
+}
+
+@test "compat: mounts go on in order; a source inside the rootfs sees the mounts before it" {
+	mount_order_config
+	run teu run --bundle "$BUNDLE" o1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'A\nB')" ]
+}
+
+@test "compat: in a user namespace, host sources its root cannot reach are bound (opened by the parent)" {
+	mount_order_config userns
+	run teu run --bundle "$BUNDLE" o2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'A\nB')" ]
+}
+
+@test "compat: an idmapped source inside the rootfs, made by the mounts before it" {
+	mount_order_config idmap
+	set_args sh -c 'cat /m2/f /m2/sub/f; stat -c %u /m2/f'
+	run teu run --bundle "$BUNDLE" o3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# Through the idmap, the files root made on the host show as 100000.
+	[ "$output" = "$(printf 'A\nB\n100000')" ]
+}
+
+@test "compat: a bind destination through dangling symlinks lands where they point, inside the rootfs" {
+	echo hosts >"$TEST_ROOT/hosts"
+	chmod 644 "$TEST_ROOT/hosts"
+	rm -f "$BUNDLE/rootfs/etc/hosts"
+	ln -s /tmp/foo/bar "$BUNDLE/rootfs/jump"
+	ln -s /jump/baz/hosts "$BUNDLE/rootfs/etc/hosts"
+	update_config '.mounts += [{"source": "'"$TEST_ROOT"'/hosts", "destination": "/etc/hosts", "options": ["bind"]}]'
+	run_sh 'cat /tmp/foo/bar/baz/hosts; grep -c " /tmp/foo/bar/baz/hosts " /proc/self/mountinfo'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'hosts\n1')" ]
+	[ -d "$BUNDLE/rootfs/tmp/foo/bar/baz" ]
+}
+
+@test "compat: a bind destination through a trailing dangling symlink makes its target, a file or a directory" {
+	echo hosts >"$TEST_ROOT/hosts"
+	chmod 644 "$TEST_ROOT/hosts"
+	mkdir -p "$TEST_ROOT/hostsdir"
+	rm -f "$BUNDLE/rootfs/etc/hosts"
+	ln -s /tmp/hosts "$BUNDLE/rootfs/etc/hosts"
+	cp "$BUNDLE/config.json" "$TEST_ROOT/config.json"
+	for src in "$TEST_ROOT/hosts" "$TEST_ROOT/hostsdir"; do
+		cp "$TEST_ROOT/config.json" "$BUNDLE/config.json"
+		rm -rf "$BUNDLE/rootfs/tmp/hosts"
+		update_config '.mounts += [{"source": "'"$src"'", "destination": "/etc/hosts", "options": ["bind"]}]'
+		run_sh 'stat -c "%F %i" /tmp/hosts'
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *" $(stat -c %i "$src")" ]]
+	done
+}
