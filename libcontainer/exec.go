@@ -355,7 +355,7 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 	paths := c.state.CgroupPaths
 	for ctrl := range sub {
 		if _, ok := paths[ctrl]; !ok && ctrl != "" {
-			return fmt.Errorf("--cgroup: the container has no %s cgroup", ctrl)
+			return fmt.Errorf("--cgroup: unknown controller %q: the container has no %s cgroup", ctrl, ctrl)
 		}
 	}
 	hybrid := len(paths) > 1 && paths[""] != ""
@@ -386,7 +386,7 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 			slog.Warn("exec: cgroup skipped", "controller", ctrl, "error", err)
 			continue
 		}
-		return fmt.Errorf("join cgroup %s: %w", target, errors.Unwrap(err))
+		return fmt.Errorf("join cgroup: adding pid %d to %s: %w", pid, target, errors.Unwrap(err))
 	}
 	return nil
 }
@@ -408,7 +408,7 @@ func ParseSubCgroup(vals []string) (map[string]string, error) {
 		}
 		for _, part := range strings.Split(path, "/") {
 			if part == ".." {
-				return nil, fmt.Errorf("invalid --cgroup %q: .. is not allowed", v)
+				return nil, fmt.Errorf("bad sub cgroup path %q: .. is not allowed", v)
 			}
 		}
 		if found && cgroups.GetMode() == cgroups.Unified {

@@ -3,7 +3,9 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -34,6 +36,7 @@ func inheritsMountNS(s *specs.Spec) bool {
 // checkInheritedMountNS refuses what cannot be applied without changing
 // mounts of the host's own: the propagation of its "/", a read-only or
 // masked path outside a mount of the container's making, a move over "/".
+// (root.readonly is a read-only copy of the rootfs over it: see rootfs.Pivot.)
 func checkInheritedMountNS(s *specs.Spec, noPivot bool) error {
 	if !inheritsMountNS(s) {
 		return nil
@@ -41,8 +44,6 @@ func checkInheritedMountNS(s *specs.Spec, noPivot bool) error {
 	switch {
 	case noPivot:
 		return errors.New("--no-pivot needs a mount namespace")
-	case s.Root != nil && s.Root.Readonly:
-		return errors.New("root.readonly needs a mount namespace")
 	case len(s.Linux.MaskedPaths) > 0 || len(s.Linux.ReadonlyPaths) > 0:
 		return errors.New("linux.maskedPaths and linux.readonlyPaths need a mount namespace")
 	case s.Linux.RootfsPropagation != "":
@@ -51,20 +52,20 @@ func checkInheritedMountNS(s *specs.Spec, noPivot bool) error {
 	return nil
 }
 
-// mountsUnder returns the mounts strictly below rootfs (never rootfs
-// itself: an engine's overlay there is not the container's).
+// mountsUnder returns the mounts at and below rootfs. Only those create
+// made (not in the set it recorded before) are ever unmounted: an
+// engine's overlay at the rootfs is not the container's, the read-only
+// copy over it for root.readonly is.
 func mountsUnder(rootfs string) ([]*mountinfo.Info, error) {
-	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(rootfs))
+	rootfs = filepath.Clean(rootfs)
+	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		// Not PrefixFilter: /x/rootfs2 is not under /x/rootfs.
+		return m.Mountpoint != rootfs && !strings.HasPrefix(m.Mountpoint, rootfs+"/"), false
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
-	out := ms[:0]
-	for _, m := range ms {
-		if m.Mountpoint != rootfs {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return ms, nil
 }
 
 func mountIDsUnder(rootfs string) (map[int]bool, error) {

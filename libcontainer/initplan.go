@@ -477,7 +477,12 @@ func processAttrSteps(b *plan.Builder, s *specs.Spec, exec bool) error {
 	}
 	p := s.Process
 	if sc := p.Scheduler; sc != nil {
-		b.Addf(plan.OpSchedAttr, []plan.Arg{plan.Blob(schedAttr(sc))}, "set scheduler %s", sc.Policy)
+		st := b.Addf(plan.OpSchedAttr, []plan.Arg{plan.Blob(schedAttr(sc))}, "set scheduler %s", sc.Policy)
+		// The kernel refuses SCHED_DEADLINE where the cpuset is narrower
+		// than the root domain: say why, in runc's words.
+		if r := s.Linux.Resources; r != nil && r.CPU != nil && r.CPU.Cpus != "" {
+			st.Codes = map[int]string{int(unix.EPERM): "operation not permitted: process scheduler can't be used together with AllowedCPUs"}
+		}
 	}
 	if io := p.IOPriority; io != nil {
 		prio := validate.IOPrioClasses[io.Class]<<13 | io.Priority

@@ -63,7 +63,7 @@ func forwardSeccomp(fd int, sc *specs.LinuxSeccomp, st specs.State, pid int) err
 	}
 	defer unix.Close(conn)
 	if err := unix.Connect(conn, &unix.SockaddrUnix{Name: sc.ListenerPath}); err != nil {
-		return fmt.Errorf("connect to seccomp agent %s: %w", sc.ListenerPath, err)
+		return fmt.Errorf("failed to connect with seccomp agent %s: %w", sc.ListenerPath, err)
 	}
 	if err := unix.Sendmsg(conn, data, unix.UnixRights(fd), nil, 0); err != nil {
 		return fmt.Errorf("send to seccomp agent %s: %w", sc.ListenerPath, err)

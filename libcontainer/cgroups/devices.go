@@ -1,6 +1,10 @@
 package cgroups
 
-import specs "github.com/opencontainers/runtime-spec/specs-go"
+import (
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
 
 func devRule(typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
 	r := specs.LinuxDeviceCgroup{Allow: true, Type: typ, Access: access}
@@ -62,7 +66,20 @@ func EffectiveResources(l *specs.Linux) *specs.LinuxResources {
 			listed[d.Path] = true
 		}
 	}
-	devs := append([]specs.LinuxDeviceCgroup{}, r.Devices...)
+	var devs []specs.LinuxDeviceCgroup
+	for _, d := range r.Devices {
+		a := normalAccess(d.Access)
+		if d.Access != "" && a == "" {
+			// No access it knows: an allow rule allows nothing, a
+			// deny rule denies all.
+			if d.Allow {
+				continue
+			}
+			a = "rwm"
+		}
+		d.Access = a
+		devs = append(devs, d)
+	}
 	for _, d := range defaultAllowedDevices {
 		if d.path == "" || !listed[d.path] {
 			devs = append(devs, d.rule)
@@ -70,4 +87,20 @@ func EffectiveResources(l *specs.Linux) *specs.LinuxResources {
 	}
 	r.Devices = devs
 	return &r
+}
+
+// normalAccess keeps the letters of a rule's access the device cgroup
+// knows (r, w, m), in that order, as runc does: "rwa" is "rw". "" stays ""
+// (every access).
+func normalAccess(a string) string {
+	if a == "" {
+		return ""
+	}
+	out := ""
+	for _, c := range "rwm" {
+		if strings.ContainsRune(a, c) {
+			out += string(c)
+		}
+	}
+	return out
 }

@@ -19,6 +19,22 @@ func (p *Compiler) Pivot() {
 	root := plan.Int(int64(p.root))
 	switch {
 	case c.InheritMountNS:
+		if c.Readonly {
+			// No mount namespace of its own: a read-only copy of the
+			// rootfs (and the mounts under it) goes on top of it, in the
+			// host's table, where delete finds it with the others create
+			// made; the chroot enters the copy.
+			tree, top := b.Slot(), b.Slot()
+			b.Add("make rootfs read-only: open_tree", plan.OpOpenTree, plan.Int(int64(tree)), root, plan.Str(""),
+				plan.Int(unix.OPEN_TREE_CLONE|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH))
+			b.Add("make rootfs read-only: mount_setattr", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(0), plan.Int(unix.MOUNT_ATTR_RDONLY), plan.Int(0), plan.Int(0))
+			b.Add("make rootfs read-only: move_mount", plan.OpMoveMount, plan.Int(int64(tree)), root)
+			b.Close(tree)
+			b.Add("open the read-only rootfs", plan.OpOpen, plan.Int(int64(top)), plan.Str(c.Rootfs), plan.Int(unix.O_PATH|unix.O_DIRECTORY))
+			b.Add("chroot into the rootfs", plan.OpChroot, plan.Int(int64(top)))
+			b.Close(top)
+			return
+		}
 		b.Add("chroot into the rootfs", plan.OpChroot, root)
 		return
 	case c.NoPivot:
@@ -114,7 +130,9 @@ func (p *Compiler) Finalize() error {
 		b.Close(tmpfs)
 		b.Close(null)
 	}
-	if c.Readonly {
+	// (Without a mount namespace Pivot made the read-only copy: the root
+	// slot is the host's mount there, never to be touched.)
+	if c.Readonly && !c.InheritMountNS {
 		b.Add("make rootfs read-only", plan.OpSetattr, plan.Int(int64(p.root)), plan.Int(0), plan.Int(unix.MOUNT_ATTR_RDONLY),
 			plan.Int(0), plan.Int(0))
 	}

@@ -193,7 +193,7 @@ func Validate(s *specs.LinuxSeccomp) error {
 				// teu's init talks to its parent with these after loading
 				// the filter; notifying them would hang the container.
 				if n == "write" || n == "sendmsg" {
-					return fmt.Errorf("seccomp: SCMP_ACT_NOTIFY cannot be used for %s", n)
+					return fmt.Errorf("seccomp: SCMP_ACT_NOTIFY cannot be used for the %s syscall", n)
 				}
 			}
 		}

@@ -353,3 +353,39 @@ mount_order_config() {
 		[[ "$output" == *" $(stat -c %i "$src")" ]]
 	done
 }
+
+@test "compat: a node in linux.devices is made, not allowed: a deny-all device cgroup keeps it shut" {
+	update_config '.linux.resources.devices = [{"allow": false, "access": "rwm"}]
+		| .linux.devices = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+		| .process.capabilities.bounding += ["CAP_SYSLOG"] | .process.capabilities.effective += ["CAP_SYSLOG"]
+		| .process.capabilities.permitted += ["CAP_SYSLOG"]'
+	run_sh 'ls -l /dev/kmsg; head -c 1 /dev/kmsg 2>&1; echo x 2>&1 >/dev/kmsg'
+	echo "$output"
+	[[ "${lines[0]}" == crw* ]]
+	[ "$(grep -c "Operation not permitted" <<<"$output")" -eq 2 ]
+}
+
+@test "compat: exec --cgroup refuses .. and unknown controllers in runc's words" {
+	[ -d /sys/fs/cgroup/cpu ] || skip "needs a cgroup v1 cpu hierarchy"
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" c1
+	run teu exec --cgroup .. c1 true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"bad sub cgroup path"* ]]
+	run teu exec --cgroup whaaat:/ c1 true
+	[[ "$output" == *"unknown controller"* ]]
+	run teu exec --cgroup nonexistent c1 true
+	[[ "$output" == *" adding pid "*"o such file or directory"* ]]
+	run teu exec --cgroup / c1 cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+}
+
+@test "compat: SCHED_DEADLINE with a narrower cpuset fails with runc's explanation" {
+	[ "$(nproc --all)" -ge 2 ] || skip "one CPU"
+	update_config '.linux.resources.cpu = {"cpus": "0", "mems": "0"}
+		| .process.scheduler = {"policy": "SCHED_DEADLINE", "runtime": 42000, "deadline": 1000000, "period": 1000000}'
+	run_sh true
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"process scheduler can't be used together with AllowedCPUs"* ]]
+}

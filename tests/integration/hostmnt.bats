@@ -3,6 +3,7 @@
 # (runtime-spec config-linux.md, "Namespaces"), is chroot'ed into its rootfs,
 # and the mounts create made in the host's table go again on delete.
 load helpers
+load lifecycle
 
 # no_mntns: drop the mount namespace and what would need one.
 no_mntns() {
@@ -49,8 +50,7 @@ host_mounts() {
 
 @test "hostmnt: no mount namespace: what would change the host's mounts is refused, nothing left" {
 	no_mntns
-	for filter in '.linux.maskedPaths = ["/proc/kcore"]' '.root.readonly = true' \
-		'.linux.rootfsPropagation = "rprivate"'; do
+	for filter in '.linux.maskedPaths = ["/proc/kcore"]' '.linux.rootfsPropagation = "rprivate"'; do
 		cp "$BUNDLE/config.json" "$TEST_ROOT/saved.json"
 		update_config "$filter"
 		run teu create --bundle "$BUNDLE" c2
@@ -74,4 +74,19 @@ host_mounts() {
 	assert_one_error_line
 	[ -z "$(host_mounts)" ]
 	[ -z "$(teu list -q)" ]
+}
+
+@test "hostmnt: no mount namespace: root.readonly is a read-only copy over the rootfs, gone on delete" {
+	no_mntns
+	update_config '.root.readonly = true'
+	set_args sh -c 'touch /x 2>&1; cat /marker; sleep 100'
+	teu run -d --bundle "$BUNDLE" ro >"$TEST_ROOT/out" 2>&1
+	wait_for grep -q rootfs-marker "$TEST_ROOT/out"
+	grep -q "Read-only file system" "$TEST_ROOT/out"
+	[ ! -e "$BUNDLE/rootfs/x" ]
+	# The copy is in the host's table, and read-only there too.
+	awk -v r="$BUNDLE/rootfs" '$5 == r {print $6}' /proc/self/mountinfo | grep -q '^ro'
+	teu delete --force ro
+	[ -z "$(host_mounts)" ]
+	[ -z "$(awk -v r="$BUNDLE/rootfs" '$5 == r' /proc/self/mountinfo)" ]
 }
