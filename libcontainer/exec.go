@@ -211,7 +211,15 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	userns := userFile != nil
 	procSlot := -1
 	if debugging() {
-		sp.Timings = func(first int, us []uint32) { logSteps(b, "exec", first, us) }
+		sp.Timings = func(first int, us []uint32) {
+			logSteps(b, "exec", first, us)
+			// The timings of the process part come just before its execve.
+			for i := first + len(us); i < b.Len(); i++ {
+				if s := b.Step(i); s != nil && s.Op == plan.OpExec {
+					slog.Debug("setns_init: about to exec", "step", i)
+				}
+			}
+		}
 	}
 	if err := sp.start(exe, o.Stdin, o.Stdout, o.Stderr); err != nil {
 		return 0, err

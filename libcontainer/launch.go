@@ -657,26 +657,6 @@ func (l *launcher) setupPart() error {
 	return b.Err()
 }
 
-// sharedParent is the mount point of the mount holding path in our mount
-// namespace when that mount is shared, else "": pivot_root needs the new
-// root's parent mount private, as runc makes it.
-func sharedParent(path string) string {
-	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
-	if err != nil {
-		return ""
-	}
-	var parent *mountinfo.Info
-	for _, m := range mounts {
-		if parent == nil || len(m.Mountpoint) >= len(parent.Mountpoint) {
-			parent = m
-		}
-	}
-	if parent == nil || !strings.Contains(parent.Optional, "shared:") {
-		return ""
-	}
-	return parent.Mountpoint
-}
-
 // hostPseudoFs lists the whole procfs and sysfs mounts of our mount
 // namespace outside rootfs.
 func hostPseudoFs(rootfs string) []string {
@@ -708,7 +688,7 @@ func (l *launcher) rootfsConfig() (*rootfs.Config, error) {
 	rc := &rootfs.Config{
 		Rootfs: l.c.state.Rootfs, Bundle: o.Bundle, Mounts: s.Mounts, Devices: s.Linux.Devices,
 		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: o.NoPivot,
-		UserNS: hasNewNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
+		UserNS: hasNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
 		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
 		InheritMountNS: inheritsMountNS(s), TreeFds: l.treeFds, TreesForParent: l.treesLater,
 	}
@@ -724,9 +704,6 @@ func (l *launcher) rootfsConfig() (*rootfs.Config, error) {
 	}
 	if _, err := os.Stat("/proc/kcore"); err == nil {
 		rc.HasKcore = true
-	}
-	if !rc.InheritMountNS {
-		rc.ParentShared = sharedParent(rc.Rootfs)
 	}
 	if rc.NoPivot {
 		rc.HostPseudoFs = hostPseudoFs(rc.Rootfs)

@@ -187,11 +187,21 @@ static int fs_config(int fs, const char *kv, uint32_t len)
 // fs_mount makes a detached mount of a new fstype filesystem.
 static int fs_mount(const char *fstype, uint64_t attrs, const char *kv, uint32_t len)
 {
-	int fs = fsopen(fstype, FSOPEN_CLOEXEC), m, r;
+	int fs = -1, m, r = -EBUSY;
 
-	if (fs < 0)
-		return -errno;
-	if ((r = fs_config(fs, kv, len)) < 0) {
+	// A v1 cgroup's get_tree asks for a syscall restart while a hierarchy
+	// root is settling; restarted, FSCONFIG_CMD_CREATE finds its context
+	// spent and fails EBUSY (mount(2) would make a new one). So EBUSY
+	// from a fresh context means: try again with another.
+	for (int i = 0; i < 50 && r == -EBUSY; i++) {
+		if (fs >= 0)
+			close(fs);
+		fs = fsopen(fstype, FSOPEN_CLOEXEC);
+		if (fs < 0)
+			return -errno;
+		r = fs_config(fs, kv, len);
+	}
+	if (r < 0) {
 		close(fs);
 		return r;
 	}

@@ -24,7 +24,7 @@ type Config struct {
 	Propagation string // rootfsPropagation
 	Readonly    bool
 	NoPivot     bool
-	UserNS      bool // a new user namespace: bind device nodes, mknod is refused
+	UserNS      bool // a user namespace (new or joined): bind device nodes, mknod is refused
 	CgroupNS    bool
 	Masked      []string
 	ReadOnly    []string
@@ -40,9 +40,6 @@ type Config struct {
 	TreesForParent map[int]bool
 	// Cgroup is what the cgroup mounts show (cgroup.go).
 	Cgroup CgroupView
-	// ParentShared: the mount holding the rootfs is shared in the
-	// runtime's namespace: its mount point (pivot_root needs it private).
-	ParentShared string
 	// HasKcore: the host has /proc/kcore (for /dev/core).
 	HasKcore bool
 	// HostPseudoFs are the mount points of whole procfs and sysfs mounts
@@ -101,12 +98,7 @@ func (p *Compiler) Prepare() error {
 			first = unix.MS_PRIVATE | unix.MS_REC
 		}
 		b.Add("set / propagation", plan.OpMountPath, plan.Str("/"), plan.Str(""), plan.Str(""), plan.Int(int64(first)), plan.Str(""))
-		// pivot_root needs the parent of the new root not shared. A
-		// recursive change of / above leaves nothing shared.
-		if c.ParentShared != "" && first&unix.MS_REC == 0 {
-			b.Addf(plan.OpMountPath, []plan.Arg{plan.Str(c.ParentShared), plan.Str(""), plan.Str(""), plan.Int(unix.MS_PRIVATE), plan.Str("")},
-				"make %s private", c.ParentShared)
-		}
+		p.parentMount(propOpts[c.Propagation]) // 0 unless asked, as runc's
 		b.Addf(plan.OpMountPath, []plan.Arg{plan.Str(c.Rootfs), plan.Str(c.Rootfs), plan.Str(""), plan.Int(unix.MS_BIND | unix.MS_REC), plan.Str("")},
 			"bind rootfs %s", c.Rootfs)
 	}
@@ -129,6 +121,35 @@ func (p *Compiler) Prepare() error {
 		}
 	}
 	return b.Err()
+}
+
+// parentMount makes the mount holding the rootfs private (a slave with a
+// slave rootfsPropagation), as runc does: pivot_root refuses a shared
+// parent, and the bind of the rootfs takes its propagation from it. The
+// mount is found as runc finds it, from the rootfs up: a path that is not
+// a mount point fails EINVAL.
+func (p *Compiler) parentMount(prop uintptr) {
+	b := p.b
+	flag := int64(unix.MS_PRIVATE)
+	word := "private"
+	if prop&unix.MS_SLAVE != 0 {
+		flag, word = unix.MS_SLAVE, "a slave"
+	}
+	var paths []string
+	for path := filepath.Clean(p.c.Rootfs); ; path = filepath.Dir(path) {
+		paths = append(paths, path)
+		if path == "/" {
+			break
+		}
+	}
+	first, end := b.Len(), b.Len()+len(paths)
+	for i, path := range paths {
+		b.Addf(plan.OpMountPath, []plan.Arg{plan.Str(path), plan.Str(""), plan.Str(""), plan.Int(flag), plan.Str("")},
+			"make the rootfs's parent mount %s: try %s", word, path)
+		if i < len(paths)-1 {
+			p.at(first+i, end, -1, int(unix.EINVAL))
+		}
+	}
 }
 
 func isBind(m *specs.Mount) bool {
@@ -281,6 +302,8 @@ func (p *Compiler) bindVia(desc, source, dest string, o *mountOpts, tag int) err
 		}
 	} else {
 		b.Add(desc+": open_tree", plan.OpOpenTree, plan.Int(int64(tree)), plan.Int(-1), plan.Str(src), plan.Int(flags))
+		// The mount shows what the source's symlinks lead to.
+		hostSrc = hostResolve(p.v.host, src)
 	}
 	if tag != 0 {
 		b.Add(desc+": idmap", plan.OpSendFd, plan.Int(int64(tree)), plan.Int(int64(tag)))

@@ -199,6 +199,31 @@ func TestViewFollowsMounts(t *testing.T) {
 	}
 }
 
+// A bind from a symlink shows the symlink's target: a later destination
+// under it is resolved there, not through the symlink's own text.
+func TestViewBindOfSymlink(t *testing.T) {
+	h := image()
+	h["/host/sym"] = link("data")
+	h["/host/data/sub"] = link("../data/inside")
+	if got := hostResolve(h, "/host/sym"); got != "/host/data" {
+		t.Fatalf("hostResolve: %q", got)
+	}
+	if got := hostResolve(h, "/host/sym/sub"); got != "/etc" {
+		t.Fatalf("hostResolve through two links: %q", got)
+	}
+	c := defaultConfig()
+	c.Mounts = append(c.Mounts,
+		specs.Mount{Destination: "/m", Type: "bind", Source: "/host/sym", Options: []string{"bind"}},
+		specs.Mount{Destination: "/m/y", Type: "bind", Source: "/host/data", Options: []string{"bind"}})
+	b, err := compileAll(t, c, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := b.Listing(); !strings.Contains(l, `"/m/y" 1 493`) {
+		t.Fatalf("/m/y must be made in what /m shows:\n%s", l)
+	}
+}
+
 func TestUserNSDevicesAreBound(t *testing.T) {
 	c := defaultConfig()
 	c.UserNS = true

@@ -144,3 +144,38 @@ func underRoot(root, p string) (string, bool) {
 	}
 	return "", false
 }
+
+// hostResolve is the host path p with its symlinks resolved, as far as
+// they resolve; the view only words errors with it.
+func hostResolve(h Host, p string) string {
+	parts := strings.Split(p, "/")
+	cur := "/"
+	for links := 0; len(parts) > 0; {
+		c := parts[0]
+		parts = parts[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		next := filepath.Join(cur, c)
+		fi, err := h.Lstat(next)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 || links >= 40 {
+			cur = next
+			continue
+		}
+		links++
+		target, err := h.Readlink(next)
+		if err != nil {
+			cur = next
+			continue
+		}
+		if strings.HasPrefix(target, "/") {
+			cur = "/"
+		}
+		parts = append(strings.Split(target, "/"), parts...)
+	}
+	return cur
+}

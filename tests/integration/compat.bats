@@ -178,6 +178,16 @@ load lifecycle
 	jq -r .msg "$TEST_ROOT/log" | grep -qx "init: pivot_root"
 }
 
+@test "compat: --debug exec logs runc's set-up lines" {
+	set_args sleep 100
+	teu run -d --bundle "$BUNDLE" d3
+	run teu --debug exec d3 true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"nsexec container setup"* ]]
+	[[ "$output" == *"child process in init()"* ]]
+	[[ "$output" == *"setns_init: about to exec"* ]]
+}
+
 @test "compat: masked directories share one read-only tmpfs; a path masked twice is one mount" {
 	mkdir -p "$BUNDLE/rootfs/md1" "$BUNDLE/rootfs/md2"
 	touch "$BUNDLE/rootfs/mf"
@@ -267,7 +277,8 @@ load lifecycle
 }
 
 # mount_order_config [userns] [idmap]: two host sources, the second mounted
-# inside the first, then the result bound elsewhere from inside the rootfs
+# inside the first (named through a symlink: the mount shows its target),
+# then the result bound elsewhere from inside the rootfs
 # (a source that exists only through the mounts before it). The host
 # sources are closed to others: in a user namespace only the parent can
 # open them.
@@ -277,6 +288,7 @@ mount_order_config() {
 	echo A >"$TEST_ROOT/src/a/f"
 	echo B >"$TEST_ROOT/src/b/f"
 	mkdir -p "$TEST_ROOT/src/a/sub"
+	ln -s a "$TEST_ROOT/src/sym-a"
 	chmod 700 "$TEST_ROOT/src"
 	if [[ " $* " == *" userns "* ]]; then
 		chmod 755 "$TEST_ROOT"
@@ -287,7 +299,7 @@ mount_order_config() {
 	fi
 	[[ " $* " == *" idmap "* ]] && opts='"rbind", "idmap"'
 	update_config '.mounts += [
-		{"source": "'"$TEST_ROOT"'/src/a", "destination": "/m1", "type": "bind", "options": ["bind"]},
+		{"source": "'"$TEST_ROOT"'/src/sym-a", "destination": "/m1", "type": "bind", "options": ["bind"]},
 		{"source": "'"$TEST_ROOT"'/src/b", "destination": "/m1/sub", "type": "bind", "options": ["bind"]},
 		{"source": "'"$BUNDLE"'/rootfs/m1", "destination": "'"$BUNDLE"'/rootfs/m2", "type": "bind", "options": ['"$opts"'],
 		 "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
@@ -388,4 +400,20 @@ mount_order_config() {
 	echo "$output"
 	assert_one_error_line
 	[[ "$output" == *"process scheduler can't be used together with AllowedCPUs"* ]]
+}
+
+@test "compat: the rootfs's parent mount is made private, or a slave with rootfsPropagation slave (runc's rule)" {
+	# Shared, as on systemd hosts, in a mount namespace of the test's own.
+	set_args sh -c 'awk "\$5 == \"/\"" /proc/self/mountinfo'
+	run unshare -m --propagation shared "$TEU_BIN" --root "$TEU_ROOT" run --bundle "$BUNDLE" p1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *shared:* ]]
+	[[ "$output" != *master:* ]]
+	update_config '.linux.rootfsPropagation = "slave"'
+	run unshare -m --propagation shared "$TEU_BIN" --root "$TEU_ROOT" run --bundle "$BUNDLE" p2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" master:"* ]]
+	[[ "$output" != *shared:* ]]
 }
