@@ -110,22 +110,22 @@ func TestLinux13(t *testing.T) {
 		}
 	}
 	bad := map[string]*specs.Linux{
-		"linux.memoryPolicy: invalid memory policy mode":  {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: "MPOL_X"}},
-		"MPOL_BIND needs nodes":             {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind}},
-		"MPOL_DEFAULT mode requires 0 nodes but got 1":       {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}},
-		"MPOL_LOCAL takes no flags":         {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes}}},
-		"nodes \"zero\": invalid list":               {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "zero"}},
-		"exclude each other":                {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes, specs.MpolFRelativeNodes}}},
-		"MPOL_F_NUMA_BALANCING is only":     {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFNumaBalancing}}},
-		"invalid memory policy flag":        {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}},
-		"linux.personality: unknown domain": {Personality: &specs.LinuxPersonality{Domain: "LINUX64"}},
-		"linux.personality: unknown flag":   {Personality: &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"X"}}},
-		"invalid interface name \"a/b\"":    {NetDevices: map[string]specs.LinuxNetDevice{"a/b": {}}},
-		"must have 1 to 15 bytes":           {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: "a23456789012345x"}}},
-		"invalid interface name \"eth%d\"":  {NetDevices: map[string]specs.LinuxNetDevice{"eth%d": {}}},
-		"invalid interface name \"..\"":     {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: ".."}}},
-		"invalid interface name \"c%s\"":    {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: "c%s"}}},
-		"both become ctr0":                  {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: "ctr0"}, "eth1": {Name: "ctr0"}}},
+		"linux.memoryPolicy: invalid memory policy mode": {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: "MPOL_X"}},
+		"MPOL_BIND needs nodes":                          {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind}},
+		"MPOL_DEFAULT mode requires 0 nodes but got 1":   {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}},
+		"MPOL_LOCAL takes no flags":                      {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes}}},
+		"nodes \"zero\": invalid list":                   {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "zero"}},
+		"exclude each other":                             {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes, specs.MpolFRelativeNodes}}},
+		"MPOL_F_NUMA_BALANCING is only":                  {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFNumaBalancing}}},
+		"invalid memory policy flag":                     {MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}},
+		"linux.personality: unknown domain":              {Personality: &specs.LinuxPersonality{Domain: "LINUX64"}},
+		"linux.personality: unknown flag":                {Personality: &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"X"}}},
+		"invalid interface name \"a/b\"":                 {NetDevices: map[string]specs.LinuxNetDevice{"a/b": {}}},
+		"must have 1 to 15 bytes":                        {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: "a23456789012345x"}}},
+		"invalid interface name \"eth%d\"":               {NetDevices: map[string]specs.LinuxNetDevice{"eth%d": {}}},
+		"invalid interface name \"..\"":                  {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: ".."}}},
+		"invalid interface name \"c%s\"":                 {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: "c%s"}}},
+		"both become ctr0":                               {NetDevices: map[string]specs.LinuxNetDevice{"eth0": {Name: "ctr0"}, "eth1": {Name: "ctr0"}}},
 	}
 	for want, l := range bad {
 		err := linux13(l, netns)
