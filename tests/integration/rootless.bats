@@ -7,6 +7,7 @@ eval "helpers_$(declare -f teardown)"
 
 setup() {
 	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
+	# shellcheck disable=SC2034 # the helpers' teardown reads it
 	TEU_ROOT=$TEST_ROOT/state
 	BUNDLE=$TEST_ROOT/bundle
 	chmod 755 "$TEST_ROOT"
