@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -366,15 +365,4 @@ func modeBits(m fs.FileMode) uint32 {
 		v |= 0o4000
 	}
 	return v
-}
-
-// sortedKeys is m's keys in order, for plans that do not depend on map
-// order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
