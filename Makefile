@@ -184,10 +184,10 @@ test-runc: deps teu
 	RUNTIME="$(RUNTIME)" RUNC_TESTS="$(RUNC_TESTS)" tests/runc/run.sh
 
 # test: the whole suite, as CI runs it (root): make check (static checks,
-# the unit tests under the race detector), a
-# short fuzz run, the bats tests on this host, the cgroup v2, LSM and systemd
-# lanes in QEMU guests, the engines (containerd, CRI, Docker, podman running
-# teu), and the conformance suite (its last line: "N passed, M failed").
+# the unit tests under the race detector), a short fuzz run, the bats tests
+# on this host, the cgroup v2, LSM and systemd lanes in QEMU guests, the
+# engines (containerd, CRI, Docker, podman running teu), and the
+# conformance suite (its last line: "N passed, M failed").
 test: deps check fuzz integration test-cgroupv2 test-lsm test-systemd test-engines conformance
 
 clean:
