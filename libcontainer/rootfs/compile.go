@@ -312,8 +312,14 @@ func (p *Compiler) newFs(desc string, m *specs.Mount, dest string, o *mountOpts)
 	b.Add(desc+": create the destination", plan.OpOpenInRoot, plan.Int(int64(dst)), plan.Int(int64(p.root)),
 		plan.Str(destR), plan.Int(how), plan.Int(0o755))
 	k := b.Len()
-	b.Add(desc, plan.OpMount, plan.Int(int64(dst)), plan.Str(m.Source), plan.Str(m.Type), plan.Int(int64(flags)),
+	mnt := b.Add(desc, plan.OpMount, plan.Int(int64(dst)), plan.Str(m.Source), plan.Str(m.Type), plan.Int(int64(flags)),
 		plan.Str(lsm.MountData(m.Type, strings.Join(data, ","), c.MountLabel)))
+	if len(o.data) > 0 {
+		// The kernel's EINVAL names nothing: say which options went to
+		// the filesystem unread by teu (a typo lands there).
+		mnt.Codes = map[int]string{int(unix.EINVAL): fmt.Sprintf("invalid argument (%s refused an option? these went to it as given: %s)",
+			m.Type, strings.Join(o.data, ","))}
+	}
 	if m.Type == "sysfs" {
 		// A user namespace without its own network namespace may not
 		// mount sysfs: bind the host's instead, as runc does. On EPERM
