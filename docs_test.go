@@ -25,11 +25,11 @@ const (
 // manExtra are the main page's sections that no definition carries.
 var manExtra = []clidoc.Section{
 	{Title: "EXIT STATUS", Paragraphs: []string{
-		"0 on success. 1 when teu refuses the command line or the config (a usage error, an invalid config.json, " +
-			"a container that does not exist). A runtime failure exits with 1 as well, or 255 where runc exits " +
-			"with 255. run and exec, when they stay attached, exit with the status of the container's process, " +
-			"or 128+N when it was killed by signal N. The error is one line on stderr, also logged to --log. " +
-			"docs/exit-status.md in teu's source has the table.",
+		"0 on success; 1 when teu refuses or fails (a usage error, an invalid config.json, a container that does " +
+			"not exist or is in the wrong state, a failed create or start); 3 for an unknown command; 255 when exec " +
+			"fails to start its process. run and exec, unless detached, exit with the status of the container's " +
+			"process, or 128+N when it was killed by signal N. These are runc's. The error is one line on stderr, " +
+			"also logged to --log; docs/exit-status.md in teu's source has the table.",
 	}},
 	{Title: "FILES", Paragraphs: []string{
 		"/run/teu/<id>/ (or $XDG_RUNTIME_DIR/teu/<id>/ for a user other than root): a container's state: " +
