@@ -45,3 +45,23 @@ using_it() {
 	# It cleans up after itself: no container is left.
 	[ -z "$("$TEU_BIN" --root "$TEU_ROOT" list -q)" ]
 }
+
+@test "readme: every flag the command reference names is one the command takes" {
+	n=0
+	while IFS= read -r row; do
+		# | `cmd ID` / `cmd2 ID` | what it does | flags |
+		first=${row#| }
+		first=${first%% |*}
+		last=${row% |}
+		last=${last##* | }
+		for cmd in $(grep -o '`[a-z]*' <<<"$first" | tr -d '`'); do
+			help=$("$TEU_BIN" "$cmd" --help)
+			for f in $(grep -o -- '`--[a-z][a-z0-9-]*[a-z0-9]' <<<"$last" | tr -d '`'); do
+				grep -q -- "$f" <<<"$help" || { echo "teu $cmd has no $f" >&2; return 1; }
+				n=$((n + 1))
+			done
+		done
+	done < <(sed -n '/^| command | what it does/,/^$/p' "$CLONE/README.md" | grep '^| `')
+	echo "$n flags checked"
+	[ "$n" -ge 40 ]
+}
