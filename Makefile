@@ -15,9 +15,18 @@ LDFLAGS   += -extldflags "-static"
 # more page fault (~15 us each on this PVM guest): the classic collector
 # saves ~75 faults per start (bench/README.md). Go 1.27 may drop the knob.
 export GOEXPERIMENT := nogreenteagc
-DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap strace
+DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap strace shellcheck zsh
 
-.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc
+# make install: where, as a distribution package would put it (DESTDIR
+# for staging).
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+MANPAGES    := $(notdir $(wildcard docs/man/*.8))
+
+.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet check lint docs install uninstall clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc
 
 all: teu
 
@@ -45,6 +54,46 @@ demo: deps teu
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+# check: the fast lane (CONTRIBUTING.md): gofmt, go vet, golangci-lint
+# (.golangci.yml), shellcheck on every shell script, and the unit tests
+# under the race detector, the man pages' and completions' freshness
+# included (docs_test.go).
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI         := $(BUILD)/lint/golangci-lint-$(GOLANGCI_VERSION)
+SHELL_SCRIPTS     = $(shell git ls-files '*.sh' '*.bash' '*.bats' .ci/run) contrib/completions/bash/teu
+check: vet lint
+	@command -v shellcheck >/dev/null || { echo "check: shellcheck missing (make deps, or apt-get install shellcheck)"; exit 1; }
+	shellcheck -S warning $(SHELL_SCRIPTS)
+	$(GO) test -race -count=1 ./...
+
+lint: $(GOLANGCI)
+	$(GOLANGCI) run ./...
+
+$(GOLANGCI):
+	@mkdir -p $(BUILD)/lint
+	GOFLAGS= GOBIN=$(abspath $(BUILD)/lint) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv $(BUILD)/lint/golangci-lint $@
+
+# docs: regenerate the man pages (docs/man) and shell completions
+# (contrib/completions) from the CLI's definitions; `make unit` fails
+# when they are stale.
+docs:
+	TEU_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestGeneratedDocs$$' .
+
+# install: teu, its man pages and its bash and zsh completions; builds
+# ./teu first only if there is none (so `sudo make install` after `make`
+# does not build as root).
+install: $(if $(wildcard teu),,teu)
+	install -D -m 0755 teu $(DESTDIR)$(SBINDIR)/teu
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(addprefix docs/man/,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8/
+	install -D -m 0644 contrib/completions/bash/teu $(DESTDIR)$(BASHCOMPDIR)/teu
+	install -D -m 0644 contrib/completions/zsh/_teu $(DESTDIR)$(ZSHCOMPDIR)/_teu
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/teu $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(MANPAGES)) \
+		$(DESTDIR)$(BASHCOMPDIR)/teu $(DESTDIR)$(ZSHCOMPDIR)/_teu
 
 unit:
 	$(GO) test -count=1 ./...
@@ -145,11 +194,12 @@ test-runc: deps teu
 	fi
 	RUNTIME="$(RUNTIME)" RUNC_TESTS="$(RUNC_TESTS)" tests/runc/run.sh
 
-# test: the whole suite, as CI runs it (root): static checks, unit tests, a
-# short fuzz run, the bats tests on this host, the cgroup v2, LSM and systemd
-# lanes in QEMU guests, the engines (containerd, CRI, Docker, podman running
-# teu), and the conformance suite (its last line: "N passed, M failed").
-test: deps vet unit fuzz integration test-cgroupv2 test-lsm test-systemd test-engines conformance
+# test: the whole suite, as CI runs it (root): make check (static checks,
+# the unit tests under the race detector), a short fuzz run, the bats tests
+# on this host, the cgroup v2, LSM and systemd lanes in QEMU guests, the
+# engines (containerd, CRI, Docker, podman running teu), and the
+# conformance suite (its last line: "N passed, M failed").
+test: deps check fuzz integration test-cgroupv2 test-lsm test-systemd test-engines conformance
 
 clean:
 	rm -rf teu $(BUILD)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -93,7 +94,8 @@ func decodeSpec(r io.Reader) (*specs.Spec, error) {
 	}
 	var s specs.Spec
 	if err := json.Unmarshal(data, &s); err != nil {
-		if se, ok := err.(*json.SyntaxError); ok {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
 			return nil, fmt.Errorf("invalid config.json: %v at byte %d", se, se.Offset)
 		}
 		return nil, fmt.Errorf("invalid config.json: %w", err)

@@ -27,6 +27,7 @@ killed first. --force also succeeds when there is nothing to delete.`,
 			return err
 		}
 		force := c.Bool("force")
+		sw := newStopwatch(c, id)
 		ct, err := libcontainer.Load(root(c), id)
 		if err != nil {
 			if errors.Is(err, libcontainer.ErrNotExist) && force {
@@ -35,6 +36,9 @@ killed first. --force also succeeds when there is nothing to delete.`,
 			return err
 		}
 		defer ct.Close()
-		return ct.Delete(force)
+		sw.lap("load")
+		err = ct.Delete(force)
+		sw.lap("delete")
+		return err
 	},
 }

@@ -72,10 +72,12 @@ func execMain(c *cli.Context, id string) error {
 	if c.String("process") == "" && c.NArg() < 2 {
 		return fmt.Errorf("exec %s: a command is required (or -p process.json)", id)
 	}
+	sw := newStopwatch(c, id)
 	ct, err := libcontainer.LoadState(root(c), id)
 	if err != nil {
 		return err
 	}
+	sw.lap("load")
 	p, err := execProcess(c, ct)
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", id, err)
@@ -89,7 +91,9 @@ func execMain(c *cli.Context, id string) error {
 		Process: p, ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
 		PidfdSocket: c.String("pidfd-socket"),
 		PreserveFds: int(c.Uint("preserve-fds")), SubCgroup: sub, IgnorePaused: c.Bool("ignore-paused"),
+		Trace: sw.trace,
 	}
+	sw.lap("process")
 	if p.Terminal && detach && opts.ConsoleSocket == "" {
 		return fmt.Errorf("exec %s: --tty with --detach needs --console-socket", id)
 	}
@@ -104,6 +108,7 @@ func execMain(c *cli.Context, id string) error {
 	defer a.close()
 	opts.ConsoleConn = a.theirs
 	pid, err := ct.Exec(opts)
+	sw.restart() // Exec traced its own phases
 	if a.theirs != nil {
 		a.theirs.Close()
 		a.theirs = nil
@@ -122,6 +127,7 @@ func execMain(c *cli.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	sw.lap("wait")
 	if code != 0 {
 		return exitError{code}
 	}

@@ -44,16 +44,29 @@ func newApp() *cli.App {
 	// The second line of --help reads "teu - a drop-in for runc - Open
 	// Container Initiative runtime": runc's own words for what it is.
 	app.Usage = "a drop-in for runc - Open Container Initiative runtime"
+	app.Description = `teu runs OCI bundles (a config.json and a root filesystem, runtime-spec 1.3)
+as containers. Its commands, flags and exit statuses are runc's: an engine
+(containerd, Docker, podman, CRI-O) uses it in runc's place. An error is one
+line on stderr ("teu: create c1: ..."), also logged to --log.
+
+--trace (or TEU_TRACE=1) times the phases of create, start, run, exec and
+delete, and the whole command, one line each on stderr:
+
+  teu trace: create c1: init mounts 0.412ms
+  teu trace: create c1: total 41.870ms
+
+With --log they are log records instead (msg "trace", fields cmd, id, phase
+and ms; JSON lines with --log-format json).`
 	app.Version = versionString()
 	app.DisableSliceFlagSeparator = true
 	app.Flags = []cli.Flag{
-		&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for the state of containers"},
+		&cli.StringFlag{Name: "root", Value: defaultRoot(), DefaultText: "/run/teu, or $XDG_RUNTIME_DIR/teu when not root", Usage: "root directory for the state of containers"},
 		&cli.StringFlag{Name: "log", Usage: "write logs to this file instead of stderr"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 		&cli.BoolFlag{Name: "debug", Usage: "log debug output"},
 		&cli.BoolFlag{Name: "systemd-cgroup", Usage: "place containers in transient systemd scopes; cgroupsPath is \"slice:prefix:name\""},
 		&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors: true, false or auto (not root, or root in a user namespace)"},
-		&cli.BoolFlag{Name: "trace", EnvVars: []string{"TEU_TRACE"}, Usage: "print how long each phase of create and start took to stderr"},
+		&cli.BoolFlag{Name: "trace", EnvVars: []string{"TEU_TRACE"}, Usage: "time each phase of create, start, run, exec and delete, and the total: lines on stderr, or records in --log"},
 	}
 	app.Commands = []*cli.Command{
 		createCommand, startCommand, runCommand, stateCommand, killCommand,
@@ -61,7 +74,14 @@ func newApp() *cli.App {
 		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
 		execCommand, featuresCommand, planCommand,
 	}
-	app.Before = setupLogging
+	app.Before = func(c *cli.Context) error {
+		if err := setupLogging(c); err != nil {
+			return err
+		}
+		startTrace(c)
+		return nil
+	}
+	app.After = endTrace
 	// A bad flag is one error line, not the error and the whole help.
 	app.OnUsageError = usageError
 	for _, cmd := range app.Commands {

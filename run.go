@@ -33,10 +33,12 @@ the container's status (128+N for a container killed by signal N).`,
 				return err
 			}
 			defer ct.Close()
+			sw := newStopwatch(c, opts.ID)
 			if err := ct.Start(); err != nil {
 				ct.Delete(true)
 				return err
 			}
+			sw.lap("start")
 			return nil
 		}
 		return runAttached(c, opts)
@@ -68,11 +70,13 @@ func runAttached(c *cli.Context, opts *libcontainer.CreateOpts) error {
 			return err
 		}
 	}
+	sw := newStopwatch(c, id)
 	if err := ct.Start(); err != nil {
 		ct.Delete(true)
 		ct.Close()
 		return err
 	}
+	sw.lap("start")
 	initPid := ct.State().InitPid
 	// Once started, the container is not ours alone: kill, state and
 	// delete from other teu processes must not wait for our lock.
@@ -81,11 +85,13 @@ func runAttached(c *cli.Context, opts *libcontainer.CreateOpts) error {
 	if err != nil {
 		return err
 	}
+	sw.lap("wait")
 	if !c.Bool("keep") {
 		if ct, err := libcontainer.Load(root(c), id); err == nil {
 			ct.Delete(true)
 			ct.Close()
 		}
+		sw.lap("delete")
 	}
 	if code != 0 {
 		return exitError{code}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/teu-runtime/teu/libcontainer"
@@ -21,21 +19,15 @@ var startCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		trace := tracer(c, id)
-		t0 := time.Now()
+		sw := newStopwatch(c, id)
 		ct, err := libcontainer.Load(root(c), id)
 		if err != nil {
 			return err
 		}
 		defer ct.Close()
-		if trace != nil {
-			trace("load", time.Since(t0))
-			t0 = time.Now()
-		}
+		sw.lap("load")
 		err = ct.Start()
-		if trace != nil {
-			trace("start", time.Since(t0))
-		}
+		sw.lap("start")
 		return err
 	},
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -40,6 +41,8 @@ type ExecOpts struct {
 	Stdin        *os.File
 	Stdout       *os.File
 	Stderr       *os.File
+	// Trace, if set, receives the duration of each phase of exec.
+	Trace func(phase string, d time.Duration)
 }
 
 // nsNames are the /proc/<pid>/ns entries of each namespace type.
@@ -67,6 +70,11 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 }
 
 func (c *Container) exec(o *ExecOpts) (int, error) {
+	trace := o.Trace
+	if trace == nil {
+		trace = func(string, time.Duration) {}
+	}
+	t0 := time.Now()
 	switch st := c.Status(); st {
 	case Running, Created:
 	case Paused:
@@ -210,9 +218,10 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	bootSteps(b, boot)
 	userns := userFile != nil
 	procSlot := -1
-	if debugging() {
+	if o.Trace != nil || debugging() {
 		sp.Timings = func(first int, us []uint32) {
 			logSteps(b, "exec", first, us)
+			traceSteps(b, first, us, o.Trace)
 			// The timings of the process part come just before its execve.
 			for i := first + len(us); i < b.Len(); i++ {
 				if s := b.Step(i); s != nil && s.Op == plan.OpExec {
@@ -221,9 +230,13 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			}
 		}
 	}
+	trace("prepare", time.Since(t0))
+	t0 = time.Now()
 	if err := sp.start(exe, o.Stdin, o.Stdout, o.Stderr); err != nil {
 		return 0, err
 	}
+	trace("exec init", time.Since(t0))
+	t0 = time.Now()
 	pid := 0
 	defer func() {
 		// On failure nothing we started may linger.
@@ -317,7 +330,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 				return err
 			}
 			if err := processSteps(b, &procOpts{spec: es, exec: true, preserve: o.PreserveFds, home: home, path: path,
-				bpf: bpf, procSlot: procSlot, fifoSlot: -1, userns: userns, trace: debugging()}); err != nil {
+				bpf: bpf, procSlot: procSlot, fifoSlot: -1, userns: userns, trace: o.Trace != nil || debugging()}); err != nil {
 				return err
 			}
 			sp.queue()
@@ -337,6 +350,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	if pid == 0 {
 		return 0, errors.New("exec init exited while joining the namespaces")
 	}
+	trace("setup", time.Since(t0))
 	if o.PidFile != "" {
 		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid))); err != nil {
 			return fail(fmt.Errorf("write pid file: %w", err))
@@ -460,7 +474,7 @@ func (c *Container) execSeccomp(s *specs.Spec) ([]byte, error) {
 	// so a concurrent exec reads a whole program or none.
 	if f, err := os.CreateTemp(c.stateDirPath(), seccompCache+".*"); err == nil {
 		_, werr := f.Write(append(sum[:], bpf...))
-		if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), path) != nil {
+		if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), path) != nil { //nolint:forbidigo // in the state dir
 			os.Remove(f.Name())
 		}
 	}

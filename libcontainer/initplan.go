@@ -350,15 +350,6 @@ func hookStep(b *plan.Builder, desc string, h *specs.Hook, cwd string, state []b
 		plan.Str(cwd), plan.Blob(state))
 }
 
-func hasEnv(env []string, name string) bool {
-	for _, e := range env {
-		if strings.HasPrefix(e, name+"=") {
-			return true
-		}
-	}
-	return false
-}
-
 // allowsRlimits reports whether prog lets through every prlimit64 call the
 // late rlimit steps make.
 func allowsRlimits(prog []unix.SockFilter, limits int) bool {

@@ -216,7 +216,7 @@ func (l *launcher) start() error {
 	// The init reopens it through its O_PATH fd after switching to the
 	// process's user (maybe in a user namespace): anyone may write it.
 	// Only that fd reaches it; the state directory is closed to others.
-	if err := os.Chmod(fifo, 0o622); err != nil {
+	if err := os.Chmod(fifo, 0o622); err != nil { //nolint:forbidigo // in the state dir
 		return fmt.Errorf("make exec fifo: %w", err)
 	}
 	fifoFd, err := os.OpenFile(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -405,26 +405,32 @@ func (l *launcher) start() error {
 // step at debug level.
 func (l *launcher) traceSteps(first int, us []uint32) {
 	logSteps(&l.sp.b, "init", first, us)
-	if l.opts.Trace == nil {
+	traceSteps(&l.sp.b, first, us, l.opts.Trace)
+}
+
+// traceSteps reports the executor's step times to trace (if set), summed
+// by phase: "init mounts", "init pivot", ...
+func traceSteps(b *plan.Builder, first int, us []uint32, trace func(string, time.Duration)) {
+	if trace == nil {
 		return
 	}
 	var last string
 	var sum time.Duration
 	for i, u := range us {
-		st := l.sp.b.Step(first + i)
+		st := b.Step(first + i)
 		if st == nil || u == plan.Skipped || st.Phase == "" {
 			continue
 		}
 		if st.Phase != last {
 			if last != "" {
-				l.opts.Trace("init "+last, sum)
+				trace("init "+last, sum)
 			}
 			last, sum = st.Phase, 0
 		}
 		sum += time.Duration(u) * time.Microsecond
 	}
 	if last != "" {
-		l.opts.Trace("init "+last, sum)
+		trace("init "+last, sum)
 	}
 }
 

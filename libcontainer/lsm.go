@@ -44,15 +44,3 @@ func lsmForHost(s *specs.Spec) *specs.Spec {
 	}
 	return &c
 }
-
-// applyLSMExec arms the AppArmor profile and SELinux label for our execve.
-// It runs as root, before any seccomp filter and before no_new_privs, as
-// runc does: leaving unconfined for a profile is allowed under
-// no_new_privs, but a filter could deny the procfs writes. A startContainer
-// hook forked after this inherits the pending labels, as with runc.
-func applyLSMExec(p *specs.Process) error {
-	if err := lsm.SetAppArmorExec(p.ApparmorProfile); err != nil {
-		return err
-	}
-	return lsm.SetSELinuxExec(p.SelinuxLabel)
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"strconv"
 	"strings"
 
@@ -137,7 +138,7 @@ func runIDMapTool(tool string, pid int, ms []specs.LinuxIDMapping) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("an unprivileged user needs %s (package uidmap) for id maps other than its own id", tool)
+			return fmt.Errorf("%s not found: a user other than root needs it for id maps other than its own id (Debian package uidmap)", tool)
 		}
 	}
 	args := []string{strconv.Itoa(pid)}
@@ -150,7 +151,67 @@ func runIDMapTool(tool string, pid int, ms []specs.LinuxIDMapping) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		msg := strings.Join(strings.Fields(out.String()), " ")
-		return fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, msg)
+		return fmt.Errorf("%s %s: %w: %s%s", tool, strings.Join(args, " "), err, msg, subIDHint(tool, ms))
 	}
 	return nil
+}
+
+// subIDHint says which range /etc/subuid (newuidmap) or /etc/subgid
+// (newgidmap) does not grant the caller, when that is why the tool failed.
+func subIDHint(tool string, ms []specs.LinuxIDMapping) string {
+	file, id, flag := "/etc/subuid", os.Geteuid(), "--add-subuids"
+	if tool == "newgidmap" {
+		file, id, flag = "/etc/subgid", os.Getegid(), "--add-subgids"
+	}
+	name := strconv.Itoa(os.Geteuid())
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Sprintf(" (%s: %v)", file, err)
+	}
+	return missingSubIDs(file, flag, data, name, os.Geteuid(), id, ms)
+}
+
+// missingSubIDs checks the host ids of ms against the ranges a subid file
+// (data) grants user (by name or uid): the caller's own id needs none.
+// It names the first id no range covers and the usermod(8) call that adds
+// the mapping's range, or says "" when all are granted.
+func missingSubIDs(file, flag string, data []byte, name string, uid, own int, ms []specs.LinuxIDMapping) string {
+	type span struct{ lo, hi int64 } // [lo, hi)
+	var granted []span
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ":")
+		if len(f) != 3 || (f[0] != name && f[0] != strconv.Itoa(uid)) {
+			continue
+		}
+		lo, err1 := strconv.ParseInt(f[1], 10, 64)
+		n, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 == nil && err2 == nil && n > 0 {
+			granted = append(granted, span{lo, lo + n})
+		}
+	}
+	for _, m := range ms {
+		lo, hi := int64(m.HostID), int64(m.HostID)+int64(m.Size)
+		for id := lo; id < hi; {
+			if id == int64(own) {
+				id++
+				continue
+			}
+			next := id
+			for _, g := range granted {
+				if g.lo <= id && id < g.hi {
+					next = g.hi
+					break
+				}
+			}
+			if next == id {
+				return fmt.Sprintf(" (%s grants %s no range with id %d: add one, e.g. usermod %s %d-%d %s)",
+					file, name, id, flag, lo, hi-1, name)
+			}
+			id = next
+		}
+	}
+	return ""
 }

@@ -147,11 +147,11 @@ func (sp *spawn) run(handle func(m plan.Msg, fd int) error) error {
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(int(sp.sync.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			if err == unix.ECONNRESET {
+			if errors.Is(err, unix.ECONNRESET) {
 				return io.EOF
 			}
 			return fmt.Errorf("read from init: %w", err)

@@ -70,7 +70,7 @@ var ErrExist = errors.New("container with given ID already exists")
 
 func ensureRoot(root string) error {
 	if err := os.MkdirAll(root, 0o700); err != nil {
-		return fmt.Errorf("create state root %s: %w", root, err)
+		return fmt.Errorf("create state root %s: %w%s", root, err, rootHint(err))
 	}
 	// The XDG base directory spec lets the session clean files out of
 	// $XDG_RUNTIME_DIR unless they are touched every 6 hours or sticky:
@@ -84,6 +84,14 @@ func ensureRoot(root string) error {
 	return nil
 }
 
+// rootHint is what to do about a state root the caller may not write.
+func rootHint(err error) string {
+	if !errors.Is(err, os.ErrPermission) || os.Geteuid() == 0 {
+		return ""
+	}
+	return " (not root: pass --root DIR, a directory you may write, or set XDG_RUNTIME_DIR)"
+}
+
 // newStateDir creates and locks <root>/<id>; it fails with ErrExist if the
 // id is taken.
 func newStateDir(root, id string) (*stateDir, error) {
@@ -95,7 +103,7 @@ func newStateDir(root, id string) (*stateDir, error) {
 		if errors.Is(err, os.ErrExist) {
 			return nil, ErrExist
 		}
-		return nil, fmt.Errorf("create state dir: %w", err)
+		return nil, fmt.Errorf("create state dir: %w%s", err, rootHint(err))
 	}
 	d, err := lockDir(p)
 	if err != nil {

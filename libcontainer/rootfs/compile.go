@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -368,8 +367,14 @@ func (p *Compiler) newFs(desc string, m *specs.Mount, dest string, o *mountOpts)
 		b.Add(desc+": tmpcopyup", plan.OpOpenInRoot, plan.Int(int64(under)), plan.Int(int64(p.root)), plan.Str(destR), plan.Int(0), plan.Int(0))
 	}
 	k := b.Len()
-	b.Add(desc, plan.OpMount, plan.Int(int64(dst)), plan.Str(m.Source), plan.Str(m.Type), plan.Int(int64(flags)),
+	mnt := b.Add(desc, plan.OpMount, plan.Int(int64(dst)), plan.Str(m.Source), plan.Str(m.Type), plan.Int(int64(flags)),
 		plan.Str(lsm.MountData(m.Type, strings.Join(data, ","), c.MountLabel)))
+	if len(o.data) > 0 {
+		// The kernel's EINVAL names nothing: say which options went to
+		// the filesystem unread by teu (a typo lands there).
+		mnt.Codes = map[int]string{int(unix.EINVAL): fmt.Sprintf("invalid argument (%s refused an option? these went to it as given: %s)",
+			m.Type, strings.Join(o.data, ","))}
+	}
 	if m.Type == "sysfs" {
 		// A user namespace without its own network namespace may not
 		// mount sysfs: bind the host's instead, as runc does. On EPERM
@@ -428,15 +433,4 @@ func modeBits(m fs.FileMode) uint32 {
 		v |= 0o4000
 	}
 	return v
-}
-
-// sortedKeys is m's keys in order, for plans that do not depend on map
-// order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/plan"
 )
@@ -254,5 +255,30 @@ func TestNoPivotHidesHostPseudoFs(t *testing.T) {
 	}
 	if strings.Index(l, `unmount "/sys"`) > strings.Index(l, "move-root") {
 		t.Error("hidden after the move")
+	}
+}
+
+// A filesystem's EINVAL names the options teu passed to it unread: a typo
+// in an option is found there, not guessed at.
+func TestUnknownMountOptionNamed(t *testing.T) {
+	c := defaultConfig()
+	c.Mounts = append(c.Mounts,
+		specs.Mount{Destination: "/x", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "bogus", "size=1m"}},
+		specs.Mount{Destination: "/y", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}})
+	b, err := compileAll(t, c, image())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for i, s := range b.Steps() {
+		if s.Op == plan.OpMount && (s.Desc == "mount tmpfs on /x" || s.Desc == "mount tmpfs on /y") {
+			got[s.Desc] = b.Describe(i, int(unix.EINVAL), "")
+		}
+	}
+	if want := `mount tmpfs on /x: invalid argument (tmpfs refused an option? these went to it as given: bogus,size=1m)`; got["mount tmpfs on /x"] != want {
+		t.Errorf("got %q, want %q", got["mount tmpfs on /x"], want)
+	}
+	if want := "mount tmpfs on /y: invalid argument"; got["mount tmpfs on /y"] != want {
+		t.Errorf("got %q, want %q", got["mount tmpfs on /y"], want)
 	}
 }

@@ -201,8 +201,8 @@ func TestEnosysPrefix(t *testing.T) {
 		{nr(t, "clone3", libseccomp.ArchAMD64), retEnosys}, // newer: ENOSYS
 		{openat + 1, retEnosys},
 		{1000, retEnosys},
-		{-1, retEPERM},                             // bit 30 set: the x32 half, not in this filter; libseccomp lets -1 through
-		{x32Bit | 0, unix.SECCOMP_RET_KILL_THREAD}, // x32 not in the filter: libseccomp's bad arch action
+		{-1, retEPERM},                         // bit 30 set: the x32 half, not in this filter; libseccomp lets -1 through
+		{x32Bit, unix.SECCOMP_RET_KILL_THREAD}, // x32's syscall 0: x32 is not in the filter, libseccomp's bad arch action
 	} {
 		if got := run(t, prog, a, c.nr); got != c.want {
 			t.Errorf("nr %d: got %#x, want %#x", c.nr, got, c.want)

@@ -62,18 +62,19 @@ state_root=/run/teu
 [[ $(basename "$runtime") == crun* ]] && state_root=/run/crun
 cleanup() { # remove containers and bundles the program left
 	local id
-	for id in $(ls "$state_root" 2>/dev/null); do
+	for id in "$state_root"/*; do
+		id=${id##*/}
 		[[ -n ${before[$id]:-} ]] && continue
 		"$runtime" delete --force "$id" >/dev/null 2>&1
 	done
 	for b in /tmp/ocitest*; do
 		[[ -e $b ]] || continue
-		grep -o " $b[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+		grep -o " ${b}[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 		rm -rf "$b"
 	done
 }
 declare -A before=()
-for id in $(ls "$state_root" 2>/dev/null); do before[$id]=1; done
+for id in "$state_root"/*; do before[${id##*/}]=1; done
 
 progs=("$@")
 if ((${#progs[@]} == 0)); then

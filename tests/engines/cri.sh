@@ -61,7 +61,7 @@ ctr_() { ctr -a "$T/containerd.sock" -n k8s.io "$@"; }
 # Images: busybox, and a pause image holding tests/cmd/pause built static.
 busybox_image "$T/busybox.tar" "$IMG"
 mkdir -p "$T/pause-rootfs"
-CGO_ENABLED=0 GOFLAGS= "$GO" build -C "$ENG_SRC" -o "$T/pause-rootfs/pause" ./tests/cmd/pause
+CGO_ENABLED=0 GOFLAGS='' "$GO" build -C "$ENG_SRC" -o "$T/pause-rootfs/pause" ./tests/cmd/pause
 image_archive "$T/pause.tar" "$PAUSE" "$T/pause-rootfs" '{"Entrypoint":["/pause"]}'
 ctr_ images import "$T/busybox.tar" >/dev/null
 ctr_ images import "$T/pause.tar" >/dev/null

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/engines/lib.sh: what the engine scenario scripts (tests/engines/*.sh,
 # run by `make test-engines`) share. A script sources it, calls eng_setup,
 # starts its engine privately under $T (sockets, state, data: nothing in the
@@ -174,7 +175,7 @@ busybox_rootfs() {
 # layer is ROOTFS; CONFIG_JSON is the image config's "config" object (e.g.
 # '{"Cmd":["sh"],"Env":["PATH=/bin"]}'). Built by hand: no registry here.
 image_archive() {
-	local out=$1 ref=$2 rootfs=$3 cfg=$4 d layer diff conf
+	local out=$1 ref=$2 rootfs=$3 cfg=$4 d diff conf
 	d=$(mktemp -d "$T/image.XXXXXX")
 	tar --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$rootfs" -cf "$d/layer.tar" .
 	diff=$(sha256sum "$d/layer.tar" | cut -d' ' -f1)

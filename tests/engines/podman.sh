@@ -18,7 +18,7 @@ mkdir -p /var/lib/containers # podman makes it on first use; a fresh machine has
 mount -t tmpfs -o mode=0700 teu-podman-cache /var/lib/containers
 IMG=localhost/teu-busybox:1
 # conmon 2.1.6 writes its "oom" file into its working directory (podman's).
-cd "$T"
+cd "$T" || exit 1
 
 cat >"$T/containers.conf" <<EOF
 [containers]
@@ -310,7 +310,7 @@ sc_error_verbatim() {
 sc_ten_runs() {
 	local start end
 	start=$(date +%s.%N)
-	for i in $(seq 10); do prun --rm "$IMG" true; done
+	for _ in $(seq 10); do prun --rm "$IMG" true; done
 	end=$(date +%s.%N)
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "ten podman run --rm: %.2f s (%.0f ms each)\n", e - s, (e - s) * 100 }' | tee "$T/ten.txt"
 }

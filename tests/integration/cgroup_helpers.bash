@@ -47,8 +47,7 @@ cg_cleanup() {
 
 # wait_for CMD...: run CMD until it succeeds, at most ~10s.
 wait_for() {
-	local i
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		"$@" && return 0
 		sleep 0.05
 	done

@@ -296,8 +296,8 @@ setup() {
 	run_sh 'mknod /tmp/mem c 1 1; mknod /tmp/port c 1 4; cat /sys/fs/cgroup/devices/devices.list; (: < /tmp/mem) 2>&1; (: > /tmp/mem) 2>&1; (: < /tmp/port) 2>&1; echo x > /dev/null && echo null-ok'
 	printf '%s\n' "$output" | grep -qx 'c 1:1 r'
 	printf '%s\n' "$output" | grep -qx 'c 1:3 rwm'
-	! printf '%s\n' "$output" | grep -qx 'a \*:\* rwm'
-	! printf '%s\n' "$output" | grep -q "can't open /tmp/mem: Operation not permitted"
+	refute grep -qx 'a \*:\* rwm' <<<"$output"
+	refute grep -q "can't open /tmp/mem: Operation not permitted" <<<"$output"
 	printf '%s\n' "$output" | grep -q "can't create /tmp/mem: Operation not permitted"
 	printf '%s\n' "$output" | grep -q "can't open /tmp/port: Operation not permitted"
 	[[ "$output" == *null-ok* ]]

@@ -24,7 +24,7 @@ start_recvtty() {
 	SOCK=$TEST_ROOT/console.sock
 	"$TEU_CACHE/recvtty" -ready "$TEST_ROOT/ready" ${1:+-input "$1"} "$SOCK" >"$TEST_ROOT/tty.out" 2>"$TEST_ROOT/tty.err" &
 	RECV_PID=$!
-	for i in $(seq 200); do [ -e "$TEST_ROOT/ready" ] && return 0; sleep 0.02; done
+	for _ in $(seq 200); do [ -e "$TEST_ROOT/ready" ] && return 0; sleep 0.02; done
 	echo "recvtty did not start" >&2
 	return 1
 }

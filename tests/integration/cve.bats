@@ -70,7 +70,7 @@ hostile_in() {
 	# It held exec's and create's inits, and wrote through none.
 	[ "$(grep -c . "$SHARED/caught")" -ge 2 ]
 	grep -qx "writes 0" "$SHARED/report"
-	! grep -q "^wrote\|^direct" "$SHARED/report"
+	refute grep -q "^wrote\|^direct" "$SHARED/report"
 	[ "$(sha256sum "$TEU_BIN" | cut -d' ' -f1)" = "$sum" ]
 }
 
@@ -246,7 +246,7 @@ assert_peek_refused() {
 	[ "$(echo $output)" = "/vol/x/sub /vol/x/bnd" ]
 	# Nothing was created or mounted on the host outside the volume.
 	[ "$(ls -A "$ESC")" = canary ]
-	! grep -q teu-cve-race /proc/self/mountinfo
+	refute grep -q teu-cve-race /proc/self/mountinfo
 	! grep -qF " $ESC" /proc/self/mountinfo
 }
 

@@ -125,6 +125,15 @@ b" "$(printf 'x%.0s' $(seq 1 1100))"; do
 	refute grep -q " /tmp/$name " /proc/self/mountinfo
 }
 
+@test "errors: an option a filesystem refuses names the mount and the options it got" {
+	update_config '.mounts += [{"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "bogus"]}]'
+	run teu run --bundle "$BUNDLE" c1
+	echo "$output"
+	assert_one_error_line
+	[ "$output" = "teu: create c1: mount tmpfs on /x: invalid argument (tmpfs refused an option? these went to it as given: bogus)" ]
+	[ -z "$(teu list -q)" ]
+}
+
 @test "errors: process.args names a binary that does not exist" {
 	set_args /bin/no-such-binary arg
 	create_fails c1

@@ -7,7 +7,8 @@ TEU_BIN=${TEU_BIN:-$TEU_SRC/teu}
 
 # One busybox rootfs per test file run, copied per test (cp is cheap).
 setup_file() {
-	export TEU_CACHE=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/teu-cache.XXXXXX")
+	TEU_CACHE=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/teu-cache.XXXXXX")
+	export TEU_CACHE
 	TEU=$TEU_BIN "$TEU_SRC/tests/integration/mkbundle.sh" "$TEU_CACHE/bundle" >/dev/null
 }
 
@@ -33,7 +34,7 @@ teardown() {
 		done
 	fi
 	# Anything a failed test left mounted under its dir goes too.
-	grep -o " $TEST_ROOT[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+	grep -o " ${TEST_ROOT}[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$TEST_ROOT"
 }
 
@@ -68,9 +69,9 @@ wait_status() { wait_status_of teu "$@"; }
 # wait_status_of CMD ID STATUS: wait_status, asking `CMD state ID` (CMD
 # may be several words, e.g. "as_user teu").
 wait_status_of() {
-	local cmd=$1 i
+	local cmd=$1
 	shift
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		[ "$($cmd state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
 		sleep 0.05
 	done
@@ -81,8 +82,18 @@ wait_status_of() {
 # assert_one_error_line [STATUS]: the output is exactly one line starting
 # "teu: ", and the status is STATUS (1; a failed exec's is 255, as runc's).
 assert_one_error_line() {
+	# shellcheck disable=SC2154 # bats's run sets them
 	local want=${1:-1}
 	[ "$status" -eq "$want" ] || { echo "status $status, want $want: $output" >&2; return 1; }
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ] || { echo "more than one line: $output" >&2; return 1; }
 	[[ "$output" == "teu: "* ]] || { echo "not a teu error line: $output" >&2; return 1; }
+}
+
+# refute CMD...: CMD must fail. (In bats, `! CMD` never fails a test.)
+refute() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*" >&2
+		return 1
+	fi
+	return 0
 }

@@ -112,7 +112,7 @@ entry() {
 		[ "$(cut -d'|' -f1 "$LOG" | tail -1)" = "$k" ]
 		init=$(entry $k 6 | jq .pid)
 		[ "$init" -gt 1 ]
-		for i in $(seq 100); do [ -e /proc/$init ] || break; sleep 0.05; done
+		for _ in $(seq 100); do [ -e /proc/$init ] || break; sleep 0.05; done
 		[ ! -e /proc/$init ]
 		[ -z "$(teu list -q)" ]
 		[ ! -e "$TEU_ROOT/f-$k" ]

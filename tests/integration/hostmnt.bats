@@ -29,7 +29,7 @@ host_mounts() {
 	[[ "$output" == *"$BUNDLE/rootfs/proc"* ]]
 	[[ "$output" == *"$BUNDLE/rootfs/dev"* ]]
 	teu start c1
-	for i in $(seq 1 100); do [ "$(wc -l <"$TEST_ROOT/out")" -ge 2 ] && break; sleep 0.05; done
+	for _ in $(seq 1 100); do [ "$(wc -l <"$TEST_ROOT/out")" -ge 2 ] && break; sleep 0.05; done
 	cat "$TEST_ROOT/out"
 	[ "$(sed -n 1p "$TEST_ROOT/out")" = "$(readlink /proc/self/ns/mnt)" ]
 	[ "$(sed -n 2p "$TEST_ROOT/out")" = rootfs-marker ]

@@ -46,8 +46,7 @@ state_of() {
 
 # wait_for CMD...: run CMD until it succeeds, for at most 10s.
 wait_for() {
-	local i
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		"$@" && return 0
 		sleep 0.05
 	done
@@ -119,13 +118,4 @@ share_dir() {
 # now_ms: a monotonic-enough wall clock in milliseconds.
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
-}
-
-# refute CMD...: CMD must fail. (In bats, `! CMD` never fails a test.)
-refute() {
-	if "$@"; then
-		echo "unexpectedly succeeded: $*" >&2
-		return 1
-	fi
-	return 0
 }

@@ -26,7 +26,7 @@ start_recv() {
 	SOCK=$TEST_ROOT/pidfd.sock
 	"$TEU_CACHE/recvpidfd" -ready "$TEST_ROOT/ready" "$@" "$SOCK" >"$TEST_ROOT/recv.out" 2>"$TEST_ROOT/recv.err" &
 	RECV_PID=$!
-	for i in $(seq 200); do [ -e "$TEST_ROOT/ready" ] && return 0; sleep 0.02; done
+	for _ in $(seq 200); do [ -e "$TEST_ROOT/ready" ] && return 0; sleep 0.02; done
 	echo "recvpidfd did not start" >&2
 	return 1
 }

@@ -7,6 +7,7 @@ eval "helpers_$(declare -f teardown)"
 
 setup() {
 	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
+	# shellcheck disable=SC2034 # the helpers' teardown reads it
 	TEU_ROOT=$TEST_ROOT/state
 	BUNDLE=$TEST_ROOT/bundle
 	chmod 755 "$TEST_ROOT"
@@ -105,6 +106,18 @@ subids() {
 	fi
 }
 
+@test "rootless: a config without a user namespace is one error that says so, nothing left" {
+	as_user teu spec
+	update_config '.process.terminal = false | .process.args = ["true"]'
+	chown "$RL_USER:" "$BUNDLE/config.json"
+	run as_user teu run r0
+	echo "$output"
+	assert_one_error_line
+	[ "$output" = "teu: create r0: rootless container requires user namespaces: teu runs as uid $RL_UID, not root, and config.json has no user namespace (teu spec --rootless writes a config with one)" ]
+	[ -z "$(as_user teu list -q)" ]
+	[ -z "$(ls -A "$RL_XDG/teu" 2>/dev/null)" ]
+}
+
 @test "rootless: run as an unprivileged user: root inside, the user's uid outside, no cgroup warnings" {
 	rl_spec
 	rl_args sh -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s " "; touch /tmp/x 2>/dev/null || echo ro-root'
@@ -193,6 +206,8 @@ wait_status_user() { wait_status_of "as_user teu" "$@"; }
 	echo "$output"
 	assert_one_error_line
 	[[ "$output" == *newuidmap* ]]
+	# It says what /etc/subuid lacks and how to add it.
+	[[ "$output" == *"(/etc/subuid grants $RL_USER no range with id $SUB_START: add one, e.g. usermod --add-subuids $SUB_START-$((SUB_START + 9)) $RL_USER)" ]]
 	[ -z "$(as_user teu list -q)" ]
 	# Nor may the user map host root by writing uid_map itself.
 	rl_config ".linux.uidMappings = [{\"containerID\": 0, \"hostID\": 0, \"size\": 1}]"
@@ -290,7 +305,7 @@ wait_status_user() { wait_status_of "as_user teu" "$@"; }
 	run as_user teu create r8
 	echo "$output"
 	assert_one_error_line
-	[[ "$output" == *"/run/teu"* ]]
+	[[ "$output" == *"/run/teu"*"(not root: pass --root DIR, a directory you may write, or set XDG_RUNTIME_DIR)" ]]
 	# --root still chooses.
 	mkdir -m 700 "$TEST_ROOT/other"
 	chown "$RL_USER:" "$TEST_ROOT/other"

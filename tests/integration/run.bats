@@ -38,7 +38,7 @@ load helpers
 	set_args sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done'
 	"$TEU_BIN" --root "$TEU_ROOT" run --bundle "$BUNDLE" sigc > "$TEST_ROOT/out" &
 	pid=$!
-	for i in $(seq 100); do grep -q ready "$TEST_ROOT/out" && break; sleep 0.05; done
+	for _ in $(seq 100); do grep -q ready "$TEST_ROOT/out" && break; sleep 0.05; done
 	kill -TERM $pid
 	wait $pid || rc=$?
 	[ "${rc:-0}" -eq 3 ]

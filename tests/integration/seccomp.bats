@@ -144,8 +144,7 @@ ALLOW_LIST='["arch_prctl","brk","clock_gettime","clock_nanosleep","clone","close
 start_agent() {
 	"$SC_TOOLS/seccompagent" -socket "$TEST_ROOT/agent.sock" -state "$TEST_ROOT/agent.state" "$@" &
 	AGENT_PID=$!
-	local i
-	for i in $(seq 100); do [ -S "$TEST_ROOT/agent.sock" ] && return 0; sleep 0.05; done
+	for _ in $(seq 100); do [ -S "$TEST_ROOT/agent.sock" ] && return 0; sleep 0.05; done
 	return 1
 }
 

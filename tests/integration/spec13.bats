@@ -239,8 +239,7 @@ mk_netdev() {
 # gone_from_host DEV: wait (bounded) until the kernel's namespace cleanup,
 # which runs asynchronously, has destroyed DEV.
 gone_from_host() {
-	local i
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		ip link show "$1" >/dev/null 2>&1 || return 0
 		sleep 0.05
 	done
@@ -260,7 +259,7 @@ gone_from_host() {
 	[[ "$output" == *"inet6 2001:db8:213::1/64"* ]]
 	[[ "$output" != *"$NETDEV"* ]]
 	# Gone from the host while the container has it.
-	! ip link show "$NETDEV"
+	refute ip link show "$NETDEV"
 	teu delete -f x
 	# A virtual device dies with the container's network namespace (a
 	# veth takes its peer along); nothing moves it back under any name.

@@ -104,7 +104,7 @@ status_field() {
 	set_args sh -c 'mount -t tmpfs fake /proc && mkdir -p /proc/sys/kernel /proc/self && echo 0 >/proc/sys/kernel/cap_last_cap && echo deny >/proc/self/setgroups && touch /ready && sleep 100'
 	teu run -d --bundle "$BUNDLE" u </dev/null >/dev/null 2>&1
 	init=$(teu state u | jq .pid)
-	for i in $(seq 1 200); do [ -e "$BUNDLE/rootfs/ready" ] && break; sleep 0.05; done
+	for _ in $(seq 1 200); do [ -e "$BUNDLE/rootfs/ready" ] && break; sleep 0.05; done
 	[ -e "$BUNDLE/rootfs/ready" ]
 	# A caller with a supplementary group: exec's process must not keep it.
 	setpriv --groups 7 "$TEU_BIN" --root "$TEU_ROOT" exec -d u sleep 30

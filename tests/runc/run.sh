@@ -75,7 +75,7 @@ stamp="$module $(go env GOVERSION) helpers=${helpers[*]}"
 if [[ ! -f $out/.built || $(cat "$out/.built") != "$stamp" || ! -d $out/module ]]; then
 	src=$(go mod download -json "$module" | jq -r '.Dir // empty')
 	[[ -d $src ]] || die "cannot download $module"
-	rm -rf "$out/module" "$out/bin" "$out/runc" "$out/.built"
+	rm -rf "${out:?}/module" "${out:?}/bin" "${out:?}/runc" "${out:?}/.built"
 	mkdir -p "$out"
 	cp -r "$src" "$out/module" && chmod -R u+w "$out/module" || die "cannot copy $src"
 	echo "runc suite: building the helpers of $module" >&2
@@ -239,6 +239,7 @@ watchdog() { # pid of the file's process tree, its TAP file, log
 		done
 		if ((killed == 0)); then
 			echo "watchdog: no test finished for ${test_timeout}s, nothing but shells to kill: killing the whole file" >>"$log"
+			# shellcheck disable=SC2046 # one pid a word
 			kill -9 $(descendants "$root_pid") "$root_pid" 2>/dev/null
 			return
 		fi

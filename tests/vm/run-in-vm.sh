@@ -68,7 +68,6 @@ CPUS=${TEU_VM_CPUS:-2}
 TIMEOUT=${TEU_VM_TIMEOUT:-1800}
 RETRIES=${TEU_VM_RETRIES:-1}
 CACHE=${TEU_VM_CACHE:-/var/cache/teu-vm}
-HERE=$(cd "$(dirname "$0")" && pwd)
 START=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 
@@ -361,7 +360,7 @@ fi
 
 # ------------------------------------------------------------ per-run image
 WORK=$(mktemp -d /tmp/teu-vm.XXXXXX)
-QPID= TPID= CPID= MPID= WPID=
+QPID='' TPID='' CPID='' MPID='' WPID=
 cleanup() {
 	for p in $QPID $TPID $CPID $MPID $WPID; do kill "$p" 2>/dev/null || true; done
 	if [[ ${TEU_VM_KEEP:-0} == 1 ]]; then msg "kept $WORK"; else rm -rf "$WORK"; fi
@@ -447,6 +446,7 @@ flock -u 8
 exec 8>&-
 
 # ------------------------------------------------------------ boot
+# shellcheck disable=SC2054 # tcg,thread=multi is one argument
 accel=(-accel tcg,thread=multi -cpu max)
 # Only real hardware KVM: nested or paravirtual variants boot no faster.
 if [[ -w /dev/kvm ]] && [[ -d /sys/module/kvm_intel || -d /sys/module/kvm_amd ]]; then

@@ -315,7 +315,7 @@ type sample struct {
 
 // scenario is measured once per repetition and runtime, interleaved.
 type scenario struct {
-	name, unit string
+	name string
 	// setup and teardown run once per runtime, untimed.
 	setup        func(rt *runtime) (any, error)
 	teardown     func(rt *runtime, st any)

@@ -8,6 +8,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -88,7 +89,7 @@ func serve(fd int, errno int32) {
 	for {
 		req, err := libseccomp.NotifReceive(libseccomp.ScmpFd(fd))
 		if err != nil {
-			if err == syscall.ENOENT || err == syscall.EINTR {
+			if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EINTR) {
 				continue
 			}
 			return // the container is gone
@@ -97,7 +98,7 @@ func serve(fd int, errno int32) {
 		if name, _ := req.Data.Syscall.GetNameByArch(req.Data.Arch); name == "mkdir" || name == "mkdirat" {
 			resp.Flags, resp.Error = 0, errno
 		}
-		if err := libseccomp.NotifRespond(libseccomp.ScmpFd(fd), resp); err != nil && err != syscall.ENOENT {
+		if err := libseccomp.NotifRespond(libseccomp.ScmpFd(fd), resp); err != nil && !errors.Is(err, syscall.ENOENT) {
 			log.Print("respond: ", err)
 		}
 	}
