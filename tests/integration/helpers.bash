@@ -82,8 +82,8 @@ wait_status_of() {
 # assert_one_error_line [STATUS]: the output is exactly one line starting
 # "teu: ", and the status is STATUS (1; a failed exec's is 255, as runc's).
 assert_one_error_line() {
-	# shellcheck disable=SC2154 # bats's run sets them
 	local want=${1:-1}
+	# shellcheck disable=SC2154 # bats's run sets them
 	[ "$status" -eq "$want" ] || { echo "status $status, want $want: $output" >&2; return 1; }
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ] || { echo "more than one line: $output" >&2; return 1; }
 	[[ "$output" == "teu: "* ]] || { echo "not a teu error line: $output" >&2; return 1; }
