@@ -2,7 +2,10 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // MaxSlots is the size of the executor's fd table.
@@ -102,8 +105,23 @@ func (b *Builder) Describe(i, code int, detail string) string {
 	} else if i == len(b.steps) {
 		desc = "plan"
 	}
+	return failure(desc, text, code, detail)
+}
+
+// failure words a failed step: what it did, what went wrong, and what the
+// executor said (a hook's output, a path).
+func failure(desc, text string, code int, detail string) string {
+	detail = strings.TrimSpace(detail)
+	if code == ErrHookKilled {
+		// "signal N[: output]" from the executor, worded as Go's
+		// os/exec words it (runc's hook errors are those).
+		num, rest, _ := strings.Cut(strings.TrimPrefix(detail, "signal "), ": ")
+		if n, err := strconv.Atoi(num); err == nil {
+			text, detail = "signal: "+unix.Signal(n).String(), rest
+		}
+	}
 	msg := desc + ": " + text
-	if detail = strings.TrimSpace(detail); detail != "" {
+	if detail != "" {
 		msg += ": " + strings.ReplaceAll(detail, "\n", " ")
 	}
 	return msg

@@ -115,9 +115,5 @@ func DecodeLateError(b []byte) (LateError, bool) {
 
 // Error formats it as teu reports a failed step.
 func (e LateError) Error() string {
-	s := e.Desc + ": " + ErrorText(e.Code)
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	return s
+	return failure(e.Desc, ErrorText(e.Code), e.Code, e.Detail)
 }

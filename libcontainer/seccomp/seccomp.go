@@ -64,10 +64,10 @@ var ops = map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
 }
 
 // Load flags by spec name. SECCOMP_FILTER_FLAG_TSYNC is not in the spec's
-// list but is accepted (as runc does): the filter then also goes on the
-// other threads of teu's init, which the exec ends anyway.
+// list but is accepted and ignored, as runc does: the executor that loads
+// the filter has one thread.
 var flags = map[specs.LinuxSeccompFlag]uintptr{
-	"SECCOMP_FILTER_FLAG_TSYNC":            unix.SECCOMP_FILTER_FLAG_TSYNC,
+	"SECCOMP_FILTER_FLAG_TSYNC":            0,
 	specs.LinuxSeccompFlagLog:              unix.SECCOMP_FILTER_FLAG_LOG,
 	specs.LinuxSeccompFlagSpecAllow:        unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
 	specs.LinuxSeccompFlagWaitKillableRecv: unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
@@ -395,13 +395,13 @@ func loadFlags(s *specs.LinuxSeccomp, listener bool) uintptr {
 	for _, name := range s.Flags {
 		fl |= flags[name]
 	}
+	if s.Flags == nil {
+		// No flags field at all (not an empty one): runc's default, no
+		// speculative store bypass mitigation forced on the process.
+		fl = unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+	}
 	if listener {
 		fl |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
-		if fl&unix.SECCOMP_FILTER_FLAG_TSYNC != 0 {
-			// Without it the kernel refuses TSYNC with a listener: both
-			// would use the return value.
-			fl |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-		}
 	} else {
 		// The kernel wants a listener for this one; there is none to wait on.
 		fl &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV

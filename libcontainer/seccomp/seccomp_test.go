@@ -310,12 +310,18 @@ func TestValidate(t *testing.T) {
 
 func TestLoadFlags(t *testing.T) {
 	s := &specs.LinuxSeccomp{Flags: []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC", specs.LinuxSeccompFlagWaitKillableRecv}}
-	if got := loadFlags(s, false); got != unix.SECCOMP_FILTER_FLAG_TSYNC {
-		t.Errorf("without listener: %#x", got)
+	if got := loadFlags(s, false); got != 0 {
+		t.Errorf("without listener: %#x (TSYNC is ignored, WAIT_KILLABLE_RECV needs a listener)", got)
 	}
-	want := uintptr(unix.SECCOMP_FILTER_FLAG_TSYNC | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH | unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+	want := uintptr(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
 	if got := loadFlags(s, true); got != want {
 		t.Errorf("with listener: %#x, want %#x", got, want)
+	}
+	if got := loadFlags(&specs.LinuxSeccomp{}, false); got != unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW {
+		t.Errorf("no flags field: %#x, want SPEC_ALLOW", got)
+	}
+	if got := loadFlags(&specs.LinuxSeccomp{Flags: []specs.LinuxSeccompFlag{}}, false); got != 0 {
+		t.Errorf("an empty flags field: %#x, want 0", got)
 	}
 }
 

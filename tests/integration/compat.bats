@@ -144,6 +144,28 @@ load lifecycle
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"error running startContainer hook #0"*"Operation not permitted"* ]]
+	# A hook the filter kills is reported by the signal's name.
+	update_config '.linux.seccomp.syscalls[0].action = "SCMP_ACT_KILL"'
+	run teu run --bundle "$BUNDLE" s2
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"error running startContainer hook #0"*"signal: bad system call"* ]]
+}
+
+@test "compat: seccomp load flags as runc's: TSYNC ignored, SPEC_ALLOW when no flags field" {
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+	set_args true
+	run teu --debug run --bundle "$BUNDLE" f1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"seccomp filter flags: 4"'* ]]
+	update_config '.linux.seccomp.flags = []'
+	run teu --debug run --bundle "$BUNDLE" f2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"seccomp filter flags: 0"'* ]]
+	update_config '.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG"]'
+	run teu --debug run --bundle "$BUNDLE" f3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"seccomp filter flags: 2"'* ]]
 }
 
 @test "compat: the container's CPU affinity starts from all CPUs, not teu's own pinning" {
