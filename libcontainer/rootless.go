@@ -150,7 +150,11 @@ func runIDMapTool(tool string, pid int, ms []specs.LinuxIDMapping) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		msg := strings.Join(strings.Fields(out.String()), " ")
-		return fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, msg)
+		subids := "/etc/subuid"
+		if tool == "newgidmap" {
+			subids = "/etc/subgid"
+		}
+		return fmt.Errorf("%s %s: %w: %s (are these ranges granted to uid %d in %s?)", tool, strings.Join(args, " "), err, msg, os.Geteuid(), subids)
 	}
 	return nil
 }
