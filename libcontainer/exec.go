@@ -404,7 +404,7 @@ func ParseSubCgroup(vals []string) (map[string]string, error) {
 		}
 		for _, part := range strings.Split(path, "/") {
 			if part == ".." {
-				return nil, fmt.Errorf("invalid --cgroup %q: .. is not allowed", v)
+				return nil, fmt.Errorf("invalid --cgroup %q: bad sub cgroup path (.. is not allowed)", v)
 			}
 		}
 		if found && cgroups.GetMode() == cgroups.Unified {

@@ -628,6 +628,35 @@ block_dev() {
 	[ ! -e "$d" ]
 }
 
+@test "cgroups: v2: kill --all KILL and delete --force go through cgroup.kill and take every process" {
+	require_cgroup_v2 "cgroup.kill"
+	command -v strace >/dev/null || skip "needs strace"
+	set_cgroup_path ck
+	# The host's pid namespace: no pid-namespace teardown to help; only
+	# the cgroup knows the container's processes.
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_args sh -c 'sleep 100 & sleep 100 & wait'
+	teu run -d --bundle "$BUNDLE" ck
+	d=$(cg_dir ck pids)
+	[ -e "$d/cgroup.kill" ] || skip "kernel without cgroup.kill (Linux 5.14+)"
+	wait_for nprocs_at_least ck 3
+	strace -f -qq -e trace=openat -o "$TEST_ROOT/kill.strace" "$TEU_BIN" --root "$TEU_ROOT" kill --all ck KILL
+	grep -q '/cgroup.kill", O_WRONLY' "$TEST_ROOT/kill.strace"
+	wait_for test ! -s "$d/cgroup.procs"
+	wait_status ck stopped
+	teu delete ck
+	[ ! -e "$d" ]
+	# delete --force of a running one
+	teu run -d --bundle "$BUNDLE" ck
+	wait_for nprocs_at_least ck 3
+	pids=$(cat "$d/cgroup.procs")
+	strace -f -qq -e trace=openat -o "$TEST_ROOT/delete.strace" "$TEU_BIN" --root "$TEU_ROOT" delete --force ck
+	grep -q '/cgroup.kill", O_WRONLY' "$TEST_ROOT/delete.strace"
+	for p in $pids; do [ ! -e "/proc/$p" ] || [ "$(awk '{print $3}' /proc/$p/stat)" = Z ]; done
+	[ ! -e "$d" ]
+	[ -z "$(teu list -q)" ]
+}
+
 @test "cgroups: a cgroup already holding processes is refused (same id under another --root)" {
 	set_args sleep 100
 	teu run -d --bundle "$BUNDLE" cgdup

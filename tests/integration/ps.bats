@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
-# teu ps: the processes in the container's cgroup.
+# teu ps: the processes in the container's cgroup (v1 and v2).
 load helpers
 load cgroup_helpers
 
 setup() {
-	require_cgroup_v1
+	require_cgroups
 	new_bundle
 	set_cgroup_path ps
 	set_args sh -c 'sleep 1001 & sleep 1002 & wait'

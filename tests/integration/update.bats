@@ -256,9 +256,7 @@ setup() {
 	# The container opens /dev/kmsg (c 1:11, not allowed by default) for
 	# writing over and over, counting its tries, and records any success:
 	# none may happen while it is denied, updates or not.
-	set_args sh -c 'i=0; while :; do i=$((i+1));
-		if (: >/dev/kmsg) 2>/dev/null; then if [ -e /shared/allowed ]; then touch /shared/ok; else touch /shared/leak; fi; fi
-		echo $i >/shared/n.tmp; mv /shared/n.tmp /shared/n; done'
+	set_args sh -c 'i=0; while :; do i=$((i+1)); if (: >/dev/kmsg) 2>/dev/null; then if [ -e /shared/allowed ]; then touch /shared/ok; else touch /shared/leak; fi; fi; echo $i >/shared/n.tmp; mv /shared/n.tmp /shared/n; done'
 	teu run -d --bundle "$BUNDLE" upd
 	tries() { cat "$SHARED/n" 2>/dev/null || echo 0; }
 	past() { [ "$(tries)" -gt "$1" ]; }
