@@ -48,10 +48,12 @@ setup() {
 	wait_for has_stall
 	run teu events --stats ev
 	[ "$status" -eq 0 ]
+	# Every pressure file is reported (an all-zero "some" or "full" is left
+	# out, as runc leaves it out); the cpu one has stalls.
 	for r in cpu memory blkio; do
-		echo "$output" | jq -e --arg r "$r" '.data[$r].psi.some | has("avg10") and has("avg60") and has("avg300") and has("total")'
+		echo "$output" | jq -e --arg r "$r" '.data[$r].psi | type == "object"'
 	done
-	echo "$output" | jq -e '.data.cpu.psi.some.total > 0'
+	echo "$output" | jq -e '.data.cpu.psi.some | has("avg10") and has("avg60") and has("avg300") and .total > 0'
 	# the same numbers the kernel shows (total only grows)
 	[ "$(echo "$output" | jq .data.cpu.psi.some.total)" -le "$(awk '$1 == "some" { sub("total=", "", $5); print $5 }' "$d/cpu.pressure")" ]
 	if [ -e "$d/memory.peak" ]; then
