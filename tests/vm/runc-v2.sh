@@ -26,6 +26,7 @@
 # Env: RUNTIME (teu, or runc), RUNC_V2_MODES ("fs2 systemd rootless"), the
 # TEU_VM_* knobs of run-in-vm.sh. Root; teu must be built (make teu).
 set -euo pipefail
+export PATH=/usr/local/go/bin:$PATH
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 SHARE=${1:-$SRC/build/runc-v2}
@@ -61,10 +62,21 @@ cp "$SRC/teu" "$SHARE/teu"
 cp "$SRC/tests/runc/run.sh" "$SRC/tests/runc/expected-failures-v2.txt" "$SHARE/tests/runc/"
 cp -r "$suite/tests" "$SHARE/suite/tests"
 cp "$suite/go.mod" "$SHARE/suite/go.mod"
-# The image links point into the host's cache: the guest gets the files
-# (busybox only: no cgroup test uses the debian one).
-rm -f "$SHARE/suite/tests/integration/testdata/"*.tar.xz
-cp -L "$suite/tests/integration/testdata/busybox-amd64.tar.xz" "$SHARE/suite/tests/integration/testdata/"
+# The image links point into the host's cache: the guest gets the files.
+for i in "$suite"/tests/integration/testdata/*.tar.xz; do
+	rm -f "$SHARE/suite/tests/integration/testdata/${i##*/}"
+	cp -L "$i" "$SHARE/suite/tests/integration/testdata/"
+done
+# The suite's get-images.sh asks `go env GOARCH`; the guest has no Go.
+mkdir -p "$SHARE/bin"
+cat >"$SHARE/bin/go" <<EOF
+#!/bin/sh
+# go, as far as runc's get-images.sh asks it (the guest has no Go toolchain)
+[ "\$*" = "env GOARCH" ] && exec echo $(go env GOARCH)
+echo "go \$*: no Go toolchain in this guest" >&2
+exit 1
+EOF
+chmod 755 "$SHARE/bin/go"
 
 cat >"$SHARE/guest.sh" <<'EOF'
 #!/bin/bash
@@ -72,6 +84,7 @@ cat >"$SHARE/guest.sh" <<'EOF'
 set -u
 cd "$(dirname "$0")"
 share=$PWD
+export PATH=$share/bin:$PATH
 export RUNC_PREPARED=1 RUNC_OUT=$share/suite RUNC_EXPECTED=$share/tests/runc/expected-failures-v2.txt
 export RUNTIME=${RUNTIME:-teu} TEU=/tmp/teu
 # The runtime from the guest's disk, not over 9p (each exec would read it
