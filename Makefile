@@ -26,7 +26,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 MANPAGES    := $(notdir $(wildcard docs/man/*.8))
 
-.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet check lint docs install uninstall clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc
+.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet check lint docs install uninstall clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc test-runc-v2 runc-deps
 
 all: teu
 
@@ -120,7 +120,8 @@ test-sanitizers:
 	ASAN_OPTIONS=detect_leaks=0 TEU_SANITIZED=1 TEU_BIN=$(abspath $(BUILD)/teu-asan) bats --timing $(patsubst %,tests/integration/%.bats,$(SAN_BATS))
 
 # test-cgroupv2: the cgroup v2 lane, in a QEMU guest that is a pure
-# cgroup v2 host (tests/vm/README.md). Root.
+# cgroup v2 host (tests/vm/README.md): every cgroup-touching bats file;
+# fails if fewer tests run there than tests/vm/cgroupv2.floor. Root.
 test-cgroupv2: deps teu
 	tests/vm/cgroupv2.sh $(BUILD)/cgroupv2
 
@@ -186,20 +187,29 @@ conformance: teu
 # Results: build/runc-suite/results/<runtime>/. Not in `test` yet. No
 # criu: Debian 12's cannot checkpoint on this kernel (checkpoint.bats skips).
 RUNC_PKGS := gawk debootstrap pkg-config tini
-test-runc: deps teu
+runc-deps:
 	@missing=""; for p in $(RUNC_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+test-runc: deps teu runc-deps
 	RUNTIME="$(RUNTIME)" RUNC_TESTS="$(RUNC_TESTS)" tests/runc/run.sh
+
+# test-runc-v2: runc's cgroup tests on cgroup v2 (the host skips them),
+# in the systemd guest (tests/vm/runc-v2.sh): teu's fs2 driver, its
+# systemd driver, and rootless with and without a delegated cgroup;
+# failures compared with tests/runc/expected-failures-v2.txt. Root.
+# RUNTIME=runc: runc v1.5.3 itself, in the same guest.
+test-runc-v2: deps teu runc-deps
+	RUNTIME="$(RUNTIME)" tests/vm/runc-v2.sh $(BUILD)/runc-v2
 
 # test: the whole suite, as CI runs it (root): make check (static checks,
 # the unit tests under the race detector), a short fuzz run, the bats tests
-# on this host, the cgroup v2, LSM and systemd lanes in QEMU guests, the
+# on this host, the cgroup v2, runc-on-v2, LSM and systemd lanes in QEMU guests, the
 # engines (containerd, CRI, Docker, podman running teu), and the
 # conformance suite (its last line: "N passed, M failed").
-test: deps check fuzz integration test-cgroupv2 test-lsm test-systemd test-engines conformance
+test: deps check fuzz integration test-cgroupv2 test-runc-v2 test-lsm test-systemd test-engines conformance
 
 clean:
 	rm -rf teu $(BUILD)

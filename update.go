@@ -27,19 +27,25 @@ stdin, "-") in the form of the spec's linux.resources:
 
    {
      "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
-     "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0,
-             "realtimePeriod": 0, "cpus": "", "mems": ""},
+     "cpu": {"shares": 0, "quota": 0, "period": 0, "burst": 0, "idle": 0,
+             "realtimeRuntime": 0, "realtimePeriod": 0, "cpus": "", "mems": ""},
      "blockIO": {"weight": 0},
-     "pids": {"limit": 0}
+     "pids": {"limit": 0},
+     "unified": {"memory.high": "..."},
+     "devices": [...]
    }
 
 A value left out (or 0) is left as it is. Memory sizes take a unit suffix
-(k, m, g, ...); -1 means unlimited.`,
+(k, m, g, ...); -1 means unlimited. "devices" replaces the container's
+device rules (runc's defaults are added as at create); on cgroup v2 the
+eBPF program is swapped atomically.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "resources", Aliases: []string{"r"}, Usage: "path to a file with the resources to update, or '-' for stdin"},
 		&cli.UintFlag{Name: "blkio-weight", Usage: "per cgroup block IO weight, 10 to 1000"},
 		&cli.StringFlag{Name: "cpu-period", Usage: "CPU CFS period (in usecs) for hard capping; 0 for the default"},
 		&cli.StringFlag{Name: "cpu-quota", Usage: "CPU CFS hard cap (in usecs): allowed CPU time per period"},
+		&cli.StringFlag{Name: "cpu-burst", Usage: "CPU CFS burst (in usecs): CPU time a period may borrow from unused quota"},
+		&cli.StringFlag{Name: "cpu-idle", Usage: "1: the container's CPU share is SCHED_IDLE's (lowest), 0: normal"},
 		&cli.StringFlag{Name: "cpu-share", Usage: "CPU shares (relative weight against other containers)"},
 		&cli.StringFlag{Name: "cpu-rt-period", Usage: "CPU realtime period (in usecs); 0 for the default"},
 		&cli.StringFlag{Name: "cpu-rt-runtime", Usage: "CPU realtime hard cap (in usecs): allowed realtime time per period"},
@@ -105,10 +111,17 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 			r.BlockIO = &specs.LinuxBlockIO{Weight: &w}
 		}
 		cpu.Cpus, cpu.Mems = c.String("cpuset-cpus"), c.String("cpuset-mems")
+		if s := c.String("cpu-idle"); s != "" {
+			v, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("invalid value for cpu-idle: %w", err)
+			}
+			cpu.Idle = &v
+		}
 		for _, p := range []struct {
 			opt string
 			dst **uint64
-		}{{"cpu-period", &cpu.Period}, {"cpu-rt-period", &cpu.RealtimePeriod}, {"cpu-share", &cpu.Shares}} {
+		}{{"cpu-period", &cpu.Period}, {"cpu-rt-period", &cpu.RealtimePeriod}, {"cpu-share", &cpu.Shares}, {"cpu-burst", &cpu.Burst}} {
 			if s := c.String(p.opt); s != "" {
 				v, err := strconv.ParseUint(s, 10, 64)
 				if err != nil {

@@ -67,8 +67,9 @@ func (l *launcher) applyCgroup(pid int) error {
 		parents = newParents(mgr.Paths())
 		l.cgroupParents = parents
 	}
-	if err := mgr.Apply(pid); err != nil {
-		return fmt.Errorf("apply cgroup: %w", err)
+	skipped := mgr.Apply(pid)
+	if skipped != nil && !errors.Is(skipped, cgroups.ErrRootless) {
+		return fmt.Errorf("unable to apply cgroup configuration: %w", skipped)
 	}
 	// Recorded at once: if create dies from here on, delete finds it.
 	// Rootless with nothing delegated: no cgroup at all, none to record.
@@ -82,6 +83,11 @@ func (l *launcher) applyCgroup(pid int) error {
 	}
 	if err := mgr.Set(cfg.Resources); err != nil {
 		return fmt.Errorf("set cgroup limits: %w", err)
+	}
+	if skipped != nil {
+		// Rootless without delegation, and no limit asked for: said once,
+		// here, at create.
+		slog.Warn("rootless container runs without cgroup limits: " + skipped.Error())
 	}
 	return nil
 }
@@ -264,18 +270,14 @@ func (c *Container) OOMEvents(stop <-chan struct{}) (<-chan struct{}, error) {
 
 // Update applies new resource limits to a container that has not stopped
 // and records them in its saved config. Fields r leaves nil (or zero, as
-// runc's update) are left as they are; the device rules never change.
+// runc's update) are left as they are. Device rules in r replace the
+// container's (completed with the defaults, as at create).
 func (c *Container) Update(r *specs.LinuxResources) error {
 	if st := c.Status(); st == Stopped {
 		return fmt.Errorf("container %s is not running", c.ID())
 	}
 	m, err := c.cgroupManager()
 	if err != nil {
-		return err
-	}
-	upd := *r
-	upd.Devices = nil
-	if err := m.Set(&upd); err != nil {
 		return err
 	}
 	spec, err := c.Config()
@@ -288,6 +290,26 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if spec.Linux.Resources == nil {
 		spec.Linux.Resources = &specs.LinuxResources{}
 	}
+	upd := *r
+	if mem, saved := upd.Memory, spec.Linux.Resources.Memory; mem != nil && mem.Limit != nil && *mem.Limit > 0 &&
+		mem.Swap == nil && saved != nil && saved.Swap != nil && *saved.Swap != 0 {
+		// A new memory limit alone keeps memory+swap where it was, as on
+		// v1 (where memsw is its own file): v2's swap-only limit follows.
+		m2 := *mem
+		m2.Swap = saved.Swap
+		upd.Memory = &m2
+	}
+	if len(r.Devices) > 0 {
+		l := *spec.Linux
+		res := *spec.Linux.Resources
+		res.Devices = r.Devices
+		l.Resources = &res
+		upd.Devices = cgroups.EffectiveResources(&l).Devices
+	}
+	if err := m.Set(&upd); err != nil {
+		return err
+	}
+	upd.Devices = r.Devices
 	MergeResources(spec.Linux.Resources, &upd)
 	if c.dir == nil {
 		return errors.New("update needs the container locked (Load, not LoadState)")
@@ -322,7 +344,9 @@ func MergeResources(dst, upd *specs.LinuxResources) {
 		setU64(&d.Shares, cp.Shares)
 		setI64(&d.Quota, cp.Quota)
 		setU64(&d.Period, cp.Period)
-		setU64(&d.Burst, cp.Burst)
+		if cp.Burst != nil { // 0 is a value: no burst
+			d.Burst = cp.Burst
+		}
 		setI64(&d.RealtimeRuntime, cp.RealtimeRuntime)
 		setU64(&d.RealtimePeriod, cp.RealtimePeriod)
 		if cp.Idle != nil {
@@ -373,6 +397,9 @@ func MergeResources(dst, upd *specs.LinuxResources) {
 	}
 	if len(upd.Rdma) > 0 {
 		dst.Rdma = upd.Rdma
+	}
+	if len(upd.Devices) > 0 {
+		dst.Devices = upd.Devices
 	}
 	if len(upd.Unified) > 0 {
 		if dst.Unified == nil {

@@ -39,6 +39,24 @@ type Blkio struct {
 	IoMergedRecursive       []BlkioEntry `json:"ioMergedRecursive,omitempty"`
 	IoTimeRecursive         []BlkioEntry `json:"ioTimeRecursive,omitempty"`
 	SectorsRecursive        []BlkioEntry `json:"sectorsRecursive,omitempty"`
+	PSI                     *PSIStats    `json:"psi,omitempty"`
+}
+
+// PSIData is one line of a cgroup v2 pressure file: the share of time
+// (percent) some or all tasks stalled over 10, 60 and 300 s, and the total
+// stall time in microseconds.
+type PSIData struct {
+	Avg10  float64 `json:"avg10"`
+	Avg60  float64 `json:"avg60"`
+	Avg300 float64 `json:"avg300"`
+	Total  uint64  `json:"total"`
+}
+
+// PSIStats is a pressure file (cpu.pressure, memory.pressure, io.pressure),
+// reported where the kernel has PSI, as runc 1.2+ does.
+type PSIStats struct {
+	Some PSIData `json:"some,omitzero"`
+	Full PSIData `json:"full,omitzero"`
 }
 
 // Pids is the pids controller's count and limit (0: no limit).
@@ -68,6 +86,7 @@ type CPUUsage struct {
 type CPU struct {
 	Usage      CPUUsage   `json:"usage,omitempty"`
 	Throttling Throttling `json:"throttling,omitempty"`
+	PSI        *PSIStats  `json:"psi,omitempty"`
 }
 
 // CPUSet is the cpuset controller's configuration.
@@ -102,6 +121,7 @@ type Memory struct {
 	Kernel    MemoryEntry       `json:"kernel,omitempty"`
 	KernelTCP MemoryEntry       `json:"kernelTCP,omitempty"`
 	Raw       map[string]uint64 `json:"raw,omitempty"`
+	PSI       *PSIStats         `json:"psi,omitempty"`
 }
 
 // IntelRdt is resctrl accounting; teu does not manage resctrl, so it stays

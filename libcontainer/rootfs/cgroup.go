@@ -179,15 +179,17 @@ func (p *Compiler) hierarchy(desc, dest string, hi CgroupHier, o *mountOpts) err
 	k := b.Len()
 	b.Addf(plan.OpMount, []plan.Arg{plan.Int(int64(h)), plan.Str("cgroup"), plan.Str(hi.FSType), plan.Int(int64(o.flags)), plan.Str(hi.Data)},
 		"%s: mount %s %s", desc, hi.FSType, hi.Data)
-	if p.c.UserNS && hi.FSType == "cgroup" {
+	if p.c.UserNS {
 		// A user namespace may be refused a v1 hierarchy (rootless, whose
-		// cgroup namespace is rooted where its creator could not move it):
-		// bind the host's view instead, as without a cgroup namespace.
+		// cgroup namespace is rooted where its creator could not move it),
+		// and cgroup2 (EBUSY: Linux 6.1 finds the host's superblock, made
+		// in the initial user namespace): bind the host's view instead,
+		// as without a cgroup namespace.
 		b.Add("skip the cgroup fallback", plan.OpNop)
 		if err := p.bind(desc, hi.Source, dest, &bo); err != nil {
 			return err
 		}
-		p.at(k, -1, k+2, int(unix.EPERM), int(unix.EACCES))
+		p.at(k, -1, k+2, int(unix.EPERM), int(unix.EACCES), int(unix.EBUSY))
 		p.at(k+1, b.Len(), -1)
 	}
 	b.Close(h)

@@ -9,7 +9,12 @@ load cgroup_helpers
 eval "helpers_$(declare -f setup_file)"
 setup_file() {
 	helpers_setup_file
-	(cd "$TEU_SRC" && go build -o "$TEU_CACHE/recvtty" ./tests/cmd/recvtty)
+	# A guest lane brings it prebuilt (no Go toolchain there).
+	if [ -x "${TEU_RECVTTY:-}" ]; then
+		cp "$TEU_RECVTTY" "$TEU_CACHE/recvtty"
+	else
+		(cd "$TEU_SRC" && go build -o "$TEU_CACHE/recvtty" ./tests/cmd/recvtty)
+	fi
 }
 
 eval "exec_cg_$(declare -f teardown)"
@@ -301,7 +306,7 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 }
 
 @test "exec: the process is in the container's cgroup" {
-	require_cgroup_v1
+	require_cgroups
 	set_cgroup_path x
 	start_ct
 	teu exec -d --pid-file "$TEST_ROOT/pid" x sleep 1000 >/dev/null
@@ -311,7 +316,7 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 }
 
 @test "exec: --cgroup puts the process in an existing sub-cgroup" {
-	require_cgroup_v1
+	require_cgroup_v1 "controller:path forms (v2 test below)"
 	set_cgroup_path x
 	start_ct
 	for d in $(jq -r '.cgroup_paths[]' "$TEU_ROOT/x/state.json" | sort -u); do
@@ -340,8 +345,36 @@ capbit() { echo $(((0x$1 >> $2) & 1)); }
 	teu delete --force x
 }
 
+@test "exec: v2: --cgroup PATH puts the process in a sub-cgroup of the container's; controllers, .., a missing one are one error" {
+	require_cgroup_v2 "one hierarchy: --cgroup is a path"
+	set_cgroup_path x
+	start_ct
+	d=$(cg_dir x "")
+	mkdir -p "$d/sub/deeper"
+	teu exec -d --pid-file "$TEST_ROOT/pid" --cgroup sub/deeper x sleep 1000 >/dev/null
+	pid=$(cat "$TEST_ROOT/pid")
+	grep -qx "$pid" "$d/sub/deeper/cgroup.procs"
+	# inside, at that path below the container's cgroup namespace root
+	grep -qx "0::/$CG_PARENT/x/sub/deeper" /proc/$pid/cgroup || grep -qx "0::.*/x/sub/deeper" /proc/$pid/cgroup
+	run teu exec --cgroup sub x cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	[ "$output" = "0::/sub" ]
+	# "/" is the container's own cgroup
+	run teu exec --cgroup / x cat /proc/self/cgroup
+	[ "$output" = "0::/" ]
+	run teu exec --cgroup memory:sub x true
+	assert_one_error_line
+	[[ "$output" == *"cgroup v1 only"* ]]
+	run teu exec --cgroup nosuch x true
+	assert_one_error_line
+	run teu exec --cgroup ../escape x true
+	assert_one_error_line
+	teu delete --force x
+	[ ! -e "$d" ]
+}
+
 @test "exec: paused: an error, unless --ignore-paused (then it runs once resumed); the teu binary is never writable through /proc/<pid>/exe" {
-	require_cgroup_v1
+	require_cgroups
 	set_cgroup_path x
 	start_ct
 	teu pause x

@@ -115,7 +115,9 @@ share_dir() {
 	update_config ".mounts += [{\"destination\": \"/shared\", \"type\": \"bind\", \"source\": \"$SHARED\", \"options\": [\"rbind\", \"rw\"]}]"
 }
 
-# now_ms: a monotonic-enough wall clock in milliseconds.
+# now_ms: a monotonic-enough wall clock in milliseconds (bash's own: no
+# date(1) that knows %N needed, e.g. in the busybox guest).
 now_ms() {
-	echo $(($(date +%s%N) / 1000000))
+	local t=${EPOCHREALTIME//[.,]/}
+	echo $((t / 1000))
 }

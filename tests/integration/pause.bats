@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
-# pause / resume: the v1 freezer.
+# pause / resume: the v1 freezer, v2's cgroup.freeze.
 load helpers
 load cgroup_helpers
 
 setup() {
-	require_cgroup_v1
+	require_cgroups
 	new_bundle
 	set_cgroup_path p
 	# A counter written to a bind-mounted host file.
@@ -23,7 +23,7 @@ advanced() { [ "$(counter)" -gt "$1" ]; }
 	wait_for advanced 10
 	teu pause p
 	[ "$(teu state p | jq -r .status)" = paused ]
-	[ "$(cg_read p freezer freezer.state)" = FROZEN ]
+	frozen p
 	teu list | grep -q ' paused '
 	n=$(counter)
 	# Give a running loop ample time to move (it moves thousands of times a second).
@@ -31,7 +31,7 @@ advanced() { [ "$(counter)" -gt "$1" ]; }
 	[ "$(counter)" -eq "$n" ]
 	teu resume p
 	[ "$(teu state p | jq -r .status)" = running ]
-	[ "$(cg_read p freezer freezer.state)" = THAWED ]
+	thawed p
 	wait_for advanced "$n"
 }
 
@@ -113,5 +113,28 @@ advanced() { [ "$(counter)" -gt "$1" ]; }
 	teu pause p
 	teu kill p TERM
 	[ "$(teu state p | jq -r .status)" = paused ]
-	[ "$(cg_read p freezer freezer.state)" = FROZEN ]
+	frozen p
+}
+
+@test "pause: v2: a sub-cgroup of the container's is frozen with it (cgroup.freeze is hierarchical)" {
+	require_cgroup_v2 "cgroup.freeze"
+	teu run -d --bundle "$BUNDLE" p
+	wait_for advanced 10
+	d=$(cg_dir p freezer)
+	mkdir "$d/sub"
+	teu exec -d --pid-file "$TEST_ROOT/sub.pid" --cgroup sub p sleep 1000
+	pid=$(cat "$TEST_ROOT/sub.pid")
+	grep -qx "$pid" "$d/sub/cgroup.procs"
+	teu pause p
+	grep -qx 'frozen 1' "$d/sub/cgroup.events"
+	[ "$(awk '/^State:/ {print $2}' /proc/$pid/status)" != R ]
+	n=$(counter)
+	sleep 0.3
+	[ "$(counter)" -eq "$n" ]
+	teu resume p
+	grep -qx 'frozen 0' "$d/sub/cgroup.events"
+	wait_for advanced "$n"
+	# delete removes the sub-cgroup too
+	teu delete --force p
+	[ ! -e "$d" ]
 }

@@ -1,9 +1,35 @@
 #!/usr/bin/env bats
 # Rootless: teu run by a real unprivileged user that each test makes (and
-# removes, with its containers, files and /etc/subuid lines, even on failure).
+# removes, with its containers, files, cgroups and /etc/subuid lines, even on
+# failure). On cgroup v1 and on v2 (make test-cgroupv2 runs this file in a
+# pure v2 guest): with a cgroup delegated to the user, and without one.
 load helpers
 
 eval "helpers_$(declare -f teardown)"
+
+CG=/sys/fs/cgroup
+CG_V2=
+[ "$(stat -f -c %t "$CG" 2>/dev/null)" = 63677270 ] && CG_V2=1
+
+# mkuser NAME: a user with its own group (useradd, or /etc/passwd lines
+# where there is none, as in the busybox guest).
+mkuser() {
+	if command -v useradd >/dev/null; then
+		useradd --no-create-home --home-dir / --shell /bin/sh "$1"
+		return
+	fi
+	local id=$((20000 + BATS_TEST_NUMBER))
+	echo "$1:x:$id:$id::/:/bin/sh" >>/etc/passwd
+	echo "$1:x:$id:" >>/etc/group
+}
+
+rmuser() {
+	if command -v userdel >/dev/null; then
+		userdel -f "$1" 2>/dev/null || true
+	else
+		sed -i "/^$1:/d" /etc/passwd /etc/group
+	fi
+}
 
 setup() {
 	TEST_ROOT=$(mktemp -d /tmp/teu-test.XXXXXX)
@@ -12,7 +38,7 @@ setup() {
 	BUNDLE=$TEST_ROOT/bundle
 	chmod 755 "$TEST_ROOT"
 	RL_USER=teurl-$BATS_ROOT_PID-$BATS_TEST_NUMBER
-	useradd --no-create-home --home-dir / --shell /bin/sh "$RL_USER"
+	mkuser "$RL_USER"
 	RL_UID=$(id -u "$RL_USER")
 	RL_GID=$(id -g "$RL_USER")
 	# The user runs its own copy of teu (the build tree need not be
@@ -35,21 +61,99 @@ teardown() {
 			as_user teu delete --force "$id" >/dev/null 2>&1 || true
 		done
 		sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid 2>/dev/null || true
-		userdel -f "$RL_USER" 2>/dev/null || true
+		rmuser "$RL_USER"
 	fi
-	[ -n "${RL_CGROUP:-}" ] && rmdir "$RL_CGROUP"/* "$RL_CGROUP" 2>/dev/null
+	undelegate
 	helpers_teardown
 }
 
 # as_user teu ARGS: run the user's teu as the user, with a clean
-# environment; as_user CMD ARGS: any command.
+# environment; as_user CMD ARGS: any command. With a delegated cgroup
+# (delegate), in its "session" leaf, as a login under systemd would be.
 as_user() {
 	local cmd=$1
 	shift
 	[ "$cmd" = teu ] && cmd=$TEST_ROOT/bin/teu
 	local env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/)
 	[ -n "${RL_NO_XDG:-}" ] || env+=("XDG_RUNTIME_DIR=$RL_XDG")
-	(cd "$BUNDLE" && runuser -u "$RL_USER" -- env -i "${env[@]}" "$cmd" "$@")
+	(
+		cd "$BUNDLE" || exit 1
+		if [ -n "${RL_SESSION:-}" ]; then
+			echo "$BASHPID" >"$RL_SESSION/cgroup.procs" || exit 1
+		fi
+		exec setpriv --reuid "$RL_UID" --regid "$RL_GID" --clear-groups env -i "${env[@]}" "$cmd" "$@"
+	)
+}
+
+# delegate: a cgroup subtree the user owns, as systemd's Delegate=yes makes
+# one (the directory and its cgroup.procs, cgroup.subtree_control and
+# cgroup.threads are the user's), with the user's commands running in its
+# "session" leaf. Sets RL_CG (cgroupsPath of the subtree, relative on v1,
+# absolute on v2) and RL_CGDIRS (its directories, one per v1 hierarchy).
+delegate() {
+	local name=teu-rl-$BATS_ROOT_PID-$BATS_TEST_NUMBER line h path mnt d
+	RL_CGDIRS=()
+	if [ -n "$CG_V2" ]; then
+		# At the root: a cgroup with processes of its own (ours, in the
+		# systemd guest) cannot hand controllers down.
+		d=$CG/$name
+		mkdir "$d" "$d/session"
+		RL_CGDIRS+=("$d")
+		RL_SESSION=$d/session
+		RL_CG=/$name
+	else
+		# Every v1 hierarchy, under our own cgroup in it (a cgroupsPath
+		# must be delegated in each; the hybrid cgroup2 one is a courtesy).
+		while IFS=: read -r _ h path; do
+			[ -n "$h" ] || continue
+			mnt=$(awk -v c="$h" '$0 ~ / - cgroup cgroup / { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
+			[ -n "$mnt" ] || continue
+			d=$mnt${path%/}/$name
+			mkdir "$d"
+			if [ -e "$d/cpuset.cpus" ]; then
+				cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"
+				cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
+			fi
+			RL_CGDIRS+=("$d")
+		done </proc/self/cgroup
+		RL_CG=$name
+	fi
+	for d in "${RL_CGDIRS[@]}"; do
+		chown "$RL_USER:" "$d" "$d"/cgroup.procs
+		chown "$RL_USER:" "$d"/cgroup.subtree_control "$d"/cgroup.threads "$d"/tasks 2>/dev/null || true
+		if [ -d "$d/session" ]; then chown -R "$RL_USER:" "$d/session"; fi
+	done
+}
+
+# undelegate: remove the delegated subtrees, deepest first (rmdir only).
+undelegate() {
+	local d
+	for d in "${RL_CGDIRS[@]}"; do
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	return 0
+}
+RL_CGDIRS=()
+
+# rl_cgdir CTRL: the delegated subtree's directory for CTRL (the one
+# directory on v2).
+rl_cgdir() {
+	local d
+	[ -n "$CG_V2" ] && { echo "${RL_CGDIRS[0]}"; return; }
+	for d in "${RL_CGDIRS[@]}"; do
+		if compgen -G "$d/$1.*" >/dev/null; then
+			echo "$d"
+			return
+		fi
+	done
+}
+
+# no_warnings: $output and $lines without teu's warning lines (a rootless
+# container without a delegated cgroup has one).
+no_warnings() {
+	output=$(grep -v ' level=warning ' <<<"$output")
+	lines=()
+	[ -z "$output" ] || mapfile -t lines <<<"$output"
 }
 
 # rl_spec: the user writes the rootless config; tests want no terminal.
@@ -118,19 +222,23 @@ subids() {
 	[ -z "$(ls -A "$RL_XDG/teu" 2>/dev/null)" ]
 }
 
-@test "rootless: run as an unprivileged user: root inside, the user's uid outside, no cgroup warnings" {
+@test "rootless: run as an unprivileged user: root inside, the user's uid outside; no cgroup delegated: said once" {
 	rl_spec
 	rl_args sh -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s " "; touch /tmp/x 2>/dev/null || echo ro-root'
 	run as_user teu run r1
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# One warning: no cgroup for this container (none delegated).
+	[ "$(grep -c "runs without cgroup limits" <<<"$output")" -eq 1 ]
+	[[ "$output" == *"level=warning"*"no cgroup is delegated to this user (uid $RL_UID)"* ]]
+	no_warnings
 	[ "${lines[0]}" = 0 ]
 	[ "${lines[1]}" = 0 ]
 	[ "$(echo ${lines[2]})" = "0 $RL_UID 1" ]
 	[ "$(echo ${lines[3]})" = "0 $RL_GID 1" ]
 	[ "${lines[4]}" = deny ]
 	[ "${lines[-1]}" = ro-root ]
-	# Nothing else: cgroups the user may not make are skipped silently.
+	# Nothing else.
 	[ "${#lines[@]}" -eq 6 ]
 	[ ! -e "$RL_XDG/teu/r1" ]
 }
@@ -230,36 +338,91 @@ wait_status_user() { wait_status_of "as_user teu" "$@"; }
 	run as_user teu --rootless false run r5
 	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "${lines[-1]}" == "teu: create r5: apply cgroup: "*"permission denied" ]]
+	[[ "${lines[-1]}" == "teu: create r5: unable to apply cgroup configuration: "*"permission denied" ]]
 	[ -z "$(as_user teu list -q)" ]
 	run as_user teu --rootless true run r5
 	echo "$output"
 	[ "$status" -eq 0 ]
 	run as_user teu --rootless maybe list
 	assert_one_error_line
+	# An explicit cgroupsPath the user may not create is an error naming
+	# the delegation (runc's rule), not a silent skip.
+	rl_config '.linux.cgroupsPath = "/teu-rl-nodeleg/ctr"'
+	run as_user teu run r5
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"unable to apply cgroup configuration"*"permission denied"*"not delegated to uid $RL_UID"* ]]
+	[ -z "$(as_user teu list -q)" ]
+	[ ! -e "$CG/teu-rl-nodeleg" ] && [ ! -e "$CG/pids/teu-rl-nodeleg" ]
 }
 
-@test "rootless: a cgroup delegated to the user is used, with its limits" {
-	own=$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)
-	[ -n "$own" ] && [ -d "/sys/fs/cgroup/pids$own" ] || skip "no cgroup v1 pids hierarchy"
-	# Delegation: a cgroup the user owns, where it makes its container's.
-	RL_CGROUP=/sys/fs/cgroup/pids${own%/}/teu-rl-$BATS_ROOT_PID-$BATS_TEST_NUMBER
-	mkdir "$RL_CGROUP"
-	chown -R "$RL_USER:" "$RL_CGROUP"
+@test "rootless: a cgroup delegated to the user: run, limits, update, pause, events, delete" {
+	[ -n "$CG_V2" ] || grep -q ' - cgroup cgroup ' /proc/self/mountinfo || skip "no cgroups"
+	delegate
 	rl_spec
-	rl_config ".linux.cgroupsPath = \"${own%/}/teu-rl-$BATS_ROOT_PID-$BATS_TEST_NUMBER/ctr\" | .linux.resources = {\"pids\": {\"limit\": 10}}"
+	rl_config ".linux.cgroupsPath = \"$RL_CG/ctr\" | .linux.resources = {\"pids\": {\"limit\": 10}, \"memory\": {\"limit\": 67108864}}"
 	rl_args sleep 1000
-	as_user teu create r6
+	# (Not under `run`: the init holds its stdio until it exits.)
+	as_user teu create r6 >"$TEST_ROOT/out" 2>&1
+	cat "$TEST_ROOT/out"
+	[ ! -s "$TEST_ROOT/out" ] # no warning: it has its cgroup
 	pid=$(as_user teu state r6 | jq .pid)
-	[ "$(cat "$RL_CGROUP/ctr/pids.max")" = 10 ]
-	grep -qx "$pid" "$RL_CGROUP/ctr/cgroup.procs"
+	p=$(rl_cgdir pids)/ctr
+	[ "$(cat "$p/pids.max")" = 10 ]
+	grep -qx "$pid" "$p/cgroup.procs"
+	if [ -n "$CG_V2" ]; then
+		[ "$(cat "$p/memory.max")" = 67108864 ]
+	else
+		[ "$(cat "$(rl_cgdir memory)/ctr/memory.limit_in_bytes")" = 67108864 ]
+	fi
 	as_user teu start r6
 	run as_user teu exec r6 sh -c 'for i in $(seq 20); do sleep 1000 </dev/null >/dev/null 2>&1 & done 2>&1; echo end'
 	echo "$output"
 	[[ "$output" == *"can't fork"* ]]
-	[ "$(cat "$RL_CGROUP/ctr/pids.current")" -le 10 ]
+	[ "$(cat "$p/pids.current")" -le 10 ]
+	# update
+	as_user teu update --pids-limit 30 --memory 128m r6
+	[ "$(cat "$p/pids.max")" = 30 ]
+	if [ -n "$CG_V2" ]; then
+		[ "$(cat "$p/memory.max")" = 134217728 ]
+	else
+		[ "$(cat "$(rl_cgdir memory)/ctr/memory.limit_in_bytes")" = 134217728 ]
+	fi
+	[ "$(as_user teu events --stats r6 | jq .data.pids.limit)" = 30 ]
+	# pause and resume
+	as_user teu pause r6
+	[ "$(as_user teu state r6 | jq -r .status)" = paused ]
+	if [ -n "$CG_V2" ]; then
+		grep -qx 'frozen 1' "$p/cgroup.events"
+	else
+		[ "$(cat "$(rl_cgdir freezer)/ctr/freezer.state")" = FROZEN ]
+	fi
+	as_user teu resume r6
+	[ "$(as_user teu state r6 | jq -r .status)" = running ]
+	# delete takes the container's cgroup, not the delegated one
 	as_user teu delete --force r6
-	[ ! -e "$RL_CGROUP/ctr" ]
+	[ ! -e "$p" ]
+	[ -d "$(rl_cgdir pids)" ]
+}
+
+@test "rootless: without delegation, limits are one error naming it; pause and stats say there is no cgroup" {
+	rl_spec
+	rl_args sleep 1000
+	rl_config '.linux.resources = {"memory": {"limit": 67108864}}'
+	run as_user teu create r10
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"cannot set memory limit: container could not join or create cgroup: rootless, and no cgroup is delegated to this user (uid $RL_UID"* ]]
+	[ -z "$(as_user teu list -q)" ]
+	rl_config 'del(.linux.resources)'
+	as_user teu create r10 2>/dev/null
+	run as_user teu pause r10
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"no cgroup"* ]]
+	run as_user teu events --stats r10
+	assert_one_error_line
+	as_user teu delete --force r10
 }
 
 @test "rootless: the container's root stays an unprivileged user on the host" {
@@ -278,6 +441,7 @@ wait_status_user() { wait_status_of "as_user teu" "$@"; }
 	run as_user teu run r7
 	echo "$output"
 	[ "$status" -eq 0 ]
+	no_warnings
 	# Host root is no one in the container: its files show as the overflow
 	# id and full capabilities in the user namespace do not open them.
 	[ "${lines[0]}" = 65534:65534 ]

@@ -165,6 +165,59 @@ prop() { systemctl show --value -p "$2" "$1"; }
 	systemctl is-active "$(scope)"
 }
 
+@test "systemd: an OOM kill in the scope is reported by events and the unit stays until delete" {
+	requires_systemd
+	update_config '.linux.resources += {"memory": {"limit": 16777216, "swap": 16777216}}'
+	mkdir "$TEST_ROOT/shared"
+	update_config ".mounts += [{\"destination\":\"/shared\",\"type\":\"bind\",\"source\":\"$TEST_ROOT/shared\",\"options\":[\"rbind\",\"rw\"]}]"
+	set_args sh -c 'while [ ! -e /shared/go ]; do sleep 0.05; done; tail /dev/zero; echo "hog $?" > /shared/done; sleep 100'
+	tsd run -d --bundle "$BUNDLE" "$(ctr)"
+	u=$(scope)
+	d=$CG/system.slice/$u
+	[ "$(prop "$u" MemoryMax)" = 16777216 ]
+	[ "$(cat "$d/memory.swap.max")" = 0 ]
+	tsd events --interval 200ms "$(ctr)" > "$TEST_ROOT/events" &
+	evpid=$!
+	wait_ev() { grep -q "$1" "$TEST_ROOT/events"; }
+	for i in $(seq 400); do wait_ev '"type":"stats"' && break; sleep 0.05; done
+	touch "$TEST_ROOT/shared/go"
+	for i in $(seq 400); do [ -e "$TEST_ROOT/shared/done" ] && break; sleep 0.05; done
+	[ "$(cat "$TEST_ROOT/shared/done")" = "hog 137" ]
+	for i in $(seq 400); do wait_ev '"type":"oom"' && break; sleep 0.05; done
+	kill $evpid
+	wait $evpid || true
+	grep -q '"type":"oom"' "$TEST_ROOT/events"
+	grep -q '^oom_kill [1-9]' "$d/memory.events"
+	# The scope lives on (the init survived); delete removes it.
+	systemctl is-active "$u"
+	tsd delete --force "$(ctr)"
+	[ -z "$(units "$u")" ]
+}
+
+@test "systemd: kill --all goes through the scope's cgroup.kill and takes every process" {
+	requires_systemd
+	# The host's pid namespace: only the cgroup knows every process.
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_args sh -c 'sleep 100 & sleep 100 & wait'
+	tsd run -d --bundle "$BUNDLE" "$(ctr)"
+	d=$CG/system.slice/$(scope)
+	[ -e "$d/cgroup.kill" ] || skip "kernel without cgroup.kill"
+	for i in $(seq 400); do [ "$(wc -l <"$d/cgroup.procs")" -ge 3 ] && break; sleep 0.05; done
+	[ "$(wc -l <"$d/cgroup.procs")" -ge 3 ]
+	if command -v strace >/dev/null; then
+		strace -f -qq -e trace=openat -o "$TEST_ROOT/strace" "$TEU_BIN" --root "$TEU_ROOT" kill --all "$(ctr)" KILL
+		grep -q '/cgroup.kill", O_WRONLY' "$TEST_ROOT/strace"
+	else
+		tsd kill --all "$(ctr)" KILL
+	fi
+	wait_status "$(ctr)" stopped
+	for i in $(seq 400); do [ ! -s "$d/cgroup.procs" ] && break; sleep 0.05; done
+	[ ! -s "$d/cgroup.procs" ] || [ ! -e "$d" ]
+	tsd delete "$(ctr)"
+	[ -z "$(units "$(scope)")" ]
+	[ ! -d "$d" ]
+}
+
 @test "systemd: delete of a stopped container removes its unit" {
 	requires_systemd
 	set_args sh -c 'exit 3'

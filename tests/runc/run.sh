@@ -10,9 +10,19 @@
 #   tests/runc/run.sh [file.bats...]            # the same, without make's deps
 #
 # Env: RUNTIME  teu (default: $TEU or ./teu), runc (built here), or a path
-#      RUNC_TESTS  files to run (names, ".bats" optional), default all
+#      RUNC_TESTS  files to run (names, ".bats" optional), default all; a
+#                  name may end in ":REGEX", bats' --filter for that file
 #      RUNC_TEST_TIMEOUT  seconds a test may take (a watchdog, see below), 300
 #      RUNC_FILE_TIMEOUT  seconds per .bats file, 3600
+#      RUNC_OUT    where the suite is built and results go (build/runc-suite)
+#      RUNC_EXPECTED  the expected failures (tests/runc/expected-failures.txt)
+#      RUNC_MODE   a name for this run (results/<runtime>-<mode>); lines of
+#                  the expected failures starting "[MODE] " apply to it only
+#      RUNC_AS_USER  run bats as this user (runc's rootless runs; the
+#                  caller sets ROOTLESS_FEATURES and delegation up)
+#      RUNC_PREPARE_ONLY=1  steps 1-3 only (and runc, for RUNTIME=runc)
+#      RUNC_PREPARED=1      skip steps 1-3: run the suite already in RUNC_OUT
+#                  (a guest with no Go toolchain: tests/vm/runc-v2.sh)
 #
 # What it does:
 # 1. `go mod download` runc's module (its zip holds tests/integration and
@@ -58,7 +68,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 version=v1.5.3
 module=github.com/opencontainers/runc@$version
-out=$top/build/runc-suite
+out=${RUNC_OUT:-$top/build/runc-suite}
 helpers=(recvtty sd-helper seccompagent fs-idmap pidfd-kill remap-rootfs key_label)
 export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 export GOFLAGS=-mod=mod
@@ -66,11 +76,14 @@ unset GOEXPERIMENT # the Makefile's, for teu; runc and the tests build as upstre
 
 die() { echo "runc suite: $*" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || die "must run as root"
-for c in go bats jq gawk gcc pkg-config script tini; do
+need=(bats jq script tini)
+[[ -n ${RUNC_PREPARED:-} ]] || need+=(go gawk gcc pkg-config)
+for c in "${need[@]}"; do
 	command -v "$c" >/dev/null || die "$c is missing (make test-runc installs it)"
 done
 
 # ---- 1. the module, the helpers, runc
+if [[ -z ${RUNC_PREPARED:-} ]]; then
 stamp="$module $(go env GOVERSION) helpers=${helpers[*]}"
 if [[ ! -f $out/.built || $(cat "$out/.built") != "$stamp" || ! -d $out/module ]]; then
 	src=$(go mod download -json "$module" | jq -r '.Dir // empty')
@@ -87,12 +100,13 @@ if [[ ! -f $out/.built || $(cat "$out/.built") != "$stamp" || ! -d $out/module ]
 	) || die "building the helpers failed"
 	echo "$stamp" >"$out/.built"
 fi
+fi
 rt_name=${RUNTIME:-teu}
 case $rt_name in
 teu) rt=${TEU:-$top/teu} ;;
 runc)
 	rt=$out/runc
-	if [[ ! -x $rt ]]; then
+	if [[ ! -x $rt && -z ${RUNC_PREPARED:-} ]]; then
 		echo "runc suite: building runc $version" >&2
 		(cd "$out/module" && CGO_ENABLED=1 go build -trimpath -tags seccomp \
 			-ldflags "-X main.gitCommit=$version" -o "$rt" .) || die "building runc failed"
@@ -105,6 +119,9 @@ runc)
 esac
 [[ -x $rt ]] || die "runtime $rt not found (make teu?)"
 
+suite=$out/tests/integration
+bindir=$out/tests/cmd/_bin
+if [[ -z ${RUNC_PREPARED:-} ]]; then
 # ---- 2. a fresh copy of the suite, patched
 rm -rf "$out/tests"
 mkdir -p "$out/tests" "$out/tests/cmd/_bin"
@@ -114,12 +131,13 @@ cp "$out/bin/"* "$out/tests/cmd/_bin/"
 # a module zip keeps no file modes: the suite's scripts were executable in git
 find "$out/tests" -name '*.sh' -exec chmod +x {} +
 cp "$out/module/go.mod" "$out/go.mod" # spec.bats reads ../../go.mod
-suite=$out/tests/integration
-bindir=$out/tests/cmd/_bin
 bash "$here/patches.sh" "$suite" || die "patching the suite failed"
 
 # ---- 3. images
 bash "$here/images.sh" "$suite/testdata" || die "building the images failed"
+[[ -z ${RUNC_PREPARE_ONLY:-} ]] || exit 0
+fi
+[[ -d $suite ]] || die "no prepared suite in $out"
 
 # ---- the files to run
 files=("$@")
@@ -127,20 +145,29 @@ files=("$@")
 if ((${#files[@]} == 0)); then
 	for f in "$suite"/*.bats; do files+=("$(basename "$f")"); done
 fi
+declare -A filter=()
 for i in "${!files[@]}"; do
-	f=$(basename "${files[i]}")
+	f=${files[i]%%:*}
+	f=$(basename "$f")
 	[[ $f == *.bats ]] || f=$f.bats
 	[[ -f $suite/$f ]] || die "no such test file: $f"
+	[[ ${files[i]} == *:* ]] && filter[$f]=${files[i]#*:}
 	files[i]=$f
 done
 
-# ---- expected failures: "file.bats: test name" (trailing "# reason" allowed)
+# ---- expected failures: "file.bats: test name" (trailing "# reason"
+# allowed), or "[MODE] file.bats: test name" for RUNC_MODE=MODE only
+mode=${RUNC_MODE:-}
 declare -A expected=()
 while IFS= read -r l; do
 	l=${l%%#*}
 	l=$(sed 's/[[:space:]]*$//' <<<"$l")
+	if [[ $l =~ ^\[([a-z0-9-]+)\]\ (.*)$ ]]; then
+		[[ ${BASH_REMATCH[1]} == "$mode" ]] || continue
+		l=${BASH_REMATCH[2]}
+	fi
 	[[ -n $l ]] && expected[$l]=1
-done <"$here/expected-failures.txt"
+done <"${RUNC_EXPECTED:-$here/expected-failures.txt}"
 
 # ---- clean-up helpers
 default_root=/run/$rt_name
@@ -247,10 +274,10 @@ watchdog() { # pid of the file's process tree, its TAP file, log
 }
 
 # ---- 4. run
-res=$out/results/$rt_name
+res=$out/results/$rt_name${mode:+-$mode}
 rm -rf "$res" && mkdir -p "$res"
 {
-	echo "# runc $version integration suite against $rt ($("$rt" --version 2>/dev/null | head -1))"
+	echo "# runc $version integration suite against $rt ($("$rt" --version 2>/dev/null | head -1))${mode:+, mode $mode}${RUNC_AS_USER:+, as $RUNC_AS_USER}"
 	echo "# $(date -u +%FT%TZ), bats $(bats --version | awk '{print $2}'), kernel $(uname -r)"
 } >"$res/suite.tap"
 export RUNC=$rt
@@ -268,6 +295,7 @@ for f in "${files[@]}"; do
 	# others than root traverse it: setup_bundle's chmod a+x covers the
 	# dirs below, as it expects /tmp as TMPDIR (userns tests map root away)
 	chmod 0755 "$tmp"
+	[[ -z ${RUNC_AS_USER:-} ]] || chown "$RUNC_AS_USER:" "$tmp"
 	# script(1)'s stdin: one that never ends (a FIFO opened read-write).
 	# At EOF script writes a NUL to the terminal, which `runc run` of a
 	# terminal: true config then relays: the container's output begins "^@".
@@ -276,7 +304,15 @@ for f in "${files[@]}"; do
 	# Under script(1), as runc's CI runs the suite: tests that `run` a config
 	# with terminal: true and no --console-socket need a controlling
 	# terminal. TAP goes to the file, not through the pty.
-	cmd=$(printf 'exec bats --tap --timing --no-tempdir-cleanup %q >%q 2>&1' "$suite/$f" "$res/$f.tap")
+	cmd=$(printf 'exec bats --tap --timing --no-tempdir-cleanup %s%q >%q 2>&1' \
+		"${filter[$f]:+$(printf -- '--filter %q ' "${filter[$f]}")}" "$suite/$f" "$res/$f.tap")
+	if [[ -n ${RUNC_AS_USER:-} ]]; then
+		# The user's own environment otherwise: HOME, XDG_RUNTIME_DIR (the
+		# runtime's default root) its own.
+		u_home=$tmp/home
+		mkdir -p "$u_home/xdg" && chown -R "$RUNC_AS_USER:" "$u_home" && chmod 0700 "$u_home/xdg"
+		cmd="exec setpriv --reuid $(id -u "$RUNC_AS_USER") --regid $(id -g "$RUNC_AS_USER") --init-groups env HOME=$u_home XDG_RUNTIME_DIR=$u_home/xdg USER=$RUNC_AS_USER LOGNAME=$RUNC_AS_USER ${cmd#exec }"
+	fi
 	: >"$res/$f.tap"
 	(cd "$suite" && TMPDIR=$tmp exec timeout -k 30 "$file_timeout" \
 		tini -s -- script -qefc "$cmd" /dev/null <>"$tmp/.stdin" >/dev/null 2>&1) &

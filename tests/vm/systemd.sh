@@ -23,7 +23,9 @@ SHARE=${1:-$SRC/build/systemd}
 CACHE=${TEU_VM_CACHE:-/var/cache/teu-vm}
 MIRROR=${TEU_VM_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-PKGS=systemd,systemd-sysv,dbus,busybox-static,jq,bats
+# gawk, procps, tini, uidmap: what runc's suite needs (tests/vm/runc-v2.sh
+# runs it in this guest too); strace: the cgroup.kill tests.
+PKGS=systemd,systemd-sysv,dbus,busybox-static,jq,bats,gawk,procps,tini,uidmap,strace
 # Units that only slow down the boot of a throw-away guest.
 MASK="apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer
 dpkg-db-backup.timer systemd-timesyncd.service getty@tty1.service serial-getty@ttyS0.service

@@ -115,11 +115,16 @@ func (m *Manager) names() []string {
 	return n
 }
 
-// Apply creates the cgroups and moves pid into each of them.
+// Apply creates the cgroups and moves pid into each of them. A rootless
+// container without a cgroupsPath does without those it may not make
+// (cgroups.ErrRootless, listing them); the cgroup2 one of a hybrid host is
+// a courtesy, never a failure.
 func (m *Manager) Apply(pid int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	done := map[string]error{}
+	var skipped []string
+	var skipErr error
 	for _, name := range m.names() {
 		dir := m.paths[name]
 		err, seen := done[dir]
@@ -136,21 +141,29 @@ func (m *Manager) Apply(pid int) error {
 			}
 			done[dir] = err
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			continue
-		}
-		// A rootless container does without the cgroups it may not make; on
-		// a hybrid host the cgroup2 placement is a courtesy, not a limit.
-		if m.cfg.Rootless || name == "" {
-			if !seen && m.cfg.Rootless {
-				slog.Debug("cgroup skipped (rootless)", "controller", name, "error", err)
-			} else if !seen {
-				slog.Warn("cgroup skipped", "controller", name, "error", err)
+		case name == "":
+			if !seen && !m.cfg.Rootless {
+				slog.Warn("cgroup skipped", "controller", "cgroup2", "error", err)
 			}
-			delete(m.paths, name)
-			continue
+		case cgroups.RootlessSkip(&m.cfg, err):
+			skipped = append(skipped, name)
+			if skipErr == nil {
+				skipErr = err
+			}
+		default:
+			return cgroups.DelegationHint(&m.cfg, err)
 		}
-		return err
+		delete(m.paths, name)
+	}
+	if len(skipped) > 0 {
+		what := "no " + strings.Join(skipped, ", ") + " cgroup"
+		if len(m.paths) == 0 || (len(m.paths) == 1 && m.paths[""] != "") {
+			what = "no cgroup"
+		}
+		return cgroups.Skipped(what, skipErr)
 	}
 	return nil
 }
@@ -200,7 +213,7 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		dir := m.paths[ss.name]
 		if dir == "" {
 			if ss.wanted(r) && m.cfg.Rootless {
-				return fmt.Errorf("cannot set %s limit: rootless container could not join or create a %s cgroup (none delegated to this user?)", ss.name, ss.name)
+				return cgroups.CannotSet(ss.name)
 			}
 			if ss.wanted(r) {
 				return fmt.Errorf("cannot set %s limit: the %s cgroup controller is not mounted (or could not be joined)", ss.name, ss.name)

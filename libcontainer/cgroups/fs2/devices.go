@@ -328,9 +328,11 @@ func attachedPrograms(cg int) ([]int, error) {
 }
 
 // setDevices compiles the rules and attaches the program to the cgroup
-// dir, replacing the programs attached by an earlier Set. The new program is
-// attached before the old ones go, so for a moment both apply (the stricter
-// of the two): there is no window without a filter.
+// dir, replacing the program an earlier Set attached. With one program
+// attached (the usual update) the kernel swaps it for the new one in a
+// single step (BPF_F_REPLACE, Linux 5.6+). Otherwise the new one is
+// attached before the old ones go, so for a moment both apply (the
+// stricter of the two). Either way there is no window without a filter.
 func setDevices(dir string, rules []specs.LinuxDeviceCgroup) error {
 	p, err := deviceFilter(rules)
 	if err != nil {
@@ -355,6 +357,19 @@ func setDevices(dir string, rules []specs.LinuxDeviceCgroup) error {
 		return err
 	}
 	defer unix.Close(fd)
+	if len(old) == 1 {
+		replace := bpfAttachAttr{targetFd: uint32(cg), attachBpfFd: uint32(fd), attachType: unix.BPF_CGROUP_DEVICE,
+			attachFlags: unix.BPF_F_ALLOW_MULTI | unix.BPF_F_REPLACE, replaceBpfFd: uint32(old[0])}
+		_, err := bpfCall(unix.BPF_PROG_ATTACH, unsafe.Pointer(&replace), unsafe.Sizeof(replace))
+		if err == nil {
+			return nil
+		}
+		// EINVAL: a kernel before BPF_F_REPLACE; ENOENT: the old one was
+		// detached meanwhile. Attach, then detach what is left.
+		if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("replace device filter of %s: %w", dir, err)
+		}
+	}
 	attach := bpfAttachAttr{targetFd: uint32(cg), attachBpfFd: uint32(fd),
 		attachType: unix.BPF_CGROUP_DEVICE, attachFlags: unix.BPF_F_ALLOW_MULTI}
 	if _, err := bpfCall(unix.BPF_PROG_ATTACH, unsafe.Pointer(&attach), unsafe.Sizeof(attach)); err != nil {

@@ -24,6 +24,7 @@ type Manager struct {
 	path     string // cgroup path below root, starting with "/"
 	dir      string // root + path
 	rootless bool
+	cfg      cgroups.Config
 
 	// killTimeout bounds how long Destroy waits for a killed cgroup to
 	// empty; a test seam.
@@ -48,6 +49,7 @@ func NewManager(root, path string, cfg *cgroups.Config) (*Manager, error) {
 	m := &Manager{root: filepath.Clean(root), path: clean, dir: filepath.Join(root, clean), killTimeout: 10 * time.Second}
 	if cfg != nil {
 		m.rootless = cfg.Rootless
+		m.cfg = *cfg
 	}
 	return m, nil
 }
@@ -67,47 +69,56 @@ func (m *Manager) Exists() bool {
 // Apply creates the cgroup (enabling the controllers it needs in its
 // ancestors) and moves pid into it. pid -1 only creates.
 func (m *Manager) Apply(pid int) error {
-	if err := m.create(); err != nil {
-		if m.rootless && errors.Is(err, os.ErrPermission) {
-			return nil // rootless without delegation: run without a cgroup
+	made, err := m.create()
+	if err != nil {
+		if cgroups.RootlessSkip(&m.cfg, err) {
+			return cgroups.Skipped("no cgroup", err) // run without one
 		}
-		return err
+		return cgroups.DelegationHint(&m.cfg, err)
 	}
 	if pid == -1 {
 		return nil
 	}
 	if err := writeProcs(m.dir, pid); err != nil {
-		if m.rootless && errors.Is(err, os.ErrPermission) {
-			return nil
+		if cgroups.RootlessSkip(&m.cfg, err) {
+			// Made, but not ours to enter (the caller is outside the
+			// delegated subtree): without it, and without the directory.
+			if made {
+				unix.Rmdir(m.dir)
+			}
+			return cgroups.Skipped("no cgroup", err)
 		}
-		return err
+		return cgroups.DelegationHint(&m.cfg, err)
 	}
 	return nil
 }
 
 // create makes every missing directory from root down to the leaf and
 // turns on, in each ancestor's cgroup.subtree_control, the controllers the
-// ancestor has, so that the leaf gets their interface files.
-func (m *Manager) create() error {
+// ancestor has, so that the leaf gets their interface files. made: the
+// leaf is new.
+func (m *Manager) create() (made bool, err error) {
 	rel := strings.Split(strings.TrimPrefix(m.path, "/"), "/")
 	cur := m.root
 	for i, elem := range rel {
 		if err := enableControllers(cur); err != nil {
-			return err
+			return false, err
 		}
 		cur = filepath.Join(cur, elem)
-		if err := os.Mkdir(cur, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("create cgroup %s: %w", cur, err)
+		err := os.Mkdir(cur, 0o755)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return false, fmt.Errorf("create cgroup %s: %w", cur, err)
 		}
 		if i < len(rel)-1 {
 			continue
 		}
+		made = err == nil
 		// An existing leaf must be a cgroup, not a stray directory.
 		if _, err := os.Stat(filepath.Join(cur, "cgroup.procs")); err != nil {
-			return fmt.Errorf("%s is not a cgroup: %w", cur, err)
+			return made, fmt.Errorf("%s is not a cgroup: %w", cur, err)
 		}
 	}
-	return nil
+	return made, nil
 }
 
 // enableControllers turns on in dir's subtree_control all controllers in

@@ -1,6 +1,7 @@
 package fs2
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -372,5 +373,48 @@ func TestOOMEvents(t *testing.T) {
 	gone, _ := NewManager(root, "/a/none", nil)
 	if _, err := gone.OOMEvents(nil); err == nil {
 		t.Error("OOMEvents without memory.events: no error")
+	}
+}
+
+func TestPressure(t *testing.T) {
+	root := fakeTree(t)
+	leaf := root + "/a/b"
+	put(t, leaf, "cpu.pressure", "some avg10=1.50 avg60=0.25 avg300=0.00 total=12345\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+	put(t, leaf, "memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=3\n")
+	m, _ := NewManager(root, "/a/b", nil)
+	st, err := m.Stats()
+	must(t, err)
+	want := &cgroups.PSIStats{Some: cgroups.PSIData{Avg10: 1.5, Avg60: 0.25, Total: 12345}}
+	if !reflect.DeepEqual(st.CPU.PSI, want) {
+		t.Errorf("cpu psi %+v", st.CPU.PSI)
+	}
+	if st.Memory.PSI == nil || st.Memory.PSI.Full.Total != 3 || st.Memory.PSI.Some.Total != 7 {
+		t.Errorf("memory psi %+v", st.Memory.PSI)
+	}
+	if st.Blkio.PSI != nil { // no io.pressure: no PSI, not zeros
+		t.Errorf("io psi %+v", st.Blkio.PSI)
+	}
+	// runc's JSON shape: data.cpu.psi.some.avg10; a zero "full" is left out.
+	b, err := json.Marshal(st)
+	must(t, err)
+	var got struct {
+		CPU struct {
+			PSI map[string]map[string]float64 `json:"psi"`
+		} `json:"cpu"`
+		Blkio map[string]any `json:"blkio"`
+	}
+	must(t, json.Unmarshal(b, &got))
+	if got.CPU.PSI["some"]["avg10"] != 1.5 || got.CPU.PSI["some"]["total"] != 12345 {
+		t.Errorf("json %s", b)
+	}
+	if _, ok := got.CPU.PSI["full"]; ok {
+		t.Errorf("zero full psi in json: %s", b)
+	}
+	if _, ok := got.Blkio["psi"]; ok {
+		t.Errorf("blkio psi in json without io.pressure: %s", b)
+	}
+	put(t, leaf, "io.pressure", "some avg10=x\n")
+	if _, err := m.Stats(); err == nil || !strings.Contains(err.Error(), "io.pressure") {
+		t.Errorf("bad io.pressure: %v", err)
 	}
 }

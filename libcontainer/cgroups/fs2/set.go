@@ -3,6 +3,7 @@ package fs2
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
 )
 
 // Set writes the resource limits in r to the cgroup's files. Fields that
@@ -25,10 +28,8 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	if m.rootless && !m.Exists() {
 		// Apply found no delegated cgroup to use: fine unless limits
 		// were asked for (device rules are not expected to work rootless).
-		limits := *r
-		limits.Devices = nil
-		if !reflect.DeepEqual(limits, specs.LinuxResources{}) {
-			return errors.New("cannot set cgroup limits: rootless container could not join or create a cgroup (none delegated to this user?)")
+		if w := wanted(r); w != "" {
+			return cgroups.CannotSet(w)
 		}
 		return nil
 	}
@@ -42,6 +43,33 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		}
 	}
 	return nil
+}
+
+// wanted names the first limit r asks for, other than device rules ("" if
+// none): what a rootless container without a cgroup cannot have.
+func wanted(r *specs.LinuxResources) string {
+	limits := *r
+	limits.Devices = nil
+	if reflect.DeepEqual(limits, specs.LinuxResources{}) {
+		return ""
+	}
+	switch {
+	case r.Pids != nil:
+		return "pids"
+	case r.Memory != nil:
+		return "memory"
+	case r.CPU != nil:
+		return "cpu"
+	case r.BlockIO != nil:
+		return "io"
+	case len(r.HugepageLimits) > 0:
+		return "hugetlb"
+	case len(r.Rdma) > 0:
+		return "rdma"
+	case len(r.Unified) > 0:
+		return "unified"
+	}
+	return "cgroup"
 }
 
 // write sets one cgroup file, naming the controller when its file is
@@ -125,11 +153,21 @@ func (m *Manager) setMemory(r *specs.LinuxResources) error {
 	if mr.Swap != nil {
 		swap = *mr.Swap
 	}
-	if mr.CheckBeforeUpdate != nil && *mr.CheckBeforeUpdate && limit > 0 {
-		cur, err := readUint(filepath.Join(m.dir, "memory.current"))
-		if err == nil && cur > uint64(limit) {
-			return fmt.Errorf("memory limit %d is below the current usage %d", limit, cur)
+	if mr.CheckBeforeUpdate != nil && *mr.CheckBeforeUpdate {
+		// v2 takes a limit below the usage and reclaims, then OOM-kills,
+		// to meet it; asked to check, refuse it instead (best effort: no
+		// usage to read, no check). The words are runc's.
+		if cur, err := readUint(filepath.Join(m.dir, "memory.current")); err == nil {
+			if swap > 0 && uint64(swap) <= cur {
+				return fmt.Errorf("rejecting memory+swap limit %d: not above the current usage %d", swap, cur)
+			}
+			if limit > 0 && uint64(limit) <= cur {
+				return fmt.Errorf("rejecting memory limit %d: not above the current usage %d", limit, cur)
+			}
 		}
+	}
+	if (mr.Kernel != nil && *mr.Kernel != 0) || (mr.KernelTCP != nil && *mr.KernelTCP != 0) {
+		slog.Warn("kernel memory settings (linux.resources.memory.kernel, kernelTCP) have no cgroup v2 counterpart and are ignored")
 	}
 	if mr.Swap != nil || limit == -1 {
 		s, err := SwapV2(swap, limit)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 )
 
@@ -23,6 +25,9 @@ type Usage struct {
 	Pids    PidsUsage
 	IO      []IOEntry
 	Hugetlb map[string]HugetlbUsage // by page size ("2MB")
+	// Pressure stall information, nil where the kernel has none (no
+	// CONFIG_PSI, psi=0, or "0" in cgroup.pressure).
+	CPUPressure, MemoryPressure, IOPressure *cgroups.PSIStats
 }
 
 type CPUUsage struct {
@@ -61,7 +66,7 @@ type HugetlbUsage struct {
 // the cgroup are skipped (their parts stay zero).
 func (m *Manager) Usage() (*Usage, error) {
 	u := &Usage{Hugetlb: map[string]HugetlbUsage{}}
-	for _, f := range []func(*Usage) error{m.cpuUsage, m.memoryUsage, m.pidsUsage, m.ioUsage, m.hugetlbUsage} {
+	for _, f := range []func(*Usage) error{m.cpuUsage, m.memoryUsage, m.pidsUsage, m.ioUsage, m.hugetlbUsage, m.pressure} {
 		if err := f(u); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("cgroup stats: %w", err)
 		}
@@ -100,7 +105,77 @@ func (u *Usage) stats() *cgroups.Stats {
 	for size, h := range u.Hugetlb {
 		s.Hugetlb[size] = cgroups.Hugetlb{Usage: h.Usage, Max: h.Max, Failcnt: h.Failcnt}
 	}
+	s.CPU.PSI, s.Memory.PSI, s.Blkio.PSI = u.CPUPressure, u.MemoryPressure, u.IOPressure
 	return s
+}
+
+// pressure reads the cgroup's PSI files (Linux 4.20+ with CONFIG_PSI).
+func (m *Manager) pressure(u *Usage) error {
+	for _, p := range []struct {
+		file string
+		dst  **cgroups.PSIStats
+	}{{"cpu.pressure", &u.CPUPressure}, {"memory.pressure", &u.MemoryPressure}, {"io.pressure", &u.IOPressure}} {
+		ps, err := readPSI(filepath.Join(m.dir, p.file))
+		if err != nil {
+			return err
+		}
+		*p.dst = ps
+	}
+	return nil
+}
+
+// readPSI parses a pressure file:
+//
+//	some avg10=0.00 avg60=0.00 avg300=0.00 total=0
+//	full avg10=0.00 avg60=0.00 avg300=0.00 total=0
+//
+// A missing file, or one the kernel refuses to read (EOPNOTSUPP: PSI
+// compiled in but off, psi=0), is nil: no pressure to report.
+func readPSI(file string) (*cgroups.PSIStats, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.EOPNOTSUPP) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ps cgroups.PSIStats
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var d *cgroups.PSIData
+		switch f[0] {
+		case "some":
+			d = &ps.Some
+		case "full":
+			d = &ps.Full
+		default:
+			continue
+		}
+		for _, kv := range f[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("parse %s: %q", file, line)
+			}
+			var err error
+			switch k {
+			case "avg10":
+				d.Avg10, err = strconv.ParseFloat(v, 64)
+			case "avg60":
+				d.Avg60, err = strconv.ParseFloat(v, 64)
+			case "avg300":
+				d.Avg300, err = strconv.ParseFloat(v, 64)
+			case "total":
+				d.Total, err = strconv.ParseUint(v, 10, 64)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("parse %s: %q: %w", file, kv, err)
+			}
+		}
+	}
+	return &ps, nil
 }
 
 // readKV parses a flat keyed file ("key value" per line).
