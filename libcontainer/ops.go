@@ -263,7 +263,7 @@ func DeleteForce(root, id string) error {
 }
 
 // executorWait bounds how long delete waits for a killed create's
-// executor, which exits as soon as it notices (executorGone).
+// executor, which exits as soon as its child does (waitExecutor).
 const executorWait = 10 * time.Second
 
 // waitExecutor waits for the executor of a killed create (ExecPid): it
@@ -332,4 +332,17 @@ func (c *Container) killAndWait() {
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	}
 	system.WaitPidFD(fd)
+}
+
+// RemoveStale removes the state directory of a container whose create died
+// before writing any state.
+func RemoveStale(root, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	d, err := openStateDir(root, id)
+	if err != nil {
+		return err
+	}
+	return d.remove()
 }
