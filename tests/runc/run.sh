@@ -38,8 +38,8 @@
 #    test shell, so a test's bare `wait`, as in events.bats, waits for the
 #    countdown): when no test has finished for RUNC_TEST_TIMEOUT seconds
 #    it kills the running test's commands (not its shells), so the test
-#    fails and its teardown runs; if nothing moves for as long again, the
-#    whole file. Then removes what the file left: containers (under its
+#    fails and its teardown runs; and again after as long; if there is
+#    nothing but shells to kill, the whole file. Then removes what the file left: containers (under its
 #    state dirs and in the runtime's default root), the suite's helper
 #    processes, mounts and loop devices under the TMPDIR, the cgroups under
 #    /runc-cgroups-integration-test (rmdir only), and reports other new
@@ -214,32 +214,31 @@ descendants() { # pid: its descendants, parents first
 			while (h <= t) { n = split(c[q[h++]], a, " "); for (i = 1; i <= n; i++) { q[++t] = a[i]; print a[i] } } }'
 }
 watchdog() { # pid of the file's process tree, its TAP file, log
-	local root_pid=$1 tap=$2 log=$3 size last=-1 idle=0 stage=0 p t comm
+	local root_pid=$1 tap=$2 log=$3 size last=-1 idle=0 p t comm killed
 	while kill -0 "$root_pid" 2>/dev/null; do
 		sleep 5
 		size=$(stat -c %s "$tap" 2>/dev/null || echo 0)
 		if [[ $size != "$last" ]]; then
-			last=$size idle=0 stage=0
+			last=$size idle=0
 			continue
 		fi
 		idle=$((idle + 5))
 		((idle < test_timeout)) && continue
 		idle=0
-		if ((stage == 0)); then
-			stage=1
-			# the running test: bats-exec-test processes; kill what they run
-			# that is not a shell (runtime, sleep, cat, helpers...)
-			for t in $(descendants "$root_pid"); do
-				grep -qa bats-exec-test "/proc/$t/cmdline" 2>/dev/null || continue
-				for p in $(descendants "$t"); do
-					comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
-					[[ $comm == bash ]] && continue
-					echo "watchdog: no test finished for ${test_timeout}s: kill $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))" >>"$log"
-					kill -9 "$p" 2>/dev/null
-				done
+		# the running test: bats-exec-test processes; kill what they run
+		# that is not a shell (runtime, sleep, cat, helpers...)
+		killed=0
+		for t in $(descendants "$root_pid"); do
+			grep -qa bats-exec-test "/proc/$t/cmdline" 2>/dev/null || continue
+			for p in $(descendants "$t"); do
+				comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+				[[ $comm == bash ]] && continue
+				echo "watchdog: no test finished for ${test_timeout}s: kill $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))" >>"$log"
+				kill -9 "$p" 2>/dev/null && killed=$((killed + 1))
 			done
-		else
-			echo "watchdog: still no progress: killing the whole file" >>"$log"
+		done
+		if ((killed == 0)); then
+			echo "watchdog: no test finished for ${test_timeout}s, nothing but shells to kill: killing the whole file" >>"$log"
 			kill -9 $(descendants "$root_pid") "$root_pid" 2>/dev/null
 			return
 		fi
