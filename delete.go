@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/teu-runtime/teu/libcontainer"
@@ -14,7 +12,9 @@ var deleteCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Description: `Deletes a stopped container. A created or running one is refused, as
 runtime-spec asks (runc and crun delete a created one); with --force it is
-killed first. --force also succeeds when there is nothing to delete.`,
+killed first. --force also succeeds when there is nothing to delete, and
+deletes a container whose state.json is damaged by what its
+resources.json records (docs/crash-safety.md).`,
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is created or running"},
 	},
@@ -26,18 +26,19 @@ killed first. --force also succeeds when there is nothing to delete.`,
 		if err != nil {
 			return err
 		}
-		force := c.Bool("force")
 		sw := newStopwatch(c, id)
+		if c.Bool("force") {
+			err := libcontainer.DeleteForce(root(c), id)
+			sw.lap("delete")
+			return err
+		}
 		ct, err := libcontainer.Load(root(c), id)
 		if err != nil {
-			if errors.Is(err, libcontainer.ErrNotExist) && force {
-				return nil
-			}
 			return err
 		}
 		defer ct.Close()
 		sw.lap("load")
-		err = ct.Delete(force)
+		err = ct.Delete(false)
 		sw.lap("delete")
 		return err
 	},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -13,15 +14,17 @@ import (
 )
 
 var listCommand = &cli.Command{
-	Name:        "list",
-	Aliases:     []string{"ps-all"},
-	Usage:       "list containers",
-	Description: `Lists the containers under --root, as a table or JSON.`,
+	Name:    "list",
+	Aliases: []string{"ps-all"},
+	Usage:   "list containers",
+	Description: `Lists the containers under --root, as a table or JSON. A container whose
+state cannot be read is listed with the status "` + statusDamaged + `" (and the pid of its init if
+that is alive), its error goes to stderr, and list exits 1.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
 	},
-	Action: func(c *cli.Context) error {
+	Action: func(c *cli.Context) (retErr error) {
 		if err := checkArgs(c, 0); err != nil {
 			return err
 		}
@@ -41,13 +44,29 @@ var listCommand = &cli.Command{
 			return err
 		}
 		states := []containerState{}
+		var damaged []error
 		for _, id := range ids {
 			ct, err := libcontainer.LoadState(root(c), id)
-			if err != nil {
+			var dmg *libcontainer.DamagedError
+			switch {
+			case errors.As(err, &dmg):
+				// Listed, so that it is not forgotten; said on stderr.
+				states = append(states, containerState{ID: id, InitProcessPid: dmg.LivePid(), Status: statusDamaged})
+				damaged = append(damaged, err)
+			case err != nil:
 				continue // deleted meanwhile
+			default:
+				states = append(states, stateOf(ct))
 			}
-			states = append(states, stateOf(ct))
 		}
+		defer func() {
+			for _, err := range damaged {
+				fmt.Fprintln(os.Stderr, "teu: list: "+err.Error())
+			}
+			if len(damaged) > 0 && retErr == nil {
+				retErr = exitError{1}
+			}
+		}()
 		if c.Bool("quiet") {
 			for _, s := range states {
 				fmt.Println(s.ID)
@@ -66,3 +85,6 @@ var listCommand = &cli.Command{
 		return w.Flush()
 	},
 }
+
+// statusDamaged is list's status for a container whose state cannot be read.
+const statusDamaged = "error"

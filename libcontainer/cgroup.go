@@ -34,11 +34,10 @@ func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
 	return cfg
 }
 
-// applyCgroup creates the container's cgroup, moves pid (nsexec.c's
-// intermediate process) into it, records the paths in the state and sets
-// the limits. It runs when the intermediate asks ("C"), before it creates
-// the cgroup namespace, which is then rooted at the container's cgroup.
-func (l *launcher) applyCgroup(pid int) error {
+// prepareCgroup resolves the container's cgroup without making anything,
+// for create to record its paths (and the parents it will make) before
+// applyCgroup makes it.
+func (l *launcher) prepareCgroup() error {
 	cfg := cgroupConfig(l.c.state.ID, l.spec)
 	cfg.Systemd = l.c.state.SystemdCgroup
 	mgr, err := cgroups.New(cfg)
@@ -47,8 +46,8 @@ func (l *launcher) applyCgroup(pid int) error {
 	}
 	// A cgroup with processes in it belongs to someone else (the same id
 	// under another --root, or an engine's mistake): joining it would let
-	// our delete kill them. Checked before l.cgroup is set, so that a
-	// failed create does not destroy it either.
+	// our delete kill them. Checked before it is recorded, so that neither
+	// a failed create nor delete --force destroys it.
 	if mgr.Exists() {
 		dir := mgr.Paths()[pickPath(mgr.Paths())]
 		if pids, err := mgr.Pids(); err == nil && len(pids) > 0 {
@@ -60,26 +59,34 @@ func (l *launcher) applyCgroup(pid int) error {
 			return fmt.Errorf("container's cgroup unexpectedly frozen: %s (thaw or remove it first)", dir)
 		}
 	}
-	l.cgroup = mgr
+	l.cgroupMgr, l.cgroupCfg = mgr, cfg
 	// systemd makes (and removes) the slices above its scopes itself.
-	var parents map[string]string
 	if !cfg.Systemd {
-		parents = newParents(mgr.Paths())
-		l.cgroupParents = parents
+		l.cgroupParents = newParents(mgr.Paths())
 	}
+	l.cgroupIntent = mgr.Paths()
+	l.c.state.CgroupPaths, l.c.state.CgroupParents = l.cgroupIntent, l.cgroupParents
+	l.c.state.RootlessCgroups = cfg.Rootless
+	return nil
+}
+
+// applyCgroup creates the container's cgroup, whose paths create recorded
+// before (prepareCgroup), moves pid (the executor) into it and sets the
+// limits. It runs when the executor asks, before it creates the cgroup
+// namespace, which is then rooted at the container's cgroup.
+func (l *launcher) applyCgroup(pid int) error {
+	mgr, cfg := l.cgroupMgr, l.cgroupCfg
+	l.cgroup = mgr
 	skipped := mgr.Apply(pid)
 	if skipped != nil && !errors.Is(skipped, cgroups.ErrRootless) {
 		return fmt.Errorf("unable to apply cgroup configuration: %w", skipped)
 	}
-	// Recorded at once: if create dies from here on, delete finds it.
-	// Rootless with nothing delegated: no cgroup at all, none to record.
-	if !cfg.Rootless || mgr.Exists() {
+	// What Apply made (it may skip controllers); rootless with nothing
+	// delegated: no cgroup at all.
+	if cfg.Rootless && !mgr.Exists() {
+		l.c.state.CgroupPaths, l.c.state.CgroupParents = nil, nil
+	} else {
 		l.c.state.CgroupPaths = mgr.Paths()
-		l.c.state.CgroupParents = parents
-	}
-	l.c.state.RootlessCgroups = cfg.Rootless
-	if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
-		return fmt.Errorf("save state: %w", err)
 	}
 	if err := mgr.Set(cfg.Resources); err != nil {
 		return fmt.Errorf("set cgroup limits: %w", err)

@@ -5,15 +5,11 @@ package libcontainer
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
-
-	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // Status is a container's lifecycle state as `state` reports it.
@@ -29,34 +25,21 @@ const (
 
 // State is what teu keeps in <root>/<id>/state.json.
 type State struct {
-	ID            string            `json:"id"`
-	InitPid       int               `json:"init_pid"`
-	InitStartTime uint64            `json:"init_start_time"`
-	Bundle        string            `json:"bundle"`
-	Rootfs        string            `json:"rootfs"`
-	Created       time.Time         `json:"created"`
-	Owner         string            `json:"owner"`
-	Annotations   map[string]string `json:"annotations,omitempty"`
+	// Version of the format (records.go, stateVersion).
+	Version     int               `json:"version"`
+	ID          string            `json:"id"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 	// Creating is true until create has finished; a container left so by a
-	// killed create can only be deleted with --force.
+	// killed create can only be deleted with --force. Meanwhile
+	// resources.json holds its Resources.
 	Creating bool `json:"creating,omitempty"`
-	// CgroupPaths is the container's cgroup, controller → directory ("" for
-	// cgroup2), as its cgroups.Manager's Paths() returned it.
-	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
-	// CgroupParents: controller → the topmost directory create made above
-	// the container's cgroup (a cgroupsPath whose parents did not exist);
-	// delete removes those again once empty (cgroup.go, removeParents).
-	CgroupParents map[string]string `json:"cgroup_parents,omitempty"`
 	// NoNewKeyring: created with --no-new-keyring (exec does as the init).
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
-	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).
-	SystemdCgroup bool `json:"systemd_cgroup,omitempty"`
-	// RootlessCgroups: created in rootless mode (--rootless), where the
-	// cgroups the caller could not make were skipped.
-	RootlessCgroups bool `json:"rootless_cgroups,omitempty"`
-	// HostMounts: the ids of the mounts create made in the runtime's mount
-	// namespace, for a container without one of its own (hostmnt.go).
-	HostMounts []int `json:"host_mounts,omitempty"`
+	Resources
 }
 
 // Container is a loaded container. The methods that change it hold the
@@ -71,7 +54,7 @@ type Container struct {
 }
 
 // Load reads the container id under root and locks it against other teu
-// processes until Close.
+// processes until Close. A state that cannot be read is a *DamagedError.
 func Load(root, id string) (*Container, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
@@ -80,38 +63,31 @@ func Load(root, id string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{root: root, dir: d}
-	if err := readJSON(d.file(stateFile), &c.state); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			d.unlock()
-			return nil, fmt.Errorf("read state: %w", err)
-		}
-		// create was killed before it wrote anything: only delete --force
-		// can act on this, and there is nothing but the directory to remove.
-		c.state = State{ID: id, Creating: true}
+	st, _, err := readState(d.path, id)
+	if err != nil {
+		d.unlock()
+		return nil, err
 	}
-	return c, nil
+	return &Container{root: root, dir: d, state: st}, nil
 }
 
 // LoadState reads a container's state without locking it, for the cheap,
-// read-only commands (state, list) that engines call often.
+// read-only commands (state, list) that engines call often. A container
+// whose create has not written its state yet does not exist yet (as with
+// runc); a state that cannot be read is a *DamagedError.
 func LoadState(root, id string) (*Container, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	c := &Container{root: root}
 	p := filepath.Join(root, id)
-	if err := readJSON(filepath.Join(p, stateFile), &c.state); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			if _, serr := os.Stat(p); serr == nil {
-				c.state = State{ID: id, Creating: true}
-				return c, nil
-			}
-			return nil, notExist{id}
-		}
+	st, stub, err := readState(p, id)
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	if stub && lockedByOther(p) {
+		return nil, notExist{id}
+	}
+	return &Container{root: root, state: st}, nil
 }
 
 // Close releases the lock taken by Load.
@@ -131,23 +107,22 @@ func (c *Container) stateDirPath() string { return filepath.Join(c.root, c.state
 
 // initAlive reports whether the container's init still exists (and is not
 // a recycled pid).
-func (c *Container) initAlive() bool {
-	fd, err := system.PidFD(c.state.InitPid, c.state.InitStartTime)
-	if err != nil {
-		return false
-	}
-	unix.Close(fd)
-	return true
-}
+func (c *Container) initAlive() bool { return initAlive(&c.state.Resources) }
 
 // Status derives the container's status from its init process and files:
 // no init means stopped; an exec.fifo still there means start has not run.
+// A container being created is creating until its create is over: its
+// init or create's own process lives, or a create holds the lock.
 func (c *Container) Status() Status {
-	if !c.initAlive() {
+	if c.state.Creating {
+		if c.initAlive() || alive(c.state.ExecPid, c.state.ExecStartTime) ||
+			(c.dir == nil && lockedByOther(c.stateDirPath())) {
+			return Creating
+		}
 		return Stopped
 	}
-	if c.state.Creating {
-		return Creating
+	if !c.initAlive() {
+		return Stopped
 	}
 	if c.frozen() {
 		return Paused
@@ -162,11 +137,8 @@ func (c *Container) Status() Status {
 func (c *Container) OCIState() specs.State {
 	st := c.Status()
 	pid := c.state.InitPid
-	if st == Stopped {
+	if st == Stopped || (st == Creating && !c.initAlive()) {
 		pid = 0
-	}
-	if st == Creating {
-		st = Creating
 	}
 	return specs.State{
 		Version:     specs.Version,

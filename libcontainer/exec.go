@@ -280,16 +280,16 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			pid = int(m.A)
 			slog.Debug("nsexec container setup done: the container's namespaces joined", "pid", pid)
 			slog.Debug("child process in init(): exec's process runs the plan", "pid", pid)
-			// The intermediate process exits after its one report.
-			sp.cmd.Wait()
-			// Opened now, while the process waits for its plan: it is ours
-			// for sure, and the pidfd still works if it exits at once.
+			// Opened now, while the executor waits for its child (the pid
+			// is the process's for sure), and the pidfd still works if it
+			// exits at once.
 			if pidfdSock != nil {
 				var err error
 				if procFd, err = unix.PidfdOpen(pid, 0); err != nil {
 					return fmt.Errorf("pidfd of the process: %w", err)
 				}
 			}
+			sp.release()
 			// runc makes every container process a session leader.
 			b.Add("setsid", plan.OpSetsid)
 			procSlot = b.Slot()

@@ -89,16 +89,20 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		rootfs = r
 	}
 
+	faults, err := newFaults()
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", o.ID, err)
+	}
 	d, err := newStateDir(root, o.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
 	c = &Container{root: root, dir: d, state: State{
-		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
+		Version: stateVersion, ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
 		Owner: ownerName(), Annotations: s.Annotations, Creating: true, NoNewKeyring: o.NoNewKeyring,
-		SystemdCgroup: o.SystemdCgroup,
+		Resources: Resources{SystemdCgroup: o.SystemdCgroup},
 	}}
-	l := &launcher{c: c, opts: o, spec: lsmForHost(s), seccompBPF: bpf}
+	l := &launcher{c: c, opts: o, spec: lsmForHost(s), seccompBPF: bpf, fault: faults}
 	pidFileWritten := false
 	defer func() {
 		if retErr != nil {
@@ -110,12 +114,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 			retErr = fmt.Errorf("create %s: %w", o.ID, retErr)
 		}
 	}()
-	if err := d.writeJSON(configFile, s); err != nil {
-		return nil, fmt.Errorf("save config: %w", err)
-	}
-	if err := d.writeJSON(stateFile, &c.state); err != nil {
-		return nil, fmt.Errorf("save state: %w", err)
-	}
+	l.fault.step("state dir made")
 	trace("prepare", time.Since(t0))
 	if err := l.start(); err != nil {
 		return nil, err
@@ -125,11 +124,15 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 			return nil, fmt.Errorf("write pid file: %w", err)
 		}
 		pidFileWritten = true
+		l.fault.step("pid file written")
 	}
+	// The executor is gone (start released it).
 	c.state.Creating = false
+	c.state.ExecPid, c.state.ExecStartTime = 0, 0
 	if err := d.writeJSON(stateFile, &c.state); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
+	l.fault.step("state saved")
 	return c, nil
 }
 
@@ -145,10 +148,18 @@ type launcher struct {
 	opts *CreateOpts
 	spec *specs.Spec // as the init gets it (lsmForHost)
 	sp   *spawn
-	// cgroup is the container's cgroup once applyCgroup made it.
-	cgroup cgroups.Manager
+	// cgroup is the container's cgroup once applyCgroup made it;
+	// cgroupMgr and cgroupCfg are the same from prepareCgroup on.
+	cgroup    cgroups.Manager
+	cgroupMgr cgroups.Manager
+	cgroupCfg cgroups.Config
 	// cgroupParents: the directories create makes above it (newParents).
 	cgroupParents map[string]string
+	// cgroupIntent: the paths of the cgroup create makes, as resolved
+	// before Apply (which may skip some after making their directory).
+	cgroupIntent map[string]string
+	// fault is the fault-injection hook (fault.go).
+	fault *faults
 	// seccompBPF is the compiled linux.seccomp, if any.
 	seccompBPF []byte
 	// mountsBefore: the mounts under the rootfs before the init ran, when
@@ -297,10 +308,18 @@ func (l *launcher) start() error {
 	// own gid (rootless.go).
 	l.setgroupsDenied = hasNewNs(s, specs.UserNamespace) && os.Geteuid() != 0 && ownIDOnly(s.Linux.GIDMappings, os.Getegid())
 	bootSteps(b, boot)
+	// What create will make on the host is known now, and recorded below
+	// before any of it is made: the cgroup's paths, and the mounts an init
+	// that shares our mount namespace makes under the rootfs (hostmnt.go).
+	if err := l.prepareCgroup(); err != nil {
+		return err
+	}
 	if inheritsMountNS(s) {
 		if l.mountsBefore, err = mountIDsUnder(l.c.state.Rootfs); err != nil {
 			return err
 		}
+		l.c.state.MountsPending = true
+		l.c.state.MountsBefore = sortedIDs(l.mountsBefore)
 	}
 	// The init is the intermediate's child; when that exits it becomes
 	// ours, so that a death during setup can be told (initDeath).
@@ -311,6 +330,13 @@ func (l *launcher) start() error {
 	if err := sp.start(exe, o.Stdin, o.Stdout, o.Stderr); err != nil {
 		return err
 	}
+	execPid := sp.cmd.Process.Pid
+	st, err := system.StartTime(execPid)
+	if err != nil {
+		return fmt.Errorf("container init %d vanished: %w", execPid, err)
+	}
+	l.c.state.ExecPid, l.c.state.ExecStartTime = execPid, st
+	l.fault.step("init started")
 	trace("exec init", time.Since(t0))
 	t0 = time.Now()
 	if err := initialAffinity(sp.cmd.Process.Pid, ""); err != nil {
@@ -319,6 +345,21 @@ func (l *launcher) start() error {
 	if err := sp.send(); err != nil {
 		return err
 	}
+	// The config, the state and the records go to disk while the executor
+	// makes the namespaces: it makes nothing that outlives it before it asks
+	// for the cgroup, which waits for them. (Until then, should we die, it
+	// dies at its next read of the sync socket.)
+	for _, f := range []jsonFile{{configFile, o.Spec}, {stateFile, &l.c.state}, {resourcesFile, l.records()}} {
+		if err := d.put(f); err != nil {
+			return err
+		}
+		l.fault.step(f.name + " written")
+	}
+	if err := d.sync(); err != nil {
+		return err
+	}
+	trace("save state", time.Since(t0))
+	t0 = time.Now()
 	err = sp.run(func(m plan.Msg, fd int) error {
 		if fd >= 0 {
 			defer unix.Close(fd)
@@ -338,16 +379,24 @@ func (l *launcher) start() error {
 			t0 = time.Now()
 			return nil
 		case m.Type == plan.MsgSync && m.A == plan.TagUserns:
-			return writeIDMaps(sp.cmd.Process.Pid, l.spec.Linux)
+			if err := writeIDMaps(sp.cmd.Process.Pid, l.spec.Linux); err != nil {
+				return err
+			}
+			l.fault.step("id maps written")
+			return nil
 		case m.Type == plan.MsgSync && m.A == plan.TagCgroupIn:
 			t := time.Now()
 			err := l.applyCgroup(sp.cmd.Process.Pid)
 			l.cgroupTime += time.Since(t)
+			if err == nil {
+				l.fault.step("cgroup made")
+			}
 			return err
 		case m.Type == plan.MsgSync && m.A == plan.TagCgroupOut:
 			t := time.Now()
 			l.setupOutsideCgroup(sp.cmd.Process.Pid)
 			l.cgroupTime += time.Since(t)
+			l.fault.step("init set up outside the cgroup")
 			return nil
 		case m.Type == plan.MsgSync && m.A == plan.TagHooks:
 			trace("init setup", time.Since(t0))
@@ -355,21 +404,30 @@ func (l *launcher) start() error {
 			err := l.createHooks()
 			trace("hooks", time.Since(t0))
 			t0 = time.Now()
+			if err == nil {
+				l.fault.step("create hooks run")
+			}
 			return err
 		case m.Type == plan.MsgFd && m.A == plan.TagRoot:
 			if err := l.processPart(fd); err != nil {
 				return err
 			}
 			sp.queue()
+			l.fault.step("process part compiled")
 			return nil
 		case m.Type == plan.MsgFd && m.A >= plan.TagTree:
 			return l.trees.finish(int(m.A)-plan.TagTree, fd)
 		case m.Type == plan.MsgFd && m.A == plan.TagSeccomp:
 			st := l.c.OCIState()
 			st.Status = specs.StateCreating
-			return forwardSeccomp(fd, l.spec.Linux.Seccomp, st, l.c.state.InitPid)
+			if err := forwardSeccomp(fd, l.spec.Linux.Seccomp, st, l.c.state.InitPid); err != nil {
+				return err
+			}
+			l.fault.step("seccomp listener forwarded")
+			return nil
 		case m.Type == plan.MsgSync && m.A == plan.TagReady:
 			slog.Debug("init: closing the pipe to signal completion; it waits on exec.fifo")
+			l.fault.step("init ready")
 			return errDone
 		}
 		return fmt.Errorf("unexpected message %d/%d from init", m.Type, m.A)
@@ -393,6 +451,11 @@ func (l *launcher) start() error {
 		if l.c.state.HostMounts, err = newMountsUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
 			return err
 		}
+		l.c.state.MountsPending, l.c.state.MountsBefore = false, nil
+		if err := d.writeJSON(resourcesFile, l.records()); err != nil {
+			return err
+		}
+		l.fault.step("host mounts recorded")
 	}
 	trace("finish", time.Since(t0))
 	if pidfdSock != nil {
@@ -540,20 +603,17 @@ func hasNewNs(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 }
 
 // forked: the init runs (pid, host view) and waits for the part that sets
-// the container up, compiled now that hooks can be told its pid.
+// the container up, compiled now that hooks can be told its pid. The
+// executor waits for the init until released (fork_step), so the pid is
+// the init's for sure, and a create killed before it is recorded leaves
+// the executor to tell when the init is gone.
 func (l *launcher) forked(pid int) error {
-	// The intermediate process exits right after reporting the pid.
-	l.sp.cmd.Wait()
 	st, err := system.StartTime(pid)
 	if err != nil {
 		return fmt.Errorf("container init %d vanished: %w", pid, err)
 	}
 	l.c.state.InitPid, l.c.state.InitStartTime = pid, st
-	// Record the pid at once: if we are killed now, delete --force
-	// still finds the init.
-	if err := l.c.dir.writeJSON(stateFile, &l.c.state); err != nil {
-		return err
-	}
+	l.fault.step("init forked")
 	// The devices are in place before the init sets anything up.
 	if err := moveNetDevices(pid, l.spec.Linux.NetDevices); err != nil {
 		return err
@@ -561,7 +621,38 @@ func (l *launcher) forked(pid int) error {
 	if err := l.setupPart(); err != nil {
 		return err
 	}
-	return l.sp.send()
+	if err := l.sp.send(); err != nil {
+		return err
+	}
+	l.fault.step("setup part sent")
+	// Recorded while the init sets up; only then may the executor go.
+	if err := l.c.dir.writeJSON(resourcesFile, l.records()); err != nil {
+		return err
+	}
+	l.fault.step("init recorded")
+	l.sp.release()
+	l.fault.step("executor released")
+	return nil
+}
+
+// records is resources.json as create writes it: with the cgroup paths
+// it meant to make, of which Apply may have skipped some after making
+// their directory (rootless; the cgroup2 placement on a hybrid host).
+func (l *launcher) records() *records {
+	r := l.c.records()
+	if l.cgroupIntent != nil {
+		r.CgroupPaths, r.CgroupParents = l.cgroupIntent, l.cgroupParents
+	}
+	return r
+}
+
+func sortedIDs(m map[int]bool) []int {
+	ids := make([]int, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	return ids
 }
 
 // hookState is the state create-time hooks are told: runtime-tools

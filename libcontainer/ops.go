@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -205,7 +206,10 @@ func (c *Container) signalAll(sig unix.Signal) error {
 }
 
 // Delete removes a stopped (or, with force, any) container: its processes
-// are killed and waited for, the poststop hooks run, its state goes.
+// are killed and waited for, then what it holds goes in the reverse order
+// of create (the mounts it made in our namespace, its cgroup), the poststop
+// hooks run, and its state goes last, only once all it records is gone: a
+// delete that cannot remove something keeps the state for another try.
 func (c *Container) Delete(force bool) error {
 	st := c.Status()
 	if st != Stopped {
@@ -217,10 +221,20 @@ func (c *Container) Delete(force bool) error {
 		}
 		c.killAndWait()
 	}
-	// As runc: a cgroup that will not go is reported, but the rest of the
-	// container is still deleted.
-	cgErr := c.destroyCgroup()
-	mntErr := unmountInherited(c.state.Rootfs, c.state.HostMounts)
+	var errs []error
+	if err := c.waitExecutor(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.unmountHost(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.destroyCgroup(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("delete %s: %w; its state is kept in %s for delete --force to try again",
+			c.ID(), errors.Join(errs...), c.stateDirPath())
+	}
 	if spec, err := c.hooksAndNamespaces(); err == nil && spec.Hooks != nil && len(spec.Hooks.Poststop) > 0 {
 		s := c.OCIState()
 		s.Status = specs.StateStopped
@@ -231,7 +245,81 @@ func (c *Container) Delete(force bool) error {
 	if err := c.dir.remove(); err != nil {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
-	return errors.Join(cgErr, mntErr)
+	return nil
+}
+
+// DeleteForce is delete --force: Delete(true) of the container id, and
+// no error if there is none. A container whose state.json is damaged
+// (DamagedError) is deleted by what its resources.json records; without
+// that record nothing is deleted and the error says so.
+func DeleteForce(root, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	d, err := openStateDir(root, id)
+	if errors.Is(err, ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer d.unlock()
+	st, _, err := readState(d.path, id)
+	var dmg *DamagedError
+	if errors.As(err, &dmg) {
+		var ok bool
+		if st, ok = dmg.recovered(); !ok {
+			return dmg
+		}
+		slog.Warn("state cannot be read; deleting what "+resourcesFile+" records", "id", id, "file", dmg.Path, "error", dmg.Err)
+	} else if err != nil {
+		return err
+	}
+	c := &Container{root: root, dir: d, state: st}
+	return c.Delete(true)
+}
+
+// executorWait bounds how long delete waits for a killed create's
+// executor, which exits as soon as its child does (waitExecutor).
+const executorWait = 10 * time.Second
+
+// waitExecutor waits for the executor of a killed create (ExecPid): it
+// exits once its child is gone, which dies at its next read from the
+// create that is no more. So when it is gone, so is an init create had not
+// recorded yet.
+func (c *Container) waitExecutor() error {
+	fd, err := system.PidFD(c.state.ExecPid, c.state.ExecStartTime)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	var n int
+	err = system.Retry(func() error { n, err = unix.Poll(fds, int(executorWait/time.Millisecond)); return err })
+	if err == nil && n > 0 {
+		return nil
+	}
+	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	system.WaitPidFD(fd)
+	return fmt.Errorf("create's process %d did not exit within %v; killed it, its child may be left", c.state.ExecPid, executorWait)
+}
+
+// unmountHost detaches the mounts create made in our mount namespace:
+// those recorded, or, while create had not recorded them yet, every mount
+// under the rootfs that was not there before it.
+func (c *Container) unmountHost() error {
+	ids := c.state.HostMounts
+	if c.state.MountsPending {
+		before := make(map[int]bool, len(c.state.MountsBefore))
+		for _, id := range c.state.MountsBefore {
+			before[id] = true
+		}
+		var err error
+		if ids, err = newMountsUnder(c.state.Rootfs, before); err != nil {
+			return err
+		}
+	}
+	return unmountInherited(c.state.Rootfs, ids)
 }
 
 // killAndWait SIGKILLs the init and waits for it on a pidfd: no polling.

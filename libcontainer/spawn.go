@@ -229,6 +229,18 @@ func parseRights(oob []byte) (int, error) {
 	return fd, nil
 }
 
+// release lets the executor go once the process it forked is recorded.
+// After its fork the executor waits for that child (nsenter's fork_step),
+// so that a parent killed before it recorded the child leaves a process
+// whose exit says the child is gone too. It is killed and reaped; its
+// child is then ours (we are its subreaper) or init's.
+func (sp *spawn) release() {
+	if sp.cmd.ProcessState == nil {
+		sp.cmd.Process.Kill()
+		sp.cmd.Wait()
+	}
+}
+
 // close releases what the spawn holds (not the process).
 func (sp *spawn) close() {
 	for _, f := range append([]*os.File{sp.sync, sp.child, sp.planR, sp.planW}, sp.keep...) {

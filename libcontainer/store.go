@@ -15,9 +15,10 @@ import (
 
 // Files in a container's state directory <root>/<id>.
 const (
-	stateFile  = "state.json"  // State, rewritten atomically
-	configFile = "config.json" // the spec the container was created from
-	fifoFile   = "exec.fifo"   // exists from create until start
+	stateFile     = "state.json"     // State, rewritten atomically
+	configFile    = "config.json"    // the spec the container was created from
+	fifoFile      = "exec.fifo"      // exists from create until start
+	resourcesFile = "resources.json" // what create made on the host (records.go)
 )
 
 // ValidateID refuses ids that could name anything but one directory under
@@ -149,24 +150,103 @@ func (d *stateDir) unlock() {
 	}
 }
 
-// remove deletes the directory; the lock goes with it.
+// remove deletes the directory; the lock goes with it. resources.json goes
+// first: a delete killed half-way leaves a state.json that says stopped,
+// not one that looks damaged (records.go).
 func (d *stateDir) remove() error {
+	if err := os.Remove(d.file(resourcesFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	err := os.RemoveAll(d.path)
 	d.unlock()
 	return err
 }
 
+// lockedByOther reports whether another process holds the lock on the
+// state dir p: a teu acting on the container, such as a create in
+// progress. Never blocks.
+func lockedByOther(p string) bool {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
+}
+
 func (d *stateDir) file(name string) string { return filepath.Join(d.path, name) }
 
-// writeJSON replaces name atomically, so readers never see half a file.
-func (d *stateDir) writeJSON(name string, v any) error {
-	data, err := json.Marshal(v)
+// jsonFile is one file of a save: its name in the state dir and its value.
+type jsonFile struct {
+	name string
+	v    any
+}
+
+// save writes files into the state dir in order, each atomically and
+// durably (put), then syncs the directory, which makes the renames
+// durable. A reader, or a teu killed half-way, sees each file whole, old or
+// new, never torn; after a power loss too.
+func (d *stateDir) save(files ...jsonFile) error {
+	for _, f := range files {
+		if err := d.put(f); err != nil {
+			return err
+		}
+	}
+	return d.sync()
+}
+
+// put replaces one file: a temp file, fsync'd, renamed over the name (its
+// data is on disk before its name is).
+func (d *stateDir) put(f jsonFile) error {
+	data, err := json.Marshal(f.v)
+	if err != nil {
+		return fmt.Errorf("save %s: %w", f.name, err)
+	}
+	if err := writeAtDurable(d.fd, f.name, data); err != nil {
+		return fmt.Errorf("save %s: %w", d.file(f.name), err)
+	}
+	return nil
+}
+
+// sync makes the renames of put durable.
+func (d *stateDir) sync() error {
+	if err := system.Retry(func() error { return unix.Fsync(d.fd) }); err != nil {
+		return fmt.Errorf("save %s: fsync: %w", d.path, err)
+	}
+	return nil
+}
+
+// writeJSON saves one file (save).
+func (d *stateDir) writeJSON(name string, v any) error { return d.save(jsonFile{name, v}) }
+
+// writeAtDurable replaces name in the directory dirfd with data: written to
+// name.tmp, fsync'd, renamed. Through the locked directory's fd, so a path
+// swapped meanwhile cannot redirect it.
+func writeAtDurable(dirfd int, name string, data []byte) error {
+	tmp := name + ".tmp"
+	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(d.file(name), data)
+	f := os.NewFile(uintptr(fd), tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Renameat(dirfd, tmp, dirfd, name)
+	}
+	if err != nil {
+		unix.Unlinkat(dirfd, tmp, 0)
+	}
+	return err
 }
 
+// writeFileAtomic replaces path atomically (for files outside the state
+// dir, such as --pid-file).
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {

@@ -78,6 +78,12 @@ static int fork_step(struct teu_ctx *c)
 		return 0; // the child goes on with the plan
 	if (teu_send_msg(c, TEU_MSG_PID, pid, 0, NULL, 0, -1) < 0)
 		kill(pid, SIGKILL);
+	// Wait for the child until the parent, once it has recorded the
+	// child's pid, kills us: a parent that dies before then leaves us to
+	// wait on, and the child dies at its next read of the plan or the
+	// sync socket, which the parent's death closed.
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 	_exit(0);
 }
 

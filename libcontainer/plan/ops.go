@@ -27,7 +27,7 @@ const (
 	OpSetns    Op = 9  // slot, nstype
 	OpUnshare  Op = 10 // flags
 	OpSetresid Op = 11 // uid, gid: setresgid then setresuid, all three ids each
-	OpFork     Op = 12 // the parent reports the child's pid and exits; the child goes on
+	OpFork     Op = 12 // report the child's pid, wait for it until killed; the child goes on
 	OpSetsid   Op = 13
 	OpKeyring  Op = 14 // name: join a new session keyring
 
@@ -103,7 +103,7 @@ var ops = map[Op]opInfo{
 	OpSetns:       {"setns", "ii", "slot, nstype"},
 	OpUnshare:     {"unshare", "i", "flags"},
 	OpSetresid:    {"setresid", "ii", "uid, gid: setresgid then setresuid, all three ids each"},
-	OpFork:        {"fork", "", "the parent reports the child's pid and exits; the child goes on"},
+	OpFork:        {"fork", "", "the parent reports the child's pid, waits for the child until the teu parent kills it (once it recorded the pid: a teu killed before leaves a process whose exit says the child is gone) and exits; the child goes on"},
 	OpSetsid:      {"setsid", "", "become a session leader (runc does it for every container process)"},
 	OpKeyring:     {"keyring", "s", "name: join a new session keyring"},
 	OpOpenInRoot:  {"open-in-root", "iisii", "slot, root slot, path, how, perm: resolve inside root (RESOLVE_IN_ROOT)"},

@@ -41,7 +41,10 @@ var (
 	flagReps    = flag.Int("reps", 20, "repetitions per scenario and runtime (medians)")
 	flagPar     = flag.Int("parallel", 50, "containers created at once in the parallel scenario")
 	flagParReps = flag.Int("parallel-reps", 5, "repetitions of the parallel scenario")
-	flagOnly    = flag.String("only", "", "comma-separated scenarios to run (default all): start,lifecycle,run,exec,state,list,delete,parallel,memory,rss")
+	flagOnly    = flag.String("only", "", "comma-separated scenarios to run (default all): start,lifecycle,run,exec,state,list,delete,parallel,memory,rss,churn")
+	flagChurn   = flag.Int("churn", 1000, "containers per runtime in the churn scenario")
+	flagChurnP  = flag.Int("churn-parallel", 4, "churn workers per runtime")
+	flagChurnR  = flag.Int("churn-rounds", 10, "churn rounds, runtimes interleaved round by round")
 	flagFloor   = flag.String("floor", "", "a do-nothing static cgo Go program (bench/cmd/gostart) timed beside `--version`: the floor of a Go start")
 	flagReadme  = flag.String("readme", "", "replace the table between the bench markers in this file")
 	flagWork    = flag.String("workdir", "", "internal: the temp dir")
@@ -643,15 +646,236 @@ func (b *bench) runAll() error {
 		logf("scenario memory (bisect)")
 		rows = append(rows, b.memoryRow())
 	}
+	var churn string
+	if (len(only) == 0 || only["churn"]) && b.ctx.Err() == nil {
+		logf("scenario churn (%d containers per runtime, %d at a time)", *flagChurn, *flagChurnP)
+		churn = b.churnTable()
+	}
 	if err := b.ctx.Err(); err != nil {
 		return err
 	}
-	table := b.table(rows)
-	fmt.Print(table)
-	if *flagReadme != "" {
-		return replaceTable(*flagReadme, table)
+	if len(rows) > 0 {
+		table := b.table(rows)
+		fmt.Print(table)
+		if *flagReadme != "" {
+			if err := replaceTable(*flagReadme, "bench", table); err != nil {
+				return err
+			}
+		}
+	}
+	if churn != "" {
+		fmt.Print(churn)
+		if *flagReadme != "" {
+			return replaceTable(*flagReadme, "churn", churn)
+		}
 	}
 	return nil
+}
+
+// churnStats is one runtime's churn: containers made and deleted, the
+// time and CPU they took, and what went wrong.
+type churnStats struct {
+	n        int
+	wall     time.Duration
+	cpu      time.Duration
+	failures int
+	stuck    int // inits still there 10 s after delete -f returned
+	lastErr  error
+}
+
+// churnTable runs the churn scenario: per runtime, -churn containers each
+// created, started and deleted with `delete -f` (a sleeper, as an engine
+// stops a running container), -churn-parallel at a time, in -churn-rounds
+// rounds interleaved across the runtimes; then counts what each runtime
+// left behind: state dirs, cgroups, processes, mounts.
+func (b *bench) churnTable() string {
+	stats := map[*runtime]*churnStats{}
+	for _, rt := range b.rts {
+		stats[rt] = &churnStats{}
+	}
+	rounds := max(*flagChurnR, 1)
+	for r := 0; r < rounds && b.ctx.Err() == nil; r++ {
+		for _, rt := range b.rts {
+			n := *flagChurn / rounds
+			if r < *flagChurn%rounds {
+				n++
+			}
+			b.churnRound(rt, n, stats[rt])
+		}
+	}
+	var sb strings.Builder
+	hdr := []string{"churn (" + strconv.Itoa(*flagChurn) + " containers, " + strconv.Itoa(*flagChurnP) + " at a time)"}
+	for _, rt := range b.rts {
+		hdr = append(hdr, rt.name)
+	}
+	for _, rt := range b.rts[1:] {
+		hdr = append(hdr, b.rts[0].name+"/"+rt.name)
+	}
+	line := func(cells []string) { sb.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
+	line(hdr)
+	sep := make([]string, len(hdr))
+	for i := range sep {
+		sep[i] = "---"
+		if i > 0 {
+			sep[i] = "---:"
+		}
+	}
+	line(sep)
+	leaks := map[*runtime]churnLeaks{}
+	for _, rt := range b.rts {
+		leaks[rt] = b.churnLeaks(rt)
+	}
+	row := func(label string, f func(rt *runtime) float64, ratio bool) {
+		cells := []string{label}
+		vals := make([]float64, len(b.rts))
+		for i, rt := range b.rts {
+			vals[i] = f(rt)
+			cells = append(cells, format(vals[i]))
+		}
+		if ratio {
+			cells = append(cells, ratios(vals)...)
+		} else {
+			for range b.rts[1:] {
+				cells = append(cells, "")
+			}
+		}
+		line(cells)
+	}
+	perCtr := func(d func(s *churnStats) time.Duration) func(rt *runtime) float64 {
+		return func(rt *runtime) float64 {
+			s := stats[rt]
+			if s.n == 0 {
+				return 0
+			}
+			return float64(d(s)) / 1e6 / float64(s.n)
+		}
+	}
+	row("wall ms per container (whole churn / containers)", perCtr(func(s *churnStats) time.Duration { return s.wall }), true)
+	row("CPU ms per container", perCtr(func(s *churnStats) time.Duration { return s.cpu }), true)
+	row("total wall s", func(rt *runtime) float64 { return stats[rt].wall.Seconds() }, true)
+	row("failed commands", func(rt *runtime) float64 { return float64(stats[rt].failures) }, false)
+	row("left: state dirs", func(rt *runtime) float64 { return float64(leaks[rt].dirs) }, false)
+	row("left: cgroup directories", func(rt *runtime) float64 { return float64(leaks[rt].cgroups) }, false)
+	row("left: processes (an init alive 10 s after `delete -f`, or in a container's cgroup)", func(rt *runtime) float64 {
+		return float64(stats[rt].stuck + leaks[rt].procs)
+	}, false)
+	row("left: mounts", func(rt *runtime) float64 { return float64(leaks[rt].mounts) }, false)
+	for _, rt := range b.rts {
+		if err := stats[rt].lastErr; err != nil {
+			logf("%s churn: %d failures, the last: %v", rt.name, stats[rt].failures, err)
+		}
+	}
+	fmt.Fprintf(&sb, "\n%d rounds, runtimes interleaved round by round; %s; %s.\n", rounds,
+		time.Now().UTC().Format("2006-01-02"), b.versions())
+	return sb.String()
+}
+
+// churnRound churns n containers of rt, -churn-parallel at a time.
+func (b *bench) churnRound(rt *runtime, n int, st *churnStats) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := 0
+	fail := func(err error) {
+		mu.Lock()
+		st.failures++
+		st.lastErr = err
+		mu.Unlock()
+	}
+	s, _ := timed(func() error {
+		for w := 0; w < *flagChurnP; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b.ctx.Err() == nil {
+					mu.Lock()
+					if next == n {
+						mu.Unlock()
+						return
+					}
+					next++
+					mu.Unlock()
+					c, r := b.create(rt, "sleep")
+					if r.err != nil {
+						fail(r.err)
+						continue
+					}
+					if r := b.cmd(rt, "start", c.id); r.err != nil {
+						fail(r.err)
+					}
+					if r := b.cmd(rt, "delete", "-f", c.id); r.err != nil {
+						fail(r.err)
+					}
+					select {
+					case <-c.exited:
+					case <-time.After(10 * time.Second):
+						mu.Lock()
+						st.stuck++
+						mu.Unlock()
+					}
+					// The bundle only: what the runtime left is counted at the end.
+					os.RemoveAll(filepath.Join(b.work, "bundle-"+c.id))
+				}
+			}()
+		}
+		wg.Wait()
+		return nil
+	})
+	st.n += n
+	st.wall += s.wall
+	st.cpu += s.cpu
+}
+
+func zombie(stat []byte) bool {
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat)[i+1:])
+	return len(f) > 0 && f[0] == "Z"
+}
+
+// churnLeaks is what a runtime left behind after its churn.
+type churnLeaks struct{ dirs, cgroups, procs, mounts int }
+
+func (b *bench) churnLeaks(rt *runtime) churnLeaks {
+	var l churnLeaks
+	suffix := "-" + rt.name
+	ents, _ := os.ReadDir(rt.root)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), suffix) {
+			l.dirs++
+		}
+	}
+	for _, c := range b.cgroupDirs() {
+		ents, _ := os.ReadDir(c)
+		for _, e := range ents {
+			if e.IsDir() && strings.HasSuffix(e.Name(), suffix) {
+				l.cgroups++
+			}
+		}
+	}
+	// A process left behind is in its container's cgroup (every
+	// container has its own, named after it).
+	cgs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, p := range cgs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, ln := range strings.Split(string(data), "\n") {
+			if i := strings.Index(ln, "/"+b.cgParent+"/"); i >= 0 && strings.HasSuffix(ln, suffix) {
+				if st, err := os.ReadFile(filepath.Dir(p) + "/stat"); err == nil && !zombie(st) {
+					l.procs++
+				}
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, ln := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(ln); len(f) > 4 && strings.HasPrefix(f[4], b.rootfs+"/") {
+				l.mounts++
+			}
+		}
+	}
+	return l
 }
 
 var labels = map[string]string{
@@ -975,9 +1199,10 @@ func coverUnified() error {
 	return nil
 }
 
-// replaceTable puts table between the bench markers of a README.
-func replaceTable(path, table string) error {
-	const begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+// replaceTable puts table between the markers <!-- name:begin --> and
+// <!-- name:end --> of a README.
+func replaceTable(path, name, table string) error {
+	begin, end := "<!-- "+name+":begin -->", "<!-- "+name+":end -->"
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
