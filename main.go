@@ -57,7 +57,7 @@ func newApp() *cli.App {
 		createCommand, startCommand, runCommand, stateCommand, killCommand,
 		deleteCommand, listCommand, specCommand,
 		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
-		execCommand, featuresCommand, planCommand,
+		execCommand, featuresCommand, planCommand, checkpointCommand, restoreCommand,
 	}
 	app.Before = setupLogging
 	// A bad flag is one error line, not the error and the whole help.

@@ -1,0 +1,164 @@
+package criu
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/checkpoint-restore/go-criu/v8/rpc"
+	"golang.org/x/sys/unix"
+)
+
+// Minimum CRIU versions (major*10000 + minor*100 + sublevel) of what teu uses.
+const (
+	MinVersion        = 30000 // the VERSION request itself
+	MinExtNetNS       = 31100 // an external network namespace
+	MinCgroup2Freezer = 31400 // freezing by a cgroup v2 directory
+	MinExtPidNS       = 31500 // an external pid namespace
+	MinStatusReady    = 31500 // the status-ready notification (else CRIU writes status_fd)
+	MinLsm            = 31600 // lsm_profile, lsm_mount_context
+)
+
+// FormatVersion turns 31701 into "3.17.1".
+func FormatVersion(v int) string {
+	return fmt.Sprintf("%d.%d.%d", v/10000, v/100%100, v%100)
+}
+
+// CgMode parses --manage-cgroups-mode ("" is CRIU's default, soft).
+func CgMode(mode string) (rpc.CriuCgMode, error) {
+	switch mode {
+	case "":
+		return rpc.CriuCgMode_DEFAULT, nil
+	case "soft":
+		return rpc.CriuCgMode_SOFT, nil
+	case "full":
+		return rpc.CriuCgMode_FULL, nil
+	case "strict":
+		return rpc.CriuCgMode_STRICT, nil
+	case "ignore":
+		return rpc.CriuCgMode_IGNORE, nil
+	}
+	return 0, fmt.Errorf("invalid --manage-cgroups-mode %q: want soft, full, strict or ignore", mode)
+}
+
+// EmptyNs parses --empty-ns values; runc accepts "network" only. The
+// network namespace is always in the mask: teu (like runc) manages no
+// network devices, so CRIU restores the namespace without its properties.
+func EmptyNs(names []string) (uint32, error) {
+	mask := uint32(unix.CLONE_NEWNET)
+	for _, n := range names {
+		if n != "network" {
+			return 0, fmt.Errorf("--empty-ns %q is not supported (only \"network\")", n)
+		}
+	}
+	return mask, nil
+}
+
+// PageServer parses --page-server ADDRESS:PORT.
+func PageServer(s string) (*rpc.CriuPageServerInfo, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || port == "" {
+		return nil, fmt.Errorf("invalid --page-server %q: want ADDRESS:PORT", s)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return nil, fmt.Errorf("invalid --page-server %q: bad port", s)
+	}
+	pp := int32(p)
+	return &rpc.CriuPageServerInfo{Address: &host, Port: &pp}, nil
+}
+
+// ExtMount is an external mount map entry: at dump the mount at Key (a
+// path inside the container) is stored under the name Val; at restore the
+// name Key is bound from Val (a host path).
+func ExtMount(key, val string) (*rpc.ExtMountMap, error) {
+	// CRIU keeps the entry as "mnt[KEY]:VAL" unescaped: a key holding "]:"
+	// would end early and restore a host path of the container's choosing,
+	// and an empty key asks CRIU to detect external mounts itself.
+	if key == "" || strings.Contains(key, "]:") {
+		return nil, fmt.Errorf("invalid external mount destination %q", key)
+	}
+	return &rpc.ExtMountMap{Key: &key, Val: &val}, nil
+}
+
+// ExtNsKey is the key an external namespace of type name ("net", "pid")
+// is saved under and found by at restore: runc's, so images move between
+// runc and teu.
+func ExtNsKey(name string) string {
+	return "extRoot" + strings.ToUpper(name[:1]) + name[1:] + "NS"
+}
+
+// LogError is a failed request's error: the first of CRIU's "Error" lines
+// in its log (the cause; later ones are consequences) and where the log is.
+func LogError(err error, logPath string) error {
+	line := firstError(logPath)
+	if line == "" {
+		return fmt.Errorf("%w (log: %s)", err, logPath)
+	}
+	return fmt.Errorf("%w: %s (log: %s)", err, line, logPath)
+}
+
+// firstError is the first line holding "Error" in a CRIU log, without
+// its "(00.123456) " timestamp.
+func firstError(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.Contains(l, "Error") {
+			continue
+		}
+		if strings.HasPrefix(l, "(") {
+			if _, rest, ok := strings.Cut(l, ") "); ok {
+				l = rest
+			}
+		}
+		return strings.TrimSpace(l)
+	}
+	return ""
+}
+
+// DescriptorsFile is runc's file in an image directory saying what fds 0,
+// 1 and 2 of the container's init were ("pipe:[123]", "/dev/null").
+const DescriptorsFile = "descriptors.json"
+
+// StdioNames reads what fds 0-2 of pid are, for descriptors.json (an fd
+// that cannot be read is "").
+func StdioNames(pid int) []string {
+	names := make([]string, 3)
+	for i := range names {
+		if t, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "fd", strconv.Itoa(i))); err == nil {
+			names[i] = t
+		}
+	}
+	return names
+}
+
+// CheckImageDir refuses a restore image directory that is missing or
+// holds no CRIU dump.
+func CheckImageDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("image directory %s does not exist", dir)
+		}
+		return fmt.Errorf("image directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("image directory %s is not a directory", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inventory.img")); err != nil {
+		return fmt.Errorf("%s holds no CRIU checkpoint (no inventory.img)", dir)
+	}
+	return nil
+}
