@@ -182,20 +182,8 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 			opts.InheritFd = append(opts.InheritFd, &rpc.InheritFd{Key: ptr(name), Fd: ptr(int32(i))})
 		}
 	}
-	imageDir, err := os.Open(o.ImagePath)
-	if err != nil {
-		return nil, fmt.Errorf("image directory: %w", err)
-	}
-	defer imageDir.Close()
-	opts.ImagesDirFd = ptr(int32(imageDir.Fd()))
 	logDir := o.ImagePath
 	if o.WorkPath != "" {
-		work, err := openWorkDir(o.WorkPath)
-		if err != nil {
-			return nil, err
-		}
-		defer work.Close()
-		opts.WorkDirFd = ptr(int32(work.Fd()))
 		logDir = o.WorkPath
 	}
 
@@ -229,7 +217,29 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("make %s: %w", criuRoot, err)
 	}
 	opts.Root = ptr(criuRoot)
+	var dirs []*os.File
+	defer func() {
+		for _, f := range dirs {
+			f.Close()
+		}
+	}()
 	sw, err := startInPrivateMounts(func() (*criu.Swrk, error) {
+		// CRIU works in these directories, by fd: opened here, they are
+		// on this namespace's mounts, where CRIU mounts its cgroup yard.
+		imageDir, err := os.Open(o.ImagePath)
+		if err != nil {
+			return nil, fmt.Errorf("image directory: %w", err)
+		}
+		dirs = append(dirs, imageDir)
+		opts.ImagesDirFd = ptr(int32(imageDir.Fd()))
+		if o.WorkPath != "" {
+			work, err := openWorkDir(o.WorkPath)
+			if err != nil {
+				return nil, err
+			}
+			dirs = append(dirs, work)
+			opts.WorkDirFd = ptr(int32(work.Fd()))
+		}
 		if err := prepareMountpoints(rootfsPath, o.Bundle, s.Mounts); err != nil {
 			return nil, err
 		}
@@ -535,28 +545,41 @@ func loUp(pid int) error {
 // startInPrivateMounts runs fn on a thread of its own in a new mount
 // namespace (a slave of ours, so nothing it mounts reaches the host) and
 // returns what fn started there: CRIU, whose mount namespace it is then.
-// The thread is never given back to the Go scheduler; it ends with fn,
-// and the namespace with CRIU.
+// The thread is never given back to the Go scheduler: it ends with fn, and
+// the namespace with CRIU. Never the main thread, whose namespaces are the
+// ones /proc/self names for the rest of the process's life.
 func startInPrivateMounts(fn func() (*criu.Swrk, error)) (*criu.Swrk, error) {
 	type result struct {
 		s   *criu.Swrk
 		err error
 	}
-	ch := make(chan result, 1)
-	go func() {
+	var work func(chan<- result)
+	work = func(done chan<- result) {
 		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Hold the main thread while another goroutine, which
+			// cannot run here meanwhile, does the work elsewhere.
+			inner := make(chan result, 1)
+			go work(inner)
+			r := <-inner
+			runtime.UnlockOSThread()
+			done <- r
+			return
+		}
 		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-			ch <- result{err: fmt.Errorf("new mount namespace: %w", err)}
+			done <- result{err: fmt.Errorf("new mount namespace: %w", err)}
 			return
 		}
 		if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-			ch <- result{err: fmt.Errorf("make mounts private: %w", err)}
+			done <- result{err: fmt.Errorf("make mounts private: %w", err)}
 			return
 		}
 		s, err := fn()
-		ch <- result{s, err}
-	}()
-	res := <-ch
+		done <- result{s, err}
+	}
+	done := make(chan result, 1)
+	go work(done)
+	res := <-done
 	return res.s, res.err
 }
 

@@ -93,9 +93,20 @@ func ExtNsKey(name string) string {
 	return "extRoot" + strings.ToUpper(name[:1]) + name[1:] + "NS"
 }
 
-// LogError is a failed request's error: the first of CRIU's "Error" lines
-// in its log (the cause; later ones are consequences) and where the log is.
+// LogError is a failed request's error with the cause CRIU logged (a
+// NotifyError is returned as it is: the cause is the caller's): the
+// first informative "Error" line of its log (later ones are consequences;
+// "exited, status=1" and "Dumping FAILED" say nothing) and where the log is.
 func LogError(err error, logPath string) error {
+	var ne *NotifyError
+	if errors.As(err, &ne) {
+		return err // ours, not CRIU's
+	}
+	var f *Failure
+	if errors.As(err, &f) {
+		// CRIU's own message is the last error, not the cause.
+		err = errors.New("criu " + reqName(f.Type) + " failed")
+	}
 	line := firstError(logPath)
 	if line == "" {
 		return fmt.Errorf("%w (log: %s)", err, logPath)
@@ -103,8 +114,9 @@ func LogError(err error, logPath string) error {
 	return fmt.Errorf("%w: %s (log: %s)", err, line, logPath)
 }
 
-// firstError is the first line holding "Error" in a CRIU log, without
-// its "(00.123456) " timestamp.
+// firstError is the first informative line holding "Error" in a CRIU
+// log, without its "(00.123456) " timestamp and "Error (file:line): "
+// prefix, or else the first line holding "Error".
 func firstError(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -113,19 +125,36 @@ func firstError(path string) string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	first := ""
 	for sc.Scan() {
 		l := sc.Text()
-		if !strings.Contains(l, "Error") {
+		i := strings.Index(l, "Error (")
+		if i < 0 {
 			continue
 		}
-		if strings.HasPrefix(l, "(") {
-			if _, rest, ok := strings.Cut(l, ") "); ok {
-				l = rest
-			}
+		l = l[i:]
+		if _, rest, ok := strings.Cut(l, "): "); ok {
+			l = rest
 		}
-		return strings.TrimSpace(l)
+		l = strings.TrimSpace(l)
+		if first == "" {
+			first = l
+		}
+		if uninformative(l) {
+			continue
+		}
+		return l
 	}
-	return ""
+	return first
+}
+
+func uninformative(l string) bool {
+	for _, s := range []string{"exited, status=", "Dumping FAILED", "Restoring FAILED", "Pre-dumping FAILED"} {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // DescriptorsFile is runc's file in an image directory saying what fds 0,

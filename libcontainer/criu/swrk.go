@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"golang.org/x/sys/unix"
@@ -76,13 +77,23 @@ type Failure struct {
 func (f *Failure) Error() string {
 	s := "criu " + reqName(f.Type) + " failed"
 	if f.Msg != "" {
-		s += ": " + f.Msg
+		s += ": " + strings.TrimSpace(f.Msg)
 	}
 	if f.Errno != 0 {
 		s += ": " + unix.Errno(f.Errno).Error()
 	}
 	return s
 }
+
+// NotifyError is the caller's failure to handle a notification: the
+// request is abandoned (CRIU undoes its work when the socket closes).
+type NotifyError struct {
+	Script string
+	Err    error
+}
+
+func (e *NotifyError) Error() string { return e.Script + ": " + e.Err.Error() }
+func (e *NotifyError) Unwrap() error { return e.Err }
 
 // ErrEOF: CRIU closed the socket without answering (it died, or could not
 // start its work).
@@ -133,7 +144,7 @@ func (s *Swrk) Do(req *rpc.CriuReq, notify func(*Notification) error) (*rpc.Criu
 		ev := &Notification{Script: nt.GetScript(), Pid: int(nt.GetPid()), Fds: fds}
 		if notify != nil {
 			if err := notify(ev); err != nil {
-				return nil, fmt.Errorf("criu notification %s: %w", ev.Script, err)
+				return nil, &NotifyError{Script: ev.Script, Err: err}
 			}
 		} else {
 			closeAll(fds)

@@ -10,6 +10,7 @@
 #   tests/runc/run.sh [file.bats...]            # the same, without make's deps
 #
 # Env: RUNTIME  teu (default: $TEU or ./teu), runc (built here), or a path
+#      RUNC_PREPARE_ONLY=1  steps 1-3 only; prints the suite's directory
 #      RUNC_TESTS  files to run (names, ".bats" optional), default all
 #      RUNC_TEST_TIMEOUT  seconds a test may take (a watchdog, see below), 300
 #      RUNC_FILE_TIMEOUT  seconds per .bats file, 3600
@@ -120,6 +121,13 @@ bash "$here/patches.sh" "$suite" || die "patching the suite failed"
 
 # ---- 3. images
 bash "$here/images.sh" "$suite/testdata" || die "building the images failed"
+# RUNC_PREPARE_ONLY=1: stop here and print the suite's directory (the
+# checkpoint lane, tests/vm/checkpoint.sh, runs its checkpoint.bats in a
+# guest where CRIU works).
+if [[ -n ${RUNC_PREPARE_ONLY:-} ]]; then
+	echo "$out/tests"
+	exit 0
+fi
 
 # ---- the files to run
 files=("$@")
