@@ -229,7 +229,9 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 		if opts.ExtMnt, err = c.dumpExtMounts(spec); err != nil {
 			return err
 		}
-		desc, err := json.Marshal(criu.StdioNames(c.state.InitPid))
+		names, ttys := criu.StdioDescriptors(c.state.InitPid)
+		opts.External = append(opts.External, ttys...)
+		desc, err := json.Marshal(names)
 		if err != nil {
 			return err
 		}

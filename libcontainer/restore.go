@@ -176,9 +176,10 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 	if err := r.namespaces(opts); err != nil {
 		return nil, err
 	}
-	// CRIU's stdio are ours: each old stdio pipe is replaced by ours.
+	// CRIU's stdio are ours: each old stdio pipe, and each terminal from
+	// outside the container, is replaced by ours.
 	for i, name := range stdio {
-		if i < 3 && strings.HasPrefix(name, "pipe:") {
+		if i < 3 && (strings.HasPrefix(name, "pipe:") || strings.HasPrefix(name, "tty[")) {
 			opts.InheritFd = append(opts.InheritFd, &rpc.InheritFd{Key: ptr(name), Fd: ptr(int32(i))})
 		}
 	}

@@ -161,16 +161,72 @@ func uninformative(l string) bool {
 // 1 and 2 of the container's init were ("pipe:[123]", "/dev/null").
 const DescriptorsFile = "descriptors.json"
 
-// StdioNames reads what fds 0-2 of pid are, for descriptors.json (an fd
-// that cannot be read is "").
-func StdioNames(pid int) []string {
-	names := make([]string, 3)
+// StdioDescriptors says what fds 0-2 of pid are, for descriptors.json
+// ("pipe:[123]", "/dev/null"; "" when unreadable). A terminal from outside
+// the process's mount namespace (the shell's, for --shell-job), which CRIU
+// cannot find a mount for, is named by CRIU's key for an external terminal,
+// "tty[RDEV:DEV]", and returned in external too, to be declared at dump:
+// restore then passes its own stdio in its place, as runc does for pipes.
+func StdioDescriptors(pid int) (names, external []string) {
+	proc := "/proc/" + strconv.Itoa(pid)
+	mounts := mountIDs(proc + "/mountinfo")
+	names = make([]string, 3)
 	for i := range names {
-		if t, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "fd", strconv.Itoa(i))); err == nil {
-			names[i] = t
+		fd := strconv.Itoa(i)
+		t, err := os.Readlink(proc + "/fd/" + fd)
+		if err != nil {
+			continue
+		}
+		names[i] = t
+		var st unix.Stat_t
+		if unix.Stat(proc+"/fd/"+fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || !isTTY(st.Rdev) {
+			continue
+		}
+		if id, ok := fdMountID(proc + "/fdinfo/" + fd); ok && mounts != nil && !mounts[id] {
+			names[i] = fmt.Sprintf("tty[%x:%x]", st.Rdev, st.Dev)
+			external = append(external, names[i])
 		}
 	}
-	return names
+	return names, external
+}
+
+// isTTY: a pty peer (majors 136-143), a virtual console or serial line
+// (4), or /dev/tty, /dev/console (5).
+func isTTY(rdev uint64) bool {
+	m := unix.Major(rdev)
+	return (m >= 136 && m <= 143) || m == 4 || m == 5
+}
+
+// mountIDs are the ids of the mounts in a mountinfo file; nil if unread.
+func mountIDs(path string) map[int]bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	ids := map[int]bool{}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f, _, ok := strings.Cut(l, " "); ok {
+			if id, err := strconv.Atoi(f); err == nil {
+				ids[id] = true
+			}
+		}
+	}
+	return ids
+}
+
+// fdMountID reads "mnt_id:" from an fdinfo file.
+func fdMountID(path string) (int, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "mnt_id:"); ok {
+			id, err := strconv.Atoi(strings.TrimSpace(v))
+			return id, err == nil
+		}
+	}
+	return 0, false
 }
 
 // CheckImageDir refuses a restore image directory that is missing or

@@ -121,8 +121,8 @@ func TestCheckImageDir(t *testing.T) {
 	}
 }
 
-func TestStdioNames(t *testing.T) {
-	names := StdioNames(os.Getpid())
+func TestStdioDescriptors(t *testing.T) {
+	names, ext := StdioDescriptors(os.Getpid())
 	if len(names) != 3 {
 		t.Fatalf("names %v", names)
 	}
@@ -131,5 +131,15 @@ func TestStdioNames(t *testing.T) {
 		if n != want {
 			t.Errorf("fd %d: %q, want %q", i, n, want)
 		}
+	}
+	// Our own stdio is on our own mounts: nothing external.
+	if len(ext) != 0 {
+		t.Errorf("external %v", ext)
+	}
+	if id, ok := fdMountID("/proc/self/fdinfo/0"); ok && !mountIDs("/proc/self/mountinfo")[id] {
+		t.Errorf("fd 0's mount %d not in our mountinfo", id)
+	}
+	if !isTTY(unix.Mkdev(136, 3)) || !isTTY(unix.Mkdev(5, 1)) || isTTY(unix.Mkdev(1, 3)) {
+		t.Error("isTTY")
 	}
 }

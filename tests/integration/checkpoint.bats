@@ -229,7 +229,7 @@ gone() {
 	# A server and a client in the container's own network namespace,
 	# connected over lo: the client sends 1, 2, 3... the server stores them.
 	set_args sh -c 'exec </dev/null >/dev/null 2>&1
-		nc -l -p 5000 >/data/recv &
+		nc -l -p 5000 -e sh -c "exec cat >/data/recv" &
 		while ! (i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done | nc 127.0.0.1 5000); do sleep 0.1; done'
 	teu run -d --bundle "$BUNDLE" criu-tcp
 	for i in $(seq 600); do [ "$(tail -n1 "$DATA/recv" 2>/dev/null || echo 0)" -gt 5 ] && break; sleep 0.05; done
@@ -275,7 +275,8 @@ gone() {
 	teu run -d --bundle "$BUNDLE" criu-att
 	wait_cnt_above 3
 	teu checkpoint --image-path "$IMG" criu-att
-	teu restore --bundle "$BUNDLE" --image-path "$IMG" criu-att </dev/null >"$TEST_ROOT/restore.out" 2>&1 &
+	# teu itself, not the shell function: the signal must reach it.
+	"$TEU_BIN" --root "$TEU_ROOT" restore --bundle "$BUNDLE" --image-path "$IMG" criu-att </dev/null >"$TEST_ROOT/restore.out" 2>&1 &
 	rp=$!
 	BG_PIDS="$rp"
 	wait_status criu-att running
@@ -283,6 +284,7 @@ gone() {
 	st=0
 	wait "$rp" || st=$?
 	cat "$TEST_ROOT/restore.out"
+	echo "restore exited $st"
 	[ "$st" = 3 ]
 	[ ! -e "$TEU_ROOT/criu-att" ]
 }
