@@ -51,8 +51,10 @@ done
 # runc's suite, patched as the runc lane runs it, with its helpers and
 # images (copied: the guest cannot follow links into the host's cache).
 suite=$(RUNC_PREPARE_ONLY=1 RUNTIME=teu "$SRC/tests/runc/run.sh") || die "preparing runc's suite failed"
-mkdir -p "$SHARE/runc"
-cp -rL "$suite/integration" "$suite/cmd" "$SHARE/runc/"
+mkdir -p "$SHARE/runc/cmd"
+cp -rL "$suite/integration" "$SHARE/runc/"
+# the helpers built, not their Go sources (build/ is inside teu's module)
+cp -r "$suite/cmd/_bin" "$SHARE/runc/cmd/"
 cp "$HERE/checkpoint-runc-expected.txt" "$SHARE/runc/expected.txt"
 
 # What CRIU inspects or uses: socket diagnostics (inet/tcp/udp/unix/
