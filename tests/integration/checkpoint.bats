@@ -198,18 +198,16 @@ gone() {
 @test "checkpoint: --shell-job: a process on a terminal it does not own goes on on restore's terminal" {
 	requires_criu
 	set_args sh -c 'i=0; while :; do i=$((i+1)); echo "job $i"; sleep 0.1; done'
+	# Its stdio is a terminal from outside, as a shell's job has: teu
+	# declares it external to CRIU and restore gives it its own.
 	"$TEU_HELPERS/ptyrun" "$TEST_ROOT/pty1.out" "$TEU_BIN" --root "$TEU_ROOT" run -d --bundle "$BUNDLE" criu-job &
 	p1=$!
 	BG_PIDS="$p1"
 	for i in $(seq 600); do grep -q "job 5" "$TEST_ROOT/pty1.out" 2>/dev/null && break; sleep 0.05; done
 	grep -q "job 5" "$TEST_ROOT/pty1.out"
-	# Without --shell-job CRIU refuses the foreign terminal; the container
-	# keeps running.
-	run teu checkpoint --image-path "$IMG" criu-job
-	echo "$output"
-	assert_one_error_line
-	[ "$(teu state criu-job | jq -r .status)" = running ]
 	teu checkpoint --shell-job --image-path "$IMG" criu-job
+	grep -q '"tty\[' "$IMG/descriptors.json"
+	# The old terminal is closed by all: the first ptyrun is done.
 	wait "$p1"
 	last=$(tr -d '\r' <"$TEST_ROOT/pty1.out" | grep -o 'job [0-9]*' | tail -n1 | cut -d' ' -f2)
 	"$TEU_HELPERS/ptyrun" "$TEST_ROOT/pty2.out" "$TEU_BIN" --root "$TEU_ROOT" restore -d --shell-job --bundle "$BUNDLE" --image-path "$IMG" criu-job &
@@ -230,9 +228,14 @@ gone() {
 	# connected over lo: the client sends 1, 2, 3... the server stores them.
 	set_args sh -c 'exec </dev/null >/dev/null 2>&1
 		nc -l -p 5000 -e sh -c "exec cat >/data/recv" &
-		while ! (i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done | nc 127.0.0.1 5000); do sleep 0.1; done'
+		until grep -q ":1388 [0-9A-F]*:0000 0A" /proc/net/tcp /proc/net/tcp6; do sleep 0.1; done
+		i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done | nc 127.0.0.1 5000
+		echo "client exited: $?" >/data/client
+		exec sleep 100000'
 	teu run -d --bundle "$BUNDLE" criu-tcp
 	for i in $(seq 600); do [ "$(tail -n1 "$DATA/recv" 2>/dev/null || echo 0)" -gt 5 ] && break; sleep 0.05; done
+	cat "$DATA/client" 2>/dev/null || true
+	[ "$(tail -n1 "$DATA/recv")" -gt 5 ]
 	run teu checkpoint --image-path "$IMG" criu-tcp
 	echo "$output"
 	assert_one_error_line

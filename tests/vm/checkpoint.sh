@@ -56,6 +56,16 @@ cp -rL "$suite/integration" "$SHARE/runc/"
 # the helpers built, not their Go sources (build/ is inside teu's module)
 cp -r "$suite/cmd/_bin" "$SHARE/runc/cmd/"
 cp "$HERE/checkpoint-runc-expected.txt" "$SHARE/runc/expected.txt"
+# get-images.sh asks `go env GOARCH` (then finds the images in place); the
+# guest has no Go: this answers for it.
+cat >"$SHARE/bin/go" <<'GO'
+#!/bin/sh
+[ "$1 $2" = "env GOARCH" ] && { echo amd64; exit 0; }
+[ "$1" = env ] && { echo; exit 0; }
+echo "go: not in the checkpoint guest" >&2
+exit 1
+GO
+chmod 755 "$SHARE/bin/go"
 
 # What CRIU inspects or uses: socket diagnostics (inet/tcp/udp/unix/
 # netlink/packet), netfilter for its network lock (nf_tables with the
