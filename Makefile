@@ -15,7 +15,7 @@ LDFLAGS   += -extldflags "-static"
 # more page fault (~15 us each on this PVM guest): the classic collector
 # saves ~75 faults per start (bench/README.md). Go 1.27 may drop the knob.
 export GOEXPERIMENT := nogreenteagc
-DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap strace shellcheck zsh
+DEB_PKGS  := busybox-static libseccomp-dev bats jq gcc libc6-dev runc iproute2 uidmap strace shellcheck zsh criu
 
 # make install: where, as a distribution package would put it (DESTDIR
 # for staging).
@@ -26,7 +26,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 MANPAGES    := $(notdir $(wildcard docs/man/*.8))
 
-.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet check lint docs install uninstall clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc test-runc-v2 runc-deps
+.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet check lint docs install uninstall clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc test-runc-v2 runc-deps test-checkpoint
 
 all: teu
 
@@ -136,6 +136,20 @@ test-lsm: deps teu
 test-systemd: deps teu
 	tests/vm/systemd.sh $(BUILD)/systemd
 
+# test-checkpoint: checkpoint/restore with CRIU, which cannot work on this
+# host's kernel, in a QEMU guest that has the modules it needs
+# (tests/vm/checkpoint.sh, docs/checkpoint.md): teu's checkpoint.bats,
+# runc's checkpoint.bats against teu, and a containerd round trip. Root.
+CHECKPOINT_PKGS = iptables tar containerd $(RUNC_PKGS)
+test-checkpoint: deps teu
+	@missing=""; for p in $(CHECKPOINT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			-o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+	tests/vm/checkpoint.sh $(BUILD)/checkpoint
+
 # bench: teu, runc and crun side by side (bench/README.md); root. It
 # installs runc, crun and GNU time if missing, prints a markdown table and
 # puts it into bench/README.md. Not part of `make test`. BENCH_FLAGS: e.g.
@@ -206,10 +220,11 @@ test-runc-v2: deps teu runc-deps
 
 # test: the whole suite, as CI runs it (root): make check (static checks,
 # the unit tests under the race detector), a short fuzz run, the bats tests
-# on this host, the cgroup v2, runc-on-v2, LSM and systemd lanes in QEMU guests, the
+# on this host, the cgroup v2, runc-on-v2, LSM, systemd and checkpoint lanes in QEMU
+# guests, the
 # engines (containerd, CRI, Docker, podman running teu), and the
 # conformance suite (its last line: "N passed, M failed").
-test: deps check fuzz integration test-cgroupv2 test-runc-v2 test-lsm test-systemd test-engines conformance
+test: deps check fuzz integration test-cgroupv2 test-runc-v2 test-lsm test-systemd test-checkpoint test-engines conformance
 
 clean:
 	rm -rf teu $(BUILD)

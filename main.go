@@ -72,7 +72,7 @@ and ms; JSON lines with --log-format json).`
 		createCommand, startCommand, runCommand, stateCommand, killCommand,
 		deleteCommand, listCommand, specCommand,
 		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
-		execCommand, featuresCommand, planCommand,
+		execCommand, featuresCommand, planCommand, checkpointCommand, restoreCommand,
 	}
 	app.Before = func(c *cli.Context) error {
 		if err := setupLogging(c); err != nil {

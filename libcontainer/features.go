@@ -17,7 +17,15 @@ import (
 // nothing teu would refuse or ignore. annotations are added as they are.
 func Features(annotations map[string]string) *features.Features {
 	t, f := true, false
-	ann := map[string]string{"io.github.seccomp.libseccomp.version": seccomp.Version()}
+	ann := map[string]string{
+		"io.github.seccomp.libseccomp.version": seccomp.Version(),
+		// runc's annotation for CRIU checkpoint/restore, which other
+		// runtimes may set: teu has it (docs/checkpoint.md), whether or
+		// not this host's CRIU and kernel can do it.
+		"org.opencontainers.runc.checkpoint.enabled": "true",
+		// What it does not do: refused with an error.
+		"org.teu-runtime.checkpoint.unsupported": "rootless; --lazy-pages checkpoint without --page-server; containers without a mount namespace; restoring a network namespace's devices, addresses and routes",
+	}
 	for k, v := range annotations {
 		ann[k] = v
 	}
@@ -60,6 +68,8 @@ func Features(annotations map[string]string) *features.Features {
 			NetDevices:      &features.NetDevices{Enabled: &t},
 		},
 		Annotations: ann,
+		// Annotations that change what the runtime does on the host.
+		PotentiallyUnsafeConfigAnnotations: []string{"org.criu.config"},
 	}
 }
 

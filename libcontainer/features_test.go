@@ -96,6 +96,12 @@ func TestFeaturesListExactlyTheTables(t *testing.T) {
 	if f.Annotations["io.github.seccomp.libseccomp.version"] != seccomp.Version() || f.Annotations["org.teu-runtime.version"] != "test" {
 		t.Errorf("annotations %v", f.Annotations)
 	}
+	// checkpoint/restore (checkpoint.go): runc's annotation, and the CRIU
+	// configuration annotation it honours as potentially unsafe, as runc.
+	if f.Annotations["org.opencontainers.runc.checkpoint.enabled"] != "true" {
+		t.Errorf("checkpoint annotation missing: %v", f.Annotations)
+	}
+	same(t, "potentially unsafe annotations", f.PotentiallyUnsafeConfigAnnotations, []string{criuConfigAnnotation})
 }
 
 // What features lists, teu must accept: each entry is checked against the

@@ -135,7 +135,13 @@ bash "$here/patches.sh" "$suite" || die "patching the suite failed"
 
 # ---- 3. images
 bash "$here/images.sh" "$suite/testdata" || die "building the images failed"
-[[ -z ${RUNC_PREPARE_ONLY:-} ]] || exit 0
+# RUNC_PREPARE_ONLY=1: stop here and print the suite's directory (the
+# checkpoint lane, tests/vm/checkpoint.sh, runs its checkpoint.bats in a
+# guest where CRIU works).
+if [[ -n ${RUNC_PREPARE_ONLY:-} ]]; then
+	echo "$out/tests"
+	exit 0
+fi
 fi
 [[ -d $suite ]] || die "no prepared suite in $out"
 
@@ -181,6 +187,14 @@ cgroup_dirs() { # every cgroup directory (depth <= 4), to spot what a file left
 	done | sort
 }
 cgtop_before=$(ls -d /sys/fs/cgroup/*/ 2>/dev/null)
+# checkpoint.bats' "container specific CRIU config" test writes
+# /etc/criu/default.conf (a log-file= line) and leaves it: every later criu
+# run on the host would then log there. Removed after each file when the
+# run did not find one.
+criu_conf_before=
+[[ -e /etc/criu/default.conf ]] && criu_conf_before=1
+criu_dir_before=
+[[ -d /etc/criu ]] && criu_dir_before=1
 cleanup_file() { # tmp dir of one bats file
 	local tmp=$1 st id p exe m dev
 	# containers whose state is under the file's TMPDIR
@@ -231,6 +245,11 @@ cleanup_file() { # tmp dir of one bats file
 		mountpoint -q "$m" && continue
 		find "$m" -depth -type d -empty -exec rmdir {} + 2>/dev/null
 	done
+	if [[ -z $criu_conf_before && -e /etc/criu/default.conf ]]; then
+		echo "cleanup: rm /etc/criu/default.conf"
+		rm -f /etc/criu/default.conf
+		[[ -n $criu_dir_before ]] || rmdir /etc/criu 2>/dev/null
+	fi
 	rm -rf "$tmp" 2>/dev/null || echo "cleanup: cannot remove $tmp"
 }
 

@@ -35,6 +35,9 @@
 #   TEU_VM_KERNEL_PKG  kernel package (default: linux-image-amd64's
 #                      dependency, resolved once and then pinned in the cache)
 #   TEU_VM_CACHE       /var/cache/teu-vm
+#   TEU_VM_MODULES     extra kernel modules loaded at boot, with their
+#                      dependencies (e.g. "tun veth"; a different list
+#                      makes and caches a different base image)
 #   TEU_VM_APPEND      extra kernel command line words (e.g. "security=selinux
 #                      selinux=1")
 #   TEU_VM_ROOT_IMAGE  an ext4 image of a root filesystem with systemd: the
@@ -148,9 +151,10 @@ MODDIR=$KDIR/root/lib/modules/$KVER
 
 # ------------------------------------------------------------ modules
 # What the guest needs beyond the built-ins: 9p over virtio for the share,
-# loop and overlay for tests. The package has no modules.dep (depmod runs
-# at install), so dependencies come from each module's "depends=" modinfo.
-WANT="virtio_pci 9pnet_virtio 9p loop overlay"
+# loop and overlay for tests, and TEU_VM_MODULES. The package has no
+# modules.dep (depmod runs at install), so dependencies come from each
+# module's "depends=" modinfo.
+WANT="virtio_pci 9pnet_virtio 9p loop overlay${TEU_VM_MODULES:+ $TEU_VM_MODULES}"
 unpack() {
 	case $1 in
 	*.xz) xz -dc "$1" ;;
