@@ -192,7 +192,12 @@ func fatal(err error) {
 	if logFile != nil {
 		slog.Error(err.Error())
 	}
-	fmt.Fprintln(os.Stderr, "teu: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	line := "teu: " + err.Error()
+	var xf *libcontainer.ExecFailed
+	if errors.As(err, &xf) {
+		line = xf.Error() // as runc's init prints it
+	}
+	fmt.Fprintln(os.Stderr, strings.ReplaceAll(line, "\n", " "))
 	os.Exit(code)
 }
 

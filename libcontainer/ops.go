@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -57,6 +58,9 @@ func (c *Container) Start() error {
 	}
 	if len(failure) > 0 {
 		if e, ok := plan.DecodeLateError(failure); ok {
+			if strings.HasPrefix(e.Desc, "exec ") {
+				return fmt.Errorf("start %s: %w", c.ID(), &ExecFailed{e})
+			}
 			return fmt.Errorf("start %s: %w", c.ID(), e)
 		}
 		return fmt.Errorf("start %s: container init failed", c.ID())
@@ -278,6 +282,13 @@ func DeleteForce(root, id string) error {
 	c := &Container{root: root, dir: d, state: st}
 	return c.Delete(true)
 }
+
+// ExecFailed: the execve of the container's process failed. runc's init
+// prints this alone on the container's stderr ("exec /run.sh: no such file
+// or directory"), and so does teu's CLI.
+type ExecFailed struct{ plan.LateError }
+
+func (e *ExecFailed) Error() string { return e.LateError.Error() }
 
 // executorWait bounds how long delete waits for a killed create's
 // executor, which exits as soon as its child does (waitExecutor).

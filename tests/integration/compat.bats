@@ -439,3 +439,22 @@ mount_order_config() {
 	[[ "$output" == *" master:"* ]]
 	[[ "$output" != *shared:* ]]
 }
+
+@test "compat: an execve failure of the container's process is runc's one line" {
+	printf '#!/mmnnttbb foo bar\nsh\n' > "$BUNDLE/rootfs/run.sh"
+	chmod +x "$BUNDLE/rootfs/run.sh"
+	set_args /run.sh
+	run teu run --bundle "$BUNDLE" c1
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "${lines[0]}" = "exec /run.sh: no such file or directory" ]
+	# In --log the line keeps what failed.
+	teu create --bundle "$BUNDLE" c2
+	run teu --log "$TEST_ROOT/log" --log-format json start c2
+	[ "$status" -ne 0 ]
+	[ "$output" = "exec /run.sh: no such file or directory" ]
+	grep -q '"msg":"start c2: exec /run.sh: no such file or directory"' "$TEST_ROOT/log"
+	teu delete --force c1
+	teu delete --force c2
+	[ -z "$(teu list -q)" ]
+}
