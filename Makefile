@@ -198,8 +198,9 @@ conformance: teu
 # Fails on any failure not in tests/runc/expected-failures.txt (what runc
 # itself fails on this host). RUNTIME=runc: against runc v1.5.3 built from
 # the same module; RUNC_TESTS="kill.bats exec.bats": those files only.
-# Results: build/runc-suite/results/<runtime>/. Not in `test` yet. No
-# criu: Debian 12's cannot checkpoint on this kernel (checkpoint.bats skips).
+# Results: build/runc-suite/results/<runtime>/. Part of `test`. criu is
+# installed but cannot work on this kernel: checkpoint.bats runs in the
+# checkpoint lane's guest instead.
 RUNC_PKGS := gawk debootstrap pkg-config tini
 runc-deps:
 	@missing=""; for p in $(RUNC_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -220,11 +221,11 @@ test-runc-v2: deps teu runc-deps
 
 # test: the whole suite, as CI runs it (root): make check (static checks,
 # the unit tests under the race detector), a short fuzz run, the bats tests
-# on this host, the cgroup v2, runc-on-v2, LSM, systemd and checkpoint lanes in QEMU
-# guests, the
-# engines (containerd, CRI, Docker, podman running teu), and the
-# conformance suite (its last line: "N passed, M failed").
-test: deps check fuzz integration test-cgroupv2 test-runc-v2 test-lsm test-systemd test-checkpoint test-engines conformance
+# on this host, the same tests with a sanitized executor, runc's own suite
+# on this host; the cgroup v2, runc-on-v2, LSM, systemd and checkpoint
+# lanes in QEMU guests; the engines (containerd, CRI, Docker, podman
+# running teu); the conformance suite (its last line: "N passed, M failed").
+test: deps check fuzz integration test-sanitizers test-runc test-cgroupv2 test-runc-v2 test-lsm test-systemd test-checkpoint test-engines conformance
 
 clean:
 	rm -rf teu $(BUILD)

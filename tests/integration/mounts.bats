@@ -126,7 +126,7 @@ start_and_wait() {
 	[ -z "$(mnt /rprivate/sub)" ]
 }
 
-@test "mounts: rootfsPropagation rslave (default): host mounts under the rootfs propagate in" {
+@test "mounts: rootfsPropagation unset: the rootfs's parent mount is made private (runc's rule); rslave: host mounts under the rootfs propagate in" {
 	mount --bind "$BUNDLE/rootfs" "$BUNDLE/rootfs"
 	mount --make-shared "$BUNDLE/rootfs"
 	mkdir -p "$BUNDLE/rootfs/mnt"
@@ -134,7 +134,19 @@ start_and_wait() {
 	create_out c1
 	mount -t tmpfs tmpfs "$BUNDLE/rootfs/mnt"
 	start_and_wait c1
-	echo "$output"
+	umount "$BUNDLE/rootfs/mnt"
+	echo "unset: $output"
+	[ -n "$(mnt /)" ]
+	[[ "$(mnt /)" != *" master:"* ]]
+	[[ "$(mnt /)" != *" shared:"* ]]
+	[ -z "$(mnt /mnt)" ]
+
+	update_config '.linux.rootfsPropagation = "rslave"'
+	create_out c2
+	mount -t tmpfs tmpfs "$BUNDLE/rootfs/mnt"
+	start_and_wait c2
+	umount "$BUNDLE/rootfs/mnt"
+	echo "rslave: $output"
 	[[ "$(mnt /)" == *" master:"* ]]
 	[[ "$(mnt /)" != *" shared:"* ]]
 	[ -n "$(mnt /mnt)" ]
@@ -151,7 +163,9 @@ start_and_wait() {
 		echo "$p: $output"
 		[ "$status" -eq 0 ]
 		case $p in
-		*private | slave) [[ "$output" != *" shared:"* && "$output" != *" master:"* ]] ;;
+		*private) [[ "$output" != *" shared:"* && "$output" != *" master:"* ]] ;;
+		# runc's rule: the rootfs's parent becomes a slave, and so the root.
+		slave) [[ "$output" != *" shared:"* && "$output" == *" master:"* ]] ;;
 		*shared) [[ "$output" == *" shared:"* ]] ;;
 		unbindable) [[ "$output" == *" unbindable "* ]] ;;
 		esac

@@ -151,16 +151,16 @@ stat_of_sh='set -- $(cat /proc/$$/stat); shift 17; echo nice=$2; shift 23; echo 
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Cpus_allowed_list:"*[[:space:]]0 ]]
 	# initial is what exec's init runs on until it joins the container's
-	# cgroup; teu's debug log reads it back from the kernel.
+	# cgroup; teu's debug log reads it back from the kernel, in runc's words.
 	printf '%s\n' '{"args": ["true"], "cwd": "/", "execCPUAffinity": {"initial": "1"}}' >"$TEST_ROOT/p.json"
 	run teu --debug --log "$TEST_ROOT/log" exec -p "$TEST_ROOT/p.json" x
 	[ "$status" -eq 0 ]
-	grep 'initial CPU affinity' "$TEST_ROOT/log"
-	grep -q 'initial CPU affinity.*cpus=1$' "$TEST_ROOT/log"
+	grep 'affinity: 0x2' "$TEST_ROOT/log"
+	grep -q 'nsexec\[[0-9]*\]: affinity: 0x2.*cpus=1$' "$TEST_ROOT/log"
 	# A CPU that is not there is one clear error.
 	exec_json x '{"args": ["true"], "cwd": "/", "execCPUAffinity": {"final": "7"}}'
 	echo "$output"
-	assert_one_error_line
+	assert_one_error_line 255
 	[[ "$output" == *"final CPU affinity"* ]]
 }
 
@@ -192,7 +192,7 @@ stat_of_sh='set -- $(cat /proc/$$/stat); shift 17; echo nice=$2; shift 23; echo 
 	update_config '.linux.memoryPolicy = {"mode": "MPOL_BIND"}'
 	run_sh true
 	assert_one_error_line
-	[[ "$output" == *"linux.memoryPolicy: MPOL_BIND needs nodes"* ]]
+	[[ "$output" == *"linux.memoryPolicy: invalid memory policy: MPOL_BIND needs nodes"* ]]
 	# A node the machine does not have: the kernel refuses.
 	update_config '.linux.memoryPolicy = {"mode": "MPOL_BIND", "nodes": "63"}'
 	run_sh true

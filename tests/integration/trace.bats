@@ -60,10 +60,19 @@ phases() {
 	for p in load process prepare "exec init" "init credentials" setup wait total; do
 		printf '%s\n' "$output" | grep -qx "$p" || { echo "no phase $p in: $output" >&2; return 1; }
 	done
-	teu --trace delete --force c1 2>"$TEST_ROOT/err"
+	teu kill c1 KILL
+	wait_status c1 stopped
+	teu --trace delete c1 2>"$TEST_ROOT/err"
 	run phases "$TEST_ROOT/err" delete c1
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf 'load\ndelete\ntotal')" ]
+	# --force loads the state as part of its delete (it also reads what
+	# a damaged state's records name).
+	teu run -d --bundle "$BUNDLE" c2
+	teu --trace delete --force c2 2>"$TEST_ROOT/err"
+	run phases "$TEST_ROOT/err" delete c2
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'delete\ntotal')" ]
 }
 
 @test "trace: with --log the phases are log records, JSON with --log-format json" {
