@@ -85,7 +85,7 @@ func (t *mountTrees) plan() (made map[int]*os.File, later map[int]bool, err erro
 			}
 			ns = int(f.Fd())
 		}
-		tree, err := rootfs.SourceTree(m, t.bundle, ns)
+		tree, err := rootfs.SourceTree(m, t.bundle, ns, userns && !idmap)
 		if err != nil {
 			return fail(fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err))
 		}
@@ -108,7 +108,7 @@ func (t *mountTrees) finish(i, fd int) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
-	if err := rootfs.FinishTree(fd, m, int(ns.Fd())); err != nil {
+	if err := rootfs.FinishTree(fd, m, int(ns.Fd()), false); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
 	}
 	return nil

@@ -307,9 +307,7 @@ func (p *Compiler) bindVia(desc, source, dest string, o *mountOpts, tag int) err
 	if tag != 0 {
 		b.Add(desc+": idmap", plan.OpSendFd, plan.Int(int64(tree)), plan.Int(int64(tag)))
 	} else {
-		if set, clr := o.attrs(); set|clr != 0 {
-			b.Add(desc+": mount_setattr", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(0), plan.Int(int64(set)), plan.Int(int64(clr)), plan.Int(0))
-		}
+		p.bindFlags(desc, tree, o, hostSrc)
 		if o.recSet|o.recClr != 0 {
 			b.Add(desc+": mount_setattr (recursive)", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(unix.AT_RECURSIVE),
 				plan.Int(int64(o.recSet)), plan.Int(int64(o.recClr)), plan.Int(0))
@@ -318,6 +316,41 @@ func (p *Compiler) bindVia(desc, source, dest string, o *mountOpts, tag int) err
 	p.moveTree(desc, destR, tree, o)
 	p.v.add(destR, hostSrc)
 	return nil
+}
+
+// bindFlags gives a bind mount's tree the flags its options ask, as runc
+// does: options that set or clear a flag make the mount's flags exactly
+// those asked (atime kept unless one is asked); none keep the source's.
+// In a user namespace the source's flags may be locked: where setting
+// them exactly fails with EPERM, runc keeps the locked ones, unless the
+// options clear one of them or ask another atime, which is an error. The
+// source's flags are read here (statfs) and both attempts put in the plan.
+func (p *Compiler) bindFlags(desc string, tree int, o *mountOpts, hostSrc string) {
+	b := p.b
+	set, clr, ok := o.exactAttrs()
+	if !ok {
+		return
+	}
+	first := len(b.Steps())
+	b.Add(desc+": mount_setattr", plan.OpSetattr, plan.Int(int64(tree)), plan.Int(0), plan.Int(int64(set)), plan.Int(int64(clr)), plan.Int(0))
+	if !p.c.UserNS {
+		return
+	}
+	src, err := p.v.host.MountFlags(hostSrc)
+	if err != nil {
+		return // the first attempt's error stands
+	}
+	lset, lclr, why := o.lockedAttrs(src)
+	if why != "" {
+		// The same attempt again, which fails as the first did, to
+		// say why it cannot be helped.
+		lset, lclr = set, clr
+		desc += ": " + why
+	} else {
+		desc += ": mount_setattr keeping the source's locked flags"
+	}
+	b.Add(desc, plan.OpSetattr, plan.Int(int64(tree)), plan.Int(0), plan.Int(int64(lset)), plan.Int(int64(lclr)), plan.Int(0))
+	p.at(first, first+2, -1, int(unix.EPERM))
 }
 
 // newFs mounts a new filesystem (proc, sysfs, tmpfs, devpts, mqueue, ...).

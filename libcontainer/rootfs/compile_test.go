@@ -54,6 +54,9 @@ func (h fakeHost) Readlink(p string) (string, error) {
 	return f.target, nil
 }
 
+// MountFlags: every fake path is on a mount with no flags but nodev.
+func (h fakeHost) MountFlags(string) (uintptr, error) { return unix.MS_NODEV, nil }
+
 func dir(m fs.FileMode) fakeFile { return fakeFile{mode: fs.ModeDir | m} }
 func link(t string) fakeFile     { return fakeFile{mode: fs.ModeSymlink | 0o777, target: t} }
 

@@ -31,8 +31,9 @@ func IDMapped(m *specs.Mount) bool {
 // over the source's filesystem, and a container in a user namespace of its
 // own may not even reach a source the config names (runc opens those as the
 // host's root too): the parent does this on the host, the init only moves
-// the tree.
-func SourceTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
+// the tree. locked: the container has a user namespace, where the kernel
+// would lock the source's flags; they are kept as runc keeps them.
+func SourceTree(m *specs.Mount, bundle string, usernsFd int, locked bool) (*os.File, error) {
 	o, err := parseOptions(m.Options)
 	if err != nil {
 		return nil, err
@@ -53,7 +54,7 @@ func SourceTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
 		return nil, fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	tree := os.NewFile(uintptr(fd), src)
-	if err := FinishTree(fd, m, usernsFd); err != nil {
+	if err := FinishTree(fd, m, usernsFd, locked); err != nil {
 		tree.Close()
 		return nil, err
 	}
@@ -63,12 +64,12 @@ func SourceTree(m *specs.Mount, bundle string, usernsFd int) (*os.File, error) {
 // FinishTree sets the attributes of m, and its idmap with usernsFd >= 0,
 // on a detached tree of its source (made by SourceTree, or by the init for
 // a source inside the container).
-func FinishTree(fd int, m *specs.Mount, usernsFd int) error {
+func FinishTree(fd int, m *specs.Mount, usernsFd int, locked bool) error {
 	o, err := parseOptions(m.Options)
 	if err != nil {
 		return err
 	}
-	if err := setAttrs(fd, o); err != nil {
+	if err := setAttrs(fd, o, locked); err != nil {
 		return err
 	}
 	if usernsFd < 0 {
@@ -104,10 +105,22 @@ func SourceInRootfs(m *specs.Mount, rootfs, bundle string) bool {
 	return inside
 }
 
-// setAttrs applies o's mount attributes to the detached tree.
-func setAttrs(tree int, o *mountOpts) error {
-	set, clr := o.attrs()
-	if set|clr != 0 {
+// setAttrs applies o's mount attributes to the detached tree, by runc's
+// rules for bind mounts (bindFlags), with the source's lockable flags kept
+// when locked.
+func setAttrs(tree int, o *mountOpts, locked bool) error {
+	set, clr, ok := o.exactAttrs()
+	if ok && locked {
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(tree, &st); err != nil {
+			return fmt.Errorf("fstatfs: %w", err)
+		}
+		var why string
+		if set, clr, why = o.lockedAttrs(statfsFlags(st.Flags)); why != "" {
+			return fmt.Errorf("%s: %w", why, unix.EPERM)
+		}
+	}
+	if ok {
 		attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 			return fmt.Errorf("mount_setattr: %w", err)

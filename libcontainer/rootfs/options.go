@@ -140,31 +140,129 @@ func parseOptions(opts []string) (*mountOpts, error) {
 	return o, nil
 }
 
-// attrs converts the MS_* flags of a bind mount to mount_setattr(2) form.
-func (o *mountOpts) attrs() (set, clr uint64) {
-	conv := []struct {
+const (
+	// msAtime: the atime flags of mount(2).
+	msAtime = unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+	// msLockable: what the kernel locks on the mounts a user namespace's
+	// mount namespace inherits (MNT_LOCK_*), as runc counts them.
+	msLockable = unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOSUID | msAtime
+	// attrFlags: the per-mount flags a bind remount sets or clears.
+	attrFlags = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NOSYMFOLLOW
+)
+
+// exactAttrs is runc's bind remount in mount_setattr(2) form: ok when
+// the options set a flag (beyond bind, rbind, remount) or clear one; then
+// the mount gets exactly the flags they set, its atime kept unless an
+// atime flag is set (mount(2)'s MS_REMOUNT rule).
+func (o *mountOpts) exactAttrs() (set, clr uint64, ok bool) {
+	if o.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) == 0 && o.clear == 0 {
+		return 0, 0, false
+	}
+	set, _ = msToAttr(o.flags)
+	clr = attrFlags &^ set
+	set &= attrFlags | unix.MOUNT_ATTR_NODIRATIME
+	if o.flags&msAtime != 0 {
+		a, _ := atimeAttr(o.flags)
+		set |= a
+		clr |= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+		clr &^= set & unix.MOUNT_ATTR_NODIRATIME
+	}
+	return set, clr, true
+}
+
+// lockedAttrs is runc's second attempt in a user namespace: the flags
+// asked plus the source's lockable ones (src, MS_*). why says why there
+// can be none: the options clear a locked flag, or ask another atime.
+func (o *mountOpts) lockedAttrs(src uintptr) (set, clr uint64, why string) {
+	if bad := src & o.clear & msLockable; bad != 0 {
+		return 0, 0, "cannot clear locked flags " + msNames(bad)
+	}
+	if o.flags&msAtime != 0 && o.flags&msAtime != src&msAtime {
+		return 0, 0, "cannot change locked atime flags " + msNames(src&msAtime)
+	}
+	flags := o.flags | src&msLockable
+	set, _ = msToAttr(flags)
+	clr = attrFlags &^ set
+	set &= attrFlags | unix.MOUNT_ATTR_NODIRATIME
+	if flags&msAtime != 0 {
+		a, _ := atimeAttr(flags)
+		set |= a
+		clr |= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+		clr &^= set & unix.MOUNT_ATTR_NODIRATIME
+	}
+	return set, clr, ""
+}
+
+// msToAttr converts the per-mount MS_* flags in f to MOUNT_ATTR_* bits
+// (atime's enum aside: atimeAttr).
+func msToAttr(f uintptr) (attr uint64, rest uintptr) {
+	for _, c := range []struct {
 		ms   uintptr
 		attr uint64
 	}{
 		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
 		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
 		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME}, {unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
-	}
-	for _, c := range conv {
-		if o.flags&c.ms != 0 {
-			set |= c.attr
-		}
-		if o.clear&c.ms != 0 {
-			clr |= c.attr
+	} {
+		if f&c.ms != 0 {
+			attr |= c.attr
+			f &^= c.ms
 		}
 	}
-	switch {
-	case o.flags&unix.MS_NOATIME != 0:
-		set, clr = set|unix.MOUNT_ATTR_NOATIME, clr|unix.MOUNT_ATTR__ATIME
-	case o.flags&unix.MS_STRICTATIME != 0:
-		set, clr = set|unix.MOUNT_ATTR_STRICTATIME, clr|unix.MOUNT_ATTR__ATIME
-	case o.flags&unix.MS_RELATIME != 0:
-		set, clr = set|unix.MOUNT_ATTR_RELATIME, clr|unix.MOUNT_ATTR__ATIME
-	}
-	return set, clr
+	return attr, f
 }
+
+// atimeAttr is the atime mount(2) gives for the flags f: strictatime
+// over noatime over relatime (its default once any atime flag is given).
+func atimeAttr(f uintptr) (uint64, bool) {
+	switch {
+	case f&unix.MS_STRICTATIME != 0:
+		return unix.MOUNT_ATTR_STRICTATIME, true
+	case f&unix.MS_NOATIME != 0:
+		return unix.MOUNT_ATTR_NOATIME, true
+	}
+	return unix.MOUNT_ATTR_RELATIME, f&msAtime != 0
+}
+
+// msNames names the flags in f as mount options.
+func msNames(f uintptr) string {
+	var out []string
+	for _, n := range []struct {
+		ms   uintptr
+		name string
+	}{
+		{unix.MS_RDONLY, "ro"}, {unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"}, {unix.MS_NOEXEC, "noexec"},
+		{unix.MS_NOATIME, "noatime"}, {unix.MS_NODIRATIME, "nodiratime"}, {unix.MS_RELATIME, "relatime"},
+		{unix.MS_STRICTATIME, "strictatime"},
+	} {
+		if f&n.ms != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// statfsFlags converts statfs(2)'s f_flags to MS_* flags.
+func statfsFlags(f int64) uintptr {
+	const stNosymfollow = 0x2000
+	var ms uintptr
+	for _, c := range []struct {
+		st int64
+		ms uintptr
+	}{
+		{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME}, {stNosymfollow, unix.MS_NOSYMFOLLOW},
+	} {
+		if f&c.st != 0 {
+			ms |= c.ms
+		}
+	}
+	// strictatime is no flag of its own: a mount with neither noatime
+	// nor relatime has it.
+	if ms&(unix.MS_NOATIME|unix.MS_RELATIME) == 0 {
+		ms |= unix.MS_STRICTATIME
+	}
+	return ms
+}
+

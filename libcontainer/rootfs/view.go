@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Host is what compiling a rootfs asks of the machine, all answered in the
@@ -15,6 +17,8 @@ import (
 type Host interface {
 	Lstat(path string) (fs.FileInfo, error)
 	Readlink(path string) (string, error)
+	// MountFlags is the MS_* flags of the mount path is on (statfs).
+	MountFlags(path string) (uintptr, error)
 }
 
 // OSHost is the Host of this machine.
@@ -22,6 +26,14 @@ type OSHost struct{}
 
 func (OSHost) Lstat(p string) (fs.FileInfo, error) { return os.Lstat(p) }
 func (OSHost) Readlink(p string) (string, error)   { return os.Readlink(p) }
+
+func (OSHost) MountFlags(p string) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(p, &st); err != nil {
+		return 0, err
+	}
+	return statfsFlags(st.Flags), nil
+}
 
 // view models the container's tree as the mounts so far leave it: the
 // rootfs, with earlier mounts on top. A bind shows its source's files; a

@@ -458,3 +458,43 @@ mount_order_config() {
 	teu delete --force c2
 	[ -z "$(teu list -q)" ]
 }
+
+@test "compat: bind mount flags are runc's: exactly those the options ask, the source's locked ones kept in a user namespace" {
+	mkdir "$TEST_ROOT/src"
+	mount -t tmpfs tmpfs "$TEST_ROOT/src"
+	mount --bind -o remount,ro,noexec,nosuid "$TEST_ROOT/src"
+	set_args sh -c 'awk "\$2 == \"/mnt\" {print \$4}" /proc/self/mounts'
+	bind_opts() { update_config '.mounts = [.mounts[] | select(.destination != "/mnt")] + [{"source": "'"$TEST_ROOT"'/src", "destination": "/mnt", "type": "bind", "options": '"$1"'}]'; }
+	# No flag asked: the source's flags stay.
+	bind_opts '["bind"]'
+	run teu run --bundle "$BUNDLE" b1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ",$output," == *,ro,* && ",$output," == *,nosuid,* && ",$output," == *,noexec,* ]]
+	# A flag asked (here one cleared): exactly the flags asked.
+	bind_opts '["bind", "dev"]'
+	run teu run --bundle "$BUNDLE" b2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ",$output," == *,rw,* ]]
+	[[ ",$output," != *,nosuid,* && ",$output," != *,noexec,* ]]
+	# In a user namespace the kernel locks the source's flags: unasked
+	# ones stay, and clearing one is an error.
+	chmod 755 "$TEST_ROOT"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	bind_opts '["bind", "nodev"]'
+	run teu run --bundle "$BUNDLE" b3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ",$output," == *,ro,* && ",$output," == *,nosuid,* && ",$output," == *,noexec,* && ",$output," == *,nodev,* ]]
+	bind_opts '["bind", "rw"]'
+	run teu run --bundle "$BUNDLE" b4
+	echo "$output"
+	assert_one_error_line
+	[[ "$output" == *"on /mnt: cannot clear locked flags ro: operation not permitted" ]]
+	[ -z "$(teu list -q)" ]
+	umount "$TEST_ROOT/src"
+}
