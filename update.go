@@ -158,7 +158,9 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 				*p.dst = &v
 			}
 		}
-		if v := int64(c.Int("pids-limit")); v != 0 {
+		// Given is given, 0 too (the drivers make it 1, as runc's do).
+		if c.IsSet("pids-limit") {
+			v := int64(c.Int("pids-limit"))
 			r.Pids = &specs.LinuxPids{Limit: &v}
 		}
 		if *mem != (specs.LinuxMemory{}) {

@@ -37,6 +37,9 @@ setup() {
 	fi
 	# ... and the saved config follows, for a later update or state.
 	jq -e '.linux.resources | .memory.limit == 67108864 and .pids.limit == 40 and .cpu.shares == 512' "$TEU_ROOT/upd/config.json"
+	# --pids-limit 0 is given, and is 1 (runc: systemd has no TasksMax=0).
+	teu update --pids-limit 0 upd
+	[ "$(cg_read upd pids pids.max)" -eq 1 ]
 }
 
 @test "update: v2: every flag lands in its v2 file (cpu.weight from shares, memory.swap.max is swap only)" {
@@ -169,6 +172,12 @@ setup() {
 	teu update --cpu-rt-period 900000 --cpu-rt-runtime 2000 "$id"
 	[ "$(cg_read "$id" cpu cpu.rt_period_us)" -eq 900000 ]
 	[ "$(cg_read "$id" cpu cpu.rt_runtime_us)" -eq 2000 ]
+	# A period below the current runtime: the kernel takes it only after
+	# the new runtime (runc issue 4094).
+	teu update --cpu-rt-period 900000 --cpu-rt-runtime 600000 "$id"
+	teu update --cpu-rt-period 10000 --cpu-rt-runtime 3000 "$id"
+	[ "$(cg_read "$id" cpu cpu.rt_period_us)" -eq 10000 ]
+	[ "$(cg_read "$id" cpu cpu.rt_runtime_us)" -eq 3000 ]
 }
 
 @test "update: bad values and Intel RDT without resctrl are one-line errors" {

@@ -33,14 +33,27 @@ func setCPU(dir string, r *specs.LinuxResources) error {
 		return nil
 	}
 	// Realtime first: a cgroup must have an RT budget before RT tasks run.
-	if p := u64(c.RealtimePeriod); p != 0 {
-		if err := writeFile(dir, "cpu.rt_period_us", strconv.FormatUint(p, 10)); err != nil {
-			return err
+	// The period and the runtime constrain each other (runtime <= period):
+	// a period the kernel refuses before the new runtime is in is written
+	// again after it, as runc does.
+	rtPeriod, rt := u64(c.RealtimePeriod), val(c.RealtimeRuntime)
+	retry := false
+	if rtPeriod != 0 {
+		if err := writeFile(dir, "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10)); err != nil {
+			if !errors.Is(err, unix.EINVAL) || rt == 0 {
+				return err
+			}
+			retry = true
 		}
 	}
-	if rt := val(c.RealtimeRuntime); rt != 0 {
+	if rt != 0 {
 		if err := writeFile(dir, "cpu.rt_runtime_us", strconv.FormatInt(rt, 10)); err != nil {
 			return err
+		}
+		if retry {
+			if err := writeFile(dir, "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10)); err != nil {
+				return err
+			}
 		}
 	}
 	if sh := u64(c.Shares); sh != 0 {
