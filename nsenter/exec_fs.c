@@ -227,6 +227,14 @@ static int mask(struct teu_ctx *c, const struct teu_arg *a)
 	if (src < 0)
 		return src;
 	t = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (t < 0 && errno == EINVAL) {
+		// Before Linux 6.15 a detached mount (fsmount's tmpfs) cannot
+		// be cloned: move it into place itself; once attached, the
+		// next masked directory clones it.
+		if (move_mount(src, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return -errno;
+		return 0;
+	}
 	if (t < 0)
 		return -errno;
 	if (move_mount(t, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
