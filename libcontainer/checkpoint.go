@@ -161,7 +161,7 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 	}
 
 	// The image dir may exist: a container is checkpointed again and again.
-	if err := os.MkdirAll(o.ImagePath, 0o700); err != nil {
+	if err := os.MkdirAll(o.ImagePath, 0o700); err != nil { //nolint:forbidigo // the caller's host path (--image-path), as runc takes it
 		return fmt.Errorf("image directory: %w", err)
 	}
 	if o.ParentPath != "" {
@@ -284,7 +284,7 @@ func closeFds(fds []int) {
 }
 
 func openWorkDir(p string) (*os.File, error) {
-	if err := os.MkdirAll(p, 0o700); err != nil {
+	if err := os.MkdirAll(p, 0o700); err != nil { //nolint:forbidigo // the caller's host path (--work-path)
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
 	f, err := os.Open(p)

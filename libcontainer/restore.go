@@ -214,7 +214,7 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
 	criuRoot := d.file(criuRootDir)
-	if err := os.Mkdir(criuRoot, 0o755); err != nil {
+	if err := os.Mkdir(criuRoot, 0o755); err != nil { //nolint:forbidigo // in the state dir
 		return nil, fmt.Errorf("make %s: %w", criuRoot, err)
 	}
 	opts.Root = ptr(criuRoot)

@@ -208,7 +208,7 @@ func TestNotifyError(t *testing.T) {
 		t.Errorf("criu exit: %v", err)
 	}
 	// The caller's error is not dressed up with CRIU's log.
-	if got := LogError(err, "/nonexistent/restore.log"); got != err {
+	if got := LogError(err, "/nonexistent/restore.log"); got != err { //nolint:errorlint // the very same error
 		t.Errorf("LogError changed a NotifyError: %v", got)
 	}
 }

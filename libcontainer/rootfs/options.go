@@ -265,4 +265,3 @@ func statfsFlags(f int64) uintptr {
 	}
 	return ms
 }
-

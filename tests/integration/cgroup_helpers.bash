@@ -96,8 +96,8 @@ cg_cleanup() {
 # wait_for CMD...: run CMD until it succeeds, at most ~10s (~40s on a
 # slow guest: TEU_WAIT_SCALE).
 wait_for() {
-	local i
-	for i in $(seq 1 $((200 * ${TEU_WAIT_SCALE:-1}))); do
+	local _
+	for _ in $(seq 1 $((200 * ${TEU_WAIT_SCALE:-1}))); do
 		"$@" && return 0
 		sleep 0.05
 	done

@@ -190,7 +190,7 @@ gone() {
 	cat "$TEST_ROOT/tty2.err"
 	grep -q "tick $next" "$TEST_ROOT/tty2.out"
 	# It went on from where it was: nothing restarted at 1.
-	! tr -d '\r' <"$TEST_ROOT/tty2.out" | grep -qx "tick 1"
+	refute grep -qx "tick 1" < <(tr -d '\r' <"$TEST_ROOT/tty2.out")
 	teu delete -f criu-tty
 	wait "$r2"
 }
@@ -217,7 +217,7 @@ gone() {
 	for i in $(seq 600); do grep -q "job $next" "$TEST_ROOT/pty2.out" 2>/dev/null && break; sleep 0.05; done
 	cat "$TEST_ROOT/pty2.out"
 	grep -q "job $next" "$TEST_ROOT/pty2.out"
-	! tr -d '\r' <"$TEST_ROOT/pty2.out" | grep -qx "job 1"
+	refute grep -qx "job 1" < <(tr -d '\r' <"$TEST_ROOT/pty2.out")
 	teu delete -f criu-job
 	wait "$p2"
 }
@@ -233,7 +233,7 @@ gone() {
 		echo "client exited: $?" >/data/client
 		exec sleep 100000'
 	teu run -d --bundle "$BUNDLE" criu-tcp
-	for i in $(seq 600); do [ "$(tail -n1 "$DATA/recv" 2>/dev/null || echo 0)" -gt 5 ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ "$(tail -n1 "$DATA/recv" 2>/dev/null || echo 0)" -gt 5 ] && break; sleep 0.05; done
 	cat "$DATA/client" 2>/dev/null || true
 	[ "$(tail -n1 "$DATA/recv")" -gt 5 ]
 	run teu checkpoint --image-path "$IMG" criu-tcp
@@ -244,7 +244,7 @@ gone() {
 	teu checkpoint --tcp-established --image-path "$IMG" criu-tcp
 	v1=$(tail -n1 "$DATA/recv")
 	teu restore -d --tcp-established --bundle "$BUNDLE" --image-path "$IMG" criu-tcp
-	for i in $(seq 600); do [ "$(tail -n1 "$DATA/recv")" -gt $((v1 + 3)) ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ "$(tail -n1 "$DATA/recv")" -gt $((v1 + 3)) ] && break; sleep 0.05; done
 	[ "$(tail -n1 "$DATA/recv")" -gt $((v1 + 3)) ]
 	# The same connection: the numbers went on, none came twice.
 	[ "$(sort -n "$DATA/recv" | uniq -d | wc -l)" = 0 ]

@@ -13,6 +13,7 @@ load cgroup_helpers
 # Our cgroups are named cs-* (cgroup_helpers' our_dirs and cg_cleanup look
 # for CG_PARENT); the container's cgroupsPath has a parent create makes, so
 # that its removal is checked too.
+# shellcheck disable=SC2034 # cgroup_helpers.bash reads it
 CG_PARENT="cs-$$-$BATS_TEST_NUMBER"
 
 # Damaged state files are restored from $TEST_ROOT/saved before the shared

@@ -91,7 +91,7 @@ as_user() {
 # "session" leaf. Sets RL_CG (cgroupsPath of the subtree, relative on v1,
 # absolute on v2) and RL_CGDIRS (its directories, one per v1 hierarchy).
 delegate() {
-	local name=teu-rl-$BATS_ROOT_PID-$BATS_TEST_NUMBER line h path mnt d
+	local name=teu-rl-$BATS_ROOT_PID-$BATS_TEST_NUMBER h path mnt d
 	RL_CGDIRS=()
 	if [ -n "$CG_V2" ]; then
 		# At the root: a cgroup with processes of its own (ours, in the

@@ -202,7 +202,7 @@ prop() { systemctl show --value -p "$2" "$1"; }
 	tsd run -d --bundle "$BUNDLE" "$(ctr)"
 	d=$CG/system.slice/$(scope)
 	[ -e "$d/cgroup.kill" ] || skip "kernel without cgroup.kill"
-	for i in $(seq 400); do [ "$(wc -l <"$d/cgroup.procs")" -ge 3 ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ "$(wc -l <"$d/cgroup.procs")" -ge 3 ] && break; sleep 0.05; done
 	[ "$(wc -l <"$d/cgroup.procs")" -ge 3 ]
 	if command -v strace >/dev/null; then
 		strace -f -qq -e trace=openat -o "$TEST_ROOT/strace" "$TEU_BIN" --root "$TEU_ROOT" kill --all "$(ctr)" KILL
@@ -211,7 +211,7 @@ prop() { systemctl show --value -p "$2" "$1"; }
 		tsd kill --all "$(ctr)" KILL
 	fi
 	wait_status "$(ctr)" stopped
-	for i in $(seq 400); do [ ! -s "$d/cgroup.procs" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ ! -s "$d/cgroup.procs" ] && break; sleep 0.05; done
 	[ ! -s "$d/cgroup.procs" ] || [ ! -e "$d" ]
 	tsd delete "$(ctr)"
 	[ -z "$(units "$(scope)")" ]

@@ -100,7 +100,7 @@ setup() {
 	teu update --pids-limit 7 upd
 	# The container's cgroup namespace view is the same cgroup.
 	pid=$(teu state upd | jq .pid)
-	[ "$(cat /proc/$pid/root/sys/fs/cgroup/$(cg_v1v2 pids/ "")pids.max)" -eq 7 ]
+	[ "$(cat "/proc/$pid/root/sys/fs/cgroup/$(cg_v1v2 pids/ "")pids.max")" -eq 7 ]
 }
 
 @test "update --resources FILE and -" {
@@ -270,7 +270,7 @@ setup() {
 	tries() { cat "$SHARED/n" 2>/dev/null || echo 0; }
 	past() { [ "$(tries)" -gt "$1" ]; }
 	deny='{"devices":[{"allow":false,"access":"rwm"}]}'
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		# The same rules again: the program is replaced, never missing.
 		n=$(tries)
 		teu update -r - upd <<<"$deny"

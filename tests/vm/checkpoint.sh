@@ -80,8 +80,9 @@ xt=$(dirname "$(realpath "$(command -v xtables-nft-multi)")")
 # (iptables-nft loads its matches from libxtables' directory, by its real path)
 xtlib=$(realpath "$(ldconfig -p | sed -n 's@.*=> \(.*\)/libxtables\.so.*@\1@p' | head -n1)")/xtables
 [[ -d $xtlib ]] || die "no xtables extensions at $xtlib"
-export TEU_VM_EXTRA="$(command -v criu) $(command -v ip) $xt/xtables-nft-multi $xtlib $(command -v tar)
+TEU_VM_EXTRA="$(command -v criu) $(command -v ip) $xt/xtables-nft-multi $xtlib $(command -v tar)
 $(command -v rm) $(command -v containerd) $(command -v ctr) $(command -v containerd-shim-runc-v2) ${TEU_VM_EXTRA:-}"
+export TEU_VM_EXTRA
 export TEU_VM_BATS=1
 # ~4-6 min on the 2-core host (TCG); a guest still running after 25 is hung.
 export TEU_VM_TIMEOUT=${TEU_VM_TIMEOUT:-1500}
