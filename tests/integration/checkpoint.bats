@@ -214,7 +214,7 @@ gone() {
 	p2=$!
 	BG_PIDS="$p2"
 	next=$((last + 3))
-	for i in $(seq 600); do grep -q "job $next" "$TEST_ROOT/pty2.out" 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q "job $next" "$TEST_ROOT/pty2.out" 2>/dev/null && break; sleep 0.05; done
 	cat "$TEST_ROOT/pty2.out"
 	grep -q "job $next" "$TEST_ROOT/pty2.out"
 	refute grep -qx "job 1" < <(tr -d '\r' <"$TEST_ROOT/pty2.out")

@@ -183,7 +183,7 @@ prop() { systemctl show --value -p "$2" "$1"; }
 	touch "$TEST_ROOT/shared/go"
 	for i in $(seq 400); do [ -e "$TEST_ROOT/shared/done" ] && break; sleep 0.05; done
 	[ "$(cat "$TEST_ROOT/shared/done")" = "hog 137" ]
-	for i in $(seq 400); do wait_ev '"type":"oom"' && break; sleep 0.05; done
+	for _ in $(seq 400); do wait_ev '"type":"oom"' && break; sleep 0.05; done
 	kill $evpid
 	wait $evpid || true
 	grep -q '"type":"oom"' "$TEST_ROOT/events"
