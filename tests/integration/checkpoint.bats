@@ -65,7 +65,7 @@ cnt() { cat "$DATA/cnt" 2>/dev/null || echo 0; }
 # wait_cnt_above N: until the counter passes N (bounded: 30 s).
 wait_cnt_above() {
 	local i
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		[ "$(cnt)" -gt "$1" ] && return 0
 		sleep 0.05
 	done
@@ -170,9 +170,9 @@ gone() {
 	"$TEU_HELPERS/recvtty" -ready "$TEST_ROOT/ready1" "$SOCK" >"$TEST_ROOT/tty1.out" 2>"$TEST_ROOT/tty1.err" &
 	r1=$!
 	BG_PIDS="$r1"
-	for i in $(seq 200); do [ -e "$TEST_ROOT/ready1" ] && break; sleep 0.02; done
+	for _ in $(seq 200); do [ -e "$TEST_ROOT/ready1" ] && break; sleep 0.02; done
 	teu run -d --console-socket "$SOCK" --bundle "$BUNDLE" criu-tty
-	for i in $(seq 600); do grep -q "tick 5" "$TEST_ROOT/tty1.out" && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q "tick 5" "$TEST_ROOT/tty1.out" && break; sleep 0.05; done
 	grep -q "tick 5" "$TEST_ROOT/tty1.out"
 	teu checkpoint --image-path "$IMG" criu-tty
 	# The old terminal is closed by all: the first receiver is done.
@@ -183,10 +183,10 @@ gone() {
 	"$TEU_HELPERS/recvtty" -ready "$TEST_ROOT/ready2" "$SOCK" >"$TEST_ROOT/tty2.out" 2>"$TEST_ROOT/tty2.err" &
 	r2=$!
 	BG_PIDS="$r2"
-	for i in $(seq 200); do [ -e "$TEST_ROOT/ready2" ] && break; sleep 0.02; done
+	for _ in $(seq 200); do [ -e "$TEST_ROOT/ready2" ] && break; sleep 0.02; done
 	teu restore -d --bundle "$BUNDLE" --console-socket "$SOCK" --image-path "$IMG" criu-tty
 	next=$((last + 3))
-	for i in $(seq 600); do grep -q "tick $next" "$TEST_ROOT/tty2.out" && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q "tick $next" "$TEST_ROOT/tty2.out" && break; sleep 0.05; done
 	cat "$TEST_ROOT/tty2.err"
 	grep -q "tick $next" "$TEST_ROOT/tty2.out"
 	# It went on from where it was: nothing restarted at 1.
@@ -203,7 +203,7 @@ gone() {
 	"$TEU_HELPERS/ptyrun" "$TEST_ROOT/pty1.out" "$TEU_BIN" --root "$TEU_ROOT" run -d --bundle "$BUNDLE" criu-job &
 	p1=$!
 	BG_PIDS="$p1"
-	for i in $(seq 600); do grep -q "job 5" "$TEST_ROOT/pty1.out" 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q "job 5" "$TEST_ROOT/pty1.out" 2>/dev/null && break; sleep 0.05; done
 	grep -q "job 5" "$TEST_ROOT/pty1.out"
 	teu checkpoint --shell-job --image-path "$IMG" criu-job
 	grep -q '"tty\[' "$IMG/descriptors.json"

@@ -179,9 +179,9 @@ prop() { systemctl show --value -p "$2" "$1"; }
 	tsd events --interval 200ms "$(ctr)" > "$TEST_ROOT/events" &
 	evpid=$!
 	wait_ev() { grep -q "$1" "$TEST_ROOT/events"; }
-	for i in $(seq 400); do wait_ev '"type":"stats"' && break; sleep 0.05; done
+	for _ in $(seq 400); do wait_ev '"type":"stats"' && break; sleep 0.05; done
 	touch "$TEST_ROOT/shared/go"
-	for i in $(seq 400); do [ -e "$TEST_ROOT/shared/done" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -e "$TEST_ROOT/shared/done" ] && break; sleep 0.05; done
 	[ "$(cat "$TEST_ROOT/shared/done")" = "hog 137" ]
 	for _ in $(seq 400); do wait_ev '"type":"oom"' && break; sleep 0.05; done
 	kill $evpid
