@@ -64,7 +64,7 @@ cnt() { cat "$DATA/cnt" 2>/dev/null || echo 0; }
 
 # wait_cnt_above N: until the counter passes N (bounded: 30 s).
 wait_cnt_above() {
-	local i
+	local _
 	for _ in $(seq 600); do
 		[ "$(cnt)" -gt "$1" ] && return 0
 		sleep 0.05
