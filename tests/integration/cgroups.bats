@@ -467,7 +467,9 @@ block_dev() {
 @test "cgroups: devices: deny all, then the defaults and the spec's rules, in order" {
 	set_cgroup_path dev
 	update_config '.root.readonly = false'
-	update_config '.process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"] | .process.capabilities.permitted += ["CAP_MKNOD"]'
+	# CAP_SYS_RAWIO: without it the mem driver's own EPERM would look like
+	# the cgroup's.
+	update_config '.process.capabilities.bounding += ["CAP_MKNOD", "CAP_SYS_RAWIO"] | .process.capabilities.effective += ["CAP_MKNOD", "CAP_SYS_RAWIO"] | .process.capabilities.permitted += ["CAP_MKNOD", "CAP_SYS_RAWIO"]'
 	update_config '.linux.resources.devices = [{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":1,"access":"r"}]'
 	# The cgroup's refusal is EPERM; an allowed open may still fail in the
 	# driver (no /dev/mem in this kernel: ENXIO), which is fine here.
