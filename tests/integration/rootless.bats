@@ -193,7 +193,7 @@ subids() {
 	[ "$(jq -c '.linux.gidMappings' "$c")" = "[{\"containerID\":0,\"hostID\":$RL_GID,\"size\":1}]" ]
 	# (A cgroup namespace on cgroup v2 only, as runc's.)
 	ns='["ipc","mount","pid","user","uts"]'
-	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && ns='["cgroup","ipc","mount","pid","user","uts"]'
+	[ -n "$CG_V2" ] && ns='["cgroup","ipc","mount","pid","user","uts"]'
 	[ "$(jq -c '[.linux.namespaces[].type] | sort' "$c")" = "$ns" ]
 	[ "$(jq '.linux.resources' "$c")" = null ]
 	[ "$(jq -c '.mounts[] | select(.destination == "/sys")' "$c")" = '{"destination":"/sys","type":"none","source":"/sys","options":["rbind","nosuid","noexec","nodev","ro"]}' ]

@@ -16,7 +16,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-SHARE=${1:-$SRC/build/cgroupv2}
+SHARE=$(realpath -m -- "${1:-$SRC/build/cgroupv2}") # the guest sees it at the same absolute path
 GO=${GO:-go}
 # Every bats file with a test whose subject is a cgroup: the cgroup
 # commands (update, events, pause, ps, kill --all, delete's removal), exec

@@ -19,7 +19,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-SHARE=${1:-$SRC/build/checkpoint}
+SHARE=$(realpath -m -- "${1:-$SRC/build/checkpoint}") # the guest sees it at the same absolute path
 GO=${GO:-go}
 
 die() {

@@ -29,7 +29,7 @@ set -euo pipefail
 export PATH=/usr/local/go/bin:$PATH
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-SHARE=${1:-$SRC/build/runc-v2}
+SHARE=$(realpath -m -- "${1:-$SRC/build/runc-v2}") # the guest sees it at the same absolute path
 RUNTIME=${RUNTIME:-teu}
 MODES=${RUNC_V2_MODES:-fs2 systemd rootless}
 

@@ -19,7 +19,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-SHARE=${1:-$SRC/build/systemd}
+SHARE=$(realpath -m -- "${1:-$SRC/build/systemd}") # the guest sees it at the same absolute path
 CACHE=${TEU_VM_CACHE:-/var/cache/teu-vm}
 MIRROR=${TEU_VM_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
