@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -40,7 +41,10 @@ func newFs2(cfg cgroups.Config, paths map[string]string) (cgroups.Manager, error
 		if !h.Unified || h.Mountpoint != cgroups.MountRoot {
 			continue
 		}
-		inner, err := cgroups.InnerPath(&cfg, own[""])
+		// A relative path goes under the parent of our own cgroup, as
+		// runc's: ours has processes (us), so on v2 no controller could be
+		// enabled below it.
+		inner, err := cgroups.InnerPath(&cfg, path.Dir(own[""]))
 		if err != nil {
 			return nil, err
 		}

@@ -401,6 +401,17 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 			// container's own, if the sub-cgroup exists only in v1.
 			err = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
 		}
+		if err != nil && ctrl == "" && !hybrid && s == "" {
+			// v2: the container's cgroup may not take processes (its
+			// init moved to a sub-cgroup and enabled a domain controller:
+			// no internal processes). Join the init's, as runc does, if
+			// it is inside the container's cgroup.
+			if init := c.initCgroup(dir); init != "" {
+				slog.Debug("exec: joining the init's cgroup", "cgroup", init, "error", err)
+				err = os.WriteFile(filepath.Join(init, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+				target = init
+			}
+		}
 		if err == nil {
 			continue
 		}
@@ -411,6 +422,24 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 		return fmt.Errorf("join cgroup: adding pid %d to %s: %w", pid, target, errors.Unwrap(err))
 	}
 	return nil
+}
+
+// initCgroup is the cgroup2 directory the container's init is in, when it
+// is below dir (the container's cgroup), else "".
+func (c *Container) initCgroup(dir string) string {
+	cg, err := cgroups.ParseCgroupFile(fmt.Sprintf("/proc/%d/cgroup", c.state.InitPid))
+	if err != nil || !initAlive(&c.state.Resources) {
+		return ""
+	}
+	p, ok := cg[""]
+	if !ok {
+		return ""
+	}
+	init := filepath.Join(cgroups.MountRoot, filepath.Clean("/"+p))
+	if init == dir || !strings.HasPrefix(init, dir+"/") {
+		return ""
+	}
+	return init
 }
 
 // ParseSubCgroup parses exec's --cgroup values: "path" for every

@@ -306,12 +306,22 @@ func readFields(file string) ([]string, error) {
 
 // writeFile writes one value to an existing cgroupfs file (never creating
 // it: a missing file means a missing controller or kernel feature).
+// writeFile writes val to a cgroup file, a line per write: the kernel
+// parses one entry per write (io.max, rdma.max, ...), and a unified value
+// may hold several, as runc's do.
 func writeFile(file, val string) error {
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(val)
+	for i, line := range strings.SplitAfter(val, "\n") {
+		if line == "" && i > 0 {
+			continue
+		}
+		if _, err = f.WriteString(line); err != nil {
+			break
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
