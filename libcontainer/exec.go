@@ -419,7 +419,7 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 			slog.Warn("exec: cgroup skipped", "controller", ctrl, "error", err)
 			continue
 		}
-		return fmt.Errorf("join cgroup: adding pid %d to %s: %w", pid, target, errors.Unwrap(err))
+		return fmt.Errorf("join cgroup: adding pid %d to cgroups (%s): %w", pid, target, errors.Unwrap(err))
 	}
 	return nil
 }
