@@ -40,6 +40,9 @@ func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
 func (l *launcher) prepareCgroup() error {
 	cfg := cgroupConfig(l.c.state.ID, l.spec)
 	cfg.Systemd = l.c.state.SystemdCgroup
+	// A scope cannot be left for the set-up (setupOutsideCgroup): its
+	// limits wait for the init's "ready".
+	cfg.LateLimits = cfg.Systemd
 	mgr, err := cgroups.New(cfg)
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
@@ -88,13 +91,27 @@ func (l *launcher) applyCgroup(pid int) error {
 	} else {
 		l.c.state.CgroupPaths = mgr.Paths()
 	}
-	if err := mgr.Set(cfg.Resources); err != nil {
-		return fmt.Errorf("set cgroup limits: %w", err)
+	if !cfg.LateLimits {
+		if err := mgr.Set(cfg.Resources); err != nil {
+			return fmt.Errorf("set cgroup limits: %w", err)
+		}
 	}
 	if skipped != nil {
 		// Rootless without delegation, and no limit asked for: said once,
 		// here, at create.
 		slog.Warn("rootless container runs without cgroup limits: " + skipped.Error())
+	}
+	return nil
+}
+
+// setLateLimits sets the limits Apply left out (cgroups.Config.LateLimits),
+// once the init is ready.
+func (l *launcher) setLateLimits() error {
+	if l.cgroup == nil || !l.cgroupCfg.LateLimits {
+		return nil
+	}
+	if err := l.cgroup.Set(l.cgroupCfg.Resources); err != nil {
+		return fmt.Errorf("set cgroup limits: %w", err)
 	}
 	return nil
 }

@@ -427,6 +427,9 @@ func (l *launcher) start() error {
 			return nil
 		case m.Type == plan.MsgSync && m.A == plan.TagReady:
 			slog.Debug("init: closing the pipe to signal completion; it waits on exec.fifo")
+			if err := l.setLateLimits(); err != nil {
+				return err
+			}
 			l.fault.step("init ready")
 			return errDone
 		}

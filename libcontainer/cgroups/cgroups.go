@@ -35,6 +35,12 @@ type Config struct {
 	Resources *specs.LinuxResources
 	// Annotations carry org.systemd.property.* for the systemd driver.
 	Annotations map[string]string
+	// LateLimits: Apply makes the cgroup without limits; the caller sets
+	// them (Set) once the container's set-up is done, as runc does, so
+	// that a limit such as pids 1 does not stop the set-up's own forks.
+	// For a driver whose cgroup the runtime cannot leave meanwhile
+	// (a systemd scope vanishes when empty).
+	LateLimits bool
 }
 
 // FreezerState is a cgroup's freezer state.

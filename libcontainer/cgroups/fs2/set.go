@@ -153,18 +153,8 @@ func (m *Manager) setMemory(r *specs.LinuxResources) error {
 	if mr.Swap != nil {
 		swap = *mr.Swap
 	}
-	if mr.CheckBeforeUpdate != nil && *mr.CheckBeforeUpdate {
-		// v2 takes a limit below the usage and reclaims, then OOM-kills,
-		// to meet it; asked to check, refuse it instead (best effort: no
-		// usage to read, no check). The words are runc's.
-		if cur, err := readUint(filepath.Join(m.dir, "memory.current")); err == nil {
-			if swap > 0 && uint64(swap) <= cur {
-				return fmt.Errorf("rejecting memory+swap limit %d: not above the current usage %d", swap, cur)
-			}
-			if limit > 0 && uint64(limit) <= cur {
-				return fmt.Errorf("rejecting memory limit %d: not above the current usage %d", limit, cur)
-			}
-		}
+	if err := m.CheckMemory(r); err != nil {
+		return err
 	}
 	if (mr.Kernel != nil && *mr.Kernel != 0) || (mr.KernelTCP != nil && *mr.KernelTCP != 0) {
 		slog.Warn("kernel memory settings (linux.resources.memory.kernel, kernelTCP) have no cgroup v2 counterpart and are ignored")
@@ -407,6 +397,29 @@ func ValidateUnified(unified map[string]string) error {
 		case "cgroup.procs", "cgroup.threads":
 			return fmt.Errorf("unified key %q: moving processes is not a resource limit", k)
 		}
+	}
+	return nil
+}
+
+// CheckMemory refuses, with memory.checkBeforeUpdate, a memory or
+// memory+swap limit not above the current usage: v2 would take it and
+// reclaim, then OOM-kill, to meet it (best effort: no usage to read, no
+// check). The words are runc's. The systemd driver asks it before it
+// sets the unit's properties.
+func (m *Manager) CheckMemory(r *specs.LinuxResources) error {
+	mr := r.Memory
+	if mr == nil || mr.CheckBeforeUpdate == nil || !*mr.CheckBeforeUpdate {
+		return nil
+	}
+	cur, err := readUint(filepath.Join(m.dir, "memory.current"))
+	if err != nil {
+		return nil
+	}
+	if mr.Swap != nil && *mr.Swap > 0 && uint64(*mr.Swap) <= cur {
+		return fmt.Errorf("rejecting memory+swap limit %d: not above the current usage %d", *mr.Swap, cur)
+	}
+	if mr.Limit != nil && *mr.Limit > 0 && uint64(*mr.Limit) <= cur {
+		return fmt.Errorf("rejecting memory limit %d: not above the current usage %d", *mr.Limit, cur)
 	}
 	return nil
 }

@@ -179,6 +179,36 @@ func unifiedProperties(u map[string]string) []sd.Property {
 			ps = append(ps, prop(unifiedFiles[k], v))
 		}
 	}
+	// Files with a value of another shape, as runc maps them.
+	if v, ok := u["cpu.max"]; ok {
+		// "QUOTA PERIOD" or "max [PERIOD]"
+		f := strings.Fields(v)
+		var period uint64
+		if len(f) == 2 {
+			if p, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+				period = p
+			}
+		}
+		if len(f) >= 1 {
+			quota := int64(-1)
+			if f[0] != "max" {
+				if q, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					quota = q
+				}
+			}
+			ps = append(ps, prop("CPUQuotaPerSecUSec", quotaPerSec(quota, period)))
+		}
+		if period != 0 {
+			ps = append(ps, prop("CPUQuotaPeriodUSec", period))
+		}
+	}
+	for _, c := range []struct{ file, prop string }{{"cpuset.cpus", "AllowedCPUs"}, {"cpuset.mems", "AllowedMemoryNodes"}} {
+		if v, ok := u[c.file]; ok {
+			if b, err := cpusetBits(strings.TrimSpace(v)); err == nil {
+				ps = append(ps, prop(c.prop, b))
+			}
+		}
+	}
 	return ps
 }
 

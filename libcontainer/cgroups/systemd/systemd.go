@@ -115,9 +115,12 @@ func (m *Manager) dbus() (*sd.Conn, error) {
 // waits for the start job, then lets the inner driver finish the cgroup
 // (controllers systemd did not enable, v1 hierarchies it does not manage).
 func (m *Manager) Apply(pid int) error {
-	props, err := resourceProperties(m.cfg.Resources, m.unified)
-	if err != nil {
-		return err
+	var props []sd.Property
+	if !m.cfg.LateLimits {
+		var err error
+		if props, err = resourceProperties(m.cfg.Resources, m.unified); err != nil {
+			return err
+		}
 	}
 	ann, err := annotationProperties(m.cfg.Annotations)
 	if err != nil {
@@ -140,7 +143,7 @@ func (m *Manager) Apply(pid int) error {
 	if err != nil {
 		return fmt.Errorf("start unit %s: %w", m.unit.Name, err)
 	}
-	m.started = true
+	m.started = !m.cfg.LateLimits
 	if err := m.inner.Apply(pid); err != nil {
 		return err
 	}
@@ -202,6 +205,14 @@ func isDBusError(err error, name string) bool {
 func (m *Manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
+	}
+	// Refused limits are refused before systemd applies them.
+	if c, ok := m.inner.(interface {
+		CheckMemory(*specs.LinuxResources) error
+	}); ok {
+		if err := c.CheckMemory(r); err != nil {
+			return err
+		}
 	}
 	if m.started {
 		m.started = false // Apply sent cfg.Resources with the unit

@@ -229,3 +229,16 @@ func TestMergeAndBase(t *testing.T) {
 		t.Errorf("v1 base without pid: %s", s)
 	}
 }
+
+// Unified files of another shape than one number map to systemd's
+// properties as runc maps them.
+func TestUnifiedPropertiesShaped(t *testing.T) {
+	ps := unifiedProperties(map[string]string{"cpu.max": "10000 100000", "cpuset.cpus": "0", "cpuset.mems": "0"})
+	want := "CPUQuotaPerSecUSec=@t 100000 CPUQuotaPeriodUSec=@t 100000 AllowedCPUs=@ay [0x1] AllowedMemoryNodes=@ay [0x1]"
+	if got := props(ps); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := props(unifiedProperties(map[string]string{"cpu.max": "max"})); got != "CPUQuotaPerSecUSec=@t 18446744073709551615" {
+		t.Errorf("cpu.max max: %s", got)
+	}
+}
