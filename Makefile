@@ -26,7 +26,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 MANPAGES    := $(notdir $(wildcard docs/man/*.8))
 
-.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet check lint docs install uninstall clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc test-runc-v2 runc-deps test-checkpoint
+.PHONY: all teu deps demo test unit integration test-sanitizers fuzz vet check lint docs install uninstall clean test-cgroupv2 test-lsm test-systemd bench conformance test-engines test-runc test-runc-v2 runc-deps test-checkpoint test-pkgs test-chain-a test-chain-b
 
 all: teu
 
@@ -219,13 +219,42 @@ test-runc: deps teu runc-deps
 test-runc-v2: deps teu runc-deps
 	RUNTIME="$(RUNTIME)" tests/vm/runc-v2.sh $(BUILD)/runc-v2
 
-# test: the whole suite, as CI runs it (root): make check (static checks,
-# the unit tests under the race detector), a short fuzz run, the bats tests
-# on this host, the same tests with a sanitized executor, runc's own suite
-# on this host; the cgroup v2, runc-on-v2, LSM, systemd and checkpoint
-# lanes in QEMU guests; the engines (containerd, CRI, Docker, podman
-# running teu); the conformance suite (its last line: "N passed, M failed").
-test: deps check fuzz integration test-sanitizers test-runc test-cgroupv2 test-runc-v2 test-lsm test-systemd test-checkpoint test-engines conformance
+# test: the whole suite, as CI runs it (root). Every lane's packages are
+# installed and teu built first; then two chains of lanes run side by side
+# (the machine's two cores: a QEMU guest is mostly waiting on TCG, the host
+# lanes on containers), each chain's lanes one after another, its lines
+# prefixed [A] or [B]. The chains share nothing a lane
+# writes: runc's suite (build/runc-suite) is prepared and used in chain B
+# only. TEST_JOBS=1 runs the chains one after the other.
+#   chain A: make check (static checks, unit tests under the race
+#     detector), a short fuzz run, the bats tests on this host, the same
+#     with a sanitized executor, the cgroup v2 guest, the engines
+#     (containerd, CRI, Docker, podman running teu), the conformance suite
+#     (its last line: "N passed, M failed");
+#   chain B: runc's own suite on this host, then on cgroup v2 in a guest,
+#     the checkpoint guest, the LSM and systemd guests.
+TEST_A   := check fuzz integration test-sanitizers test-cgroupv2 test-engines conformance
+TEST_B   := test-runc test-runc-v2 test-checkpoint test-lsm test-systemd
+TEST_JOBS ?= 2
+test: deps runc-deps test-pkgs teu
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) test-chain-a test-chain-b
+
+# test-pkgs: what the lanes of both chains install, installed once before
+# they run side by side (two apt-get runs would fight over dpkg's lock).
+test-pkgs:
+	@missing=""; for p in $(CHECKPOINT_PKGS) $(ENGINE_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			-o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+
+# A chain: its lanes in order, the first failure ends it; its lines are
+# prefixed [A] or [B] (tests/chain.sh).
+test-chain-a:
+	MAKE="$(MAKE)" tests/chain.sh A $(TEST_A)
+test-chain-b:
+	MAKE="$(MAKE)" tests/chain.sh B $(TEST_B)
 
 clean:
 	rm -rf teu $(BUILD)
