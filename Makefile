@@ -249,7 +249,7 @@ test-pkgs:
 			-o DPkg::Lock::Timeout=600 $$missing; \
 	fi
 
-# A chain: its lanes in order, the first failure ends it; its lines are
+# A chain: its lanes in order (all of them; a failure fails the chain); its lines are
 # prefixed [A] or [B] (tests/chain.sh).
 test-chain-a:
 	MAKE="$(MAKE)" tests/chain.sh A $(TEST_A)
