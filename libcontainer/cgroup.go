@@ -323,6 +323,18 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 		m2.Swap = saved.Swap
 		upd.Memory = &m2
 	}
+	if cpu, saved := upd.CPU, spec.Linux.Resources.CPU; cpu != nil && saved != nil && (cpu.Quota == nil) != (cpu.Period == nil) {
+		// A new period alone keeps the quota, and a quota the period, as
+		// runc's update (which sends the whole saved set): systemd's
+		// CPUQuotaPerSecUSec is made of both.
+		c2 := *cpu
+		if c2.Quota == nil {
+			c2.Quota = saved.Quota
+		} else {
+			c2.Period = saved.Period
+		}
+		upd.CPU = &c2
+	}
 	if len(r.Devices) > 0 {
 		l := *spec.Linux
 		res := *spec.Linux.Resources
