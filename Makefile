@@ -228,13 +228,13 @@ test-runc-v2: deps teu runc-deps
 # only. TEST_JOBS=1 runs the chains one after the other.
 #   chain A: make check (static checks, unit tests under the race
 #     detector), a short fuzz run, the bats tests on this host, the same
-#     with a sanitized executor, the cgroup v2 guest, the engines
-#     (containerd, CRI, Docker, podman running teu), the conformance suite
-#     (its last line: "N passed, M failed");
-#   chain B: runc's own suite on this host, then on cgroup v2 in a guest,
-#     the checkpoint guest, the LSM and systemd guests.
-TEST_A   := check fuzz integration test-sanitizers test-cgroupv2 test-engines conformance
-TEST_B   := test-runc test-runc-v2 test-checkpoint test-lsm test-systemd
+#     with a sanitized executor, the cgroup v2, LSM and systemd guests,
+#     the engines (containerd, CRI, Docker, podman running teu), the
+#     conformance suite (its last line: "N passed, M failed");
+#   chain B: runc's own suite on this host, then on cgroup v2 in a guest
+#     (the longest lane), then the checkpoint guest.
+TEST_A   := check fuzz integration test-sanitizers test-cgroupv2 test-lsm test-systemd test-engines conformance
+TEST_B   := test-runc test-runc-v2 test-checkpoint
 TEST_JOBS ?= 2
 test: deps runc-deps test-pkgs teu
 	$(MAKE) --no-print-directory -j$(TEST_JOBS) test-chain-a test-chain-b
