@@ -244,12 +244,20 @@ type bpfGetFdAttr struct {
 	openFlags uint32
 }
 
+// bpfCall is bpf(2), retried on EINTR, and on EAGAIN for a program load:
+// the verifier gives up with EAGAIN when a signal is pending (the Go
+// runtime's preemption signal is one), and the load is to be tried again.
 func bpfCall(cmd uintptr, attr unsafe.Pointer, size uintptr) (int, error) {
-	r, _, errno := unix.Syscall(unix.SYS_BPF, cmd, uintptr(attr), size)
-	if errno != 0 {
+	for try := 0; ; try++ {
+		r, _, errno := unix.Syscall(unix.SYS_BPF, cmd, uintptr(attr), size)
+		if errno == 0 {
+			return int(r), nil
+		}
+		if try < 20 && (errno == unix.EINTR || (errno == unix.EAGAIN && cmd == unix.BPF_PROG_LOAD)) {
+			continue
+		}
 		return -1, errno
 	}
-	return int(r), nil
 }
 
 // loadProgram loads a cgroup device program and returns its fd.
