@@ -40,9 +40,10 @@ func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
 func (l *launcher) prepareCgroup() error {
 	cfg := cgroupConfig(l.c.state.ID, l.spec)
 	cfg.Systemd = l.c.state.SystemdCgroup
-	// A scope cannot be left for the set-up (setupOutsideCgroup): its
-	// limits wait for the init's "ready".
-	cfg.LateLimits = cfg.Systemd
+	// A scope cannot be left for the set-up (setupOutsideCgroup), nor,
+	// mostly, a rootless container's cgroup (the user may not write the
+	// cgroup above): their limits wait for the init's "ready".
+	cfg.LateLimits = cfg.Systemd || cfg.Rootless
 	mgr, err := cgroups.New(cfg)
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
@@ -91,10 +92,13 @@ func (l *launcher) applyCgroup(pid int) error {
 	} else {
 		l.c.state.CgroupPaths = mgr.Paths()
 	}
-	if !cfg.LateLimits {
+	// Without a cgroup (rootless, nothing delegated) there is nothing to
+	// wait for: Set says now whether a limit was asked for.
+	if !cfg.LateLimits || skipped != nil {
 		if err := mgr.Set(cfg.Resources); err != nil {
 			return fmt.Errorf("set cgroup limits: %w", err)
 		}
+		l.limitsSet = true
 	}
 	if skipped != nil {
 		// Rootless without delegation, and no limit asked for: said once,
@@ -107,7 +111,7 @@ func (l *launcher) applyCgroup(pid int) error {
 // setLateLimits sets the limits Apply left out (cgroups.Config.LateLimits),
 // once the init is ready.
 func (l *launcher) setLateLimits() error {
-	if l.cgroup == nil || !l.cgroupCfg.LateLimits {
+	if l.cgroup == nil || l.limitsSet {
 		return nil
 	}
 	if err := l.cgroup.Set(l.cgroupCfg.Resources); err != nil {

@@ -167,6 +167,8 @@ type launcher struct {
 	mountsBefore map[int]bool
 	// outside: the init does its set-up outside the container's cgroup.
 	outside bool
+	// limitsSet: the cgroup limits are set (applyCgroup, or late: setLateLimits).
+	limitsSet bool
 	// cgroupTime: how long making the cgroup and moving took (--trace).
 	cgroupTime time.Duration
 	// slots of the plan, and what the init part needs of the host
