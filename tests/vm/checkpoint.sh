@@ -27,7 +27,7 @@ die() {
 	exit 125
 }
 [[ -x $SRC/teu ]] || die "build teu first (make teu)"
-need=(bats jq bash criu ip xtables-nft-multi tar containerd ctr containerd-shim-runc-v2)
+need=(bats jq bash criu ip xtables-nft-multi tar gawk mktemp containerd ctr containerd-shim-runc-v2)
 for c in "${need[@]}"; do
 	command -v "$c" >/dev/null || die "$c is missing (make test-checkpoint installs it)"
 done
@@ -56,6 +56,11 @@ cp -rL "$suite/integration" "$SHARE/runc/"
 # the helpers built, not their Go sources (build/ is inside teu's module)
 cp -r "$suite/cmd/_bin" "$SHARE/runc/cmd/"
 cp "$HERE/checkpoint-runc-expected.txt" "$SHARE/runc/expected.txt"
+# runc's helpers use GNU awk (update_config rewrites config.json with it)
+# and GNU mktemp (templates with a suffix); the busybox guest has neither:
+# the host's, copied in (TEU_VM_EXTRA below), come first on the PATH.
+ln -s "$(command -v gawk)" "$SHARE/bin/awk"
+ln -s "$(realpath "$(command -v mktemp)")" "$SHARE/bin/mktemp"
 # get-images.sh asks `go env GOARCH` (then finds the images in place); the
 # guest has no Go: this answers for it.
 cat >"$SHARE/bin/go" <<'GO'
@@ -80,7 +85,7 @@ xt=$(dirname "$(realpath "$(command -v xtables-nft-multi)")")
 # (iptables-nft loads its matches from libxtables' directory, by its real path)
 xtlib=$(realpath "$(ldconfig -p | sed -n 's@.*=> \(.*\)/libxtables\.so.*@\1@p' | head -n1)")/xtables
 [[ -d $xtlib ]] || die "no xtables extensions at $xtlib"
-TEU_VM_EXTRA="$(command -v criu) $(command -v ip) $xt/xtables-nft-multi $xtlib $(command -v tar)
+TEU_VM_EXTRA="$(command -v criu) $(command -v ip) $xt/xtables-nft-multi $xtlib $(command -v tar) $(command -v gawk) $(realpath "$(command -v mktemp)")
 $(command -v rm) $(command -v containerd) $(command -v ctr) $(command -v containerd-shim-runc-v2) ${TEU_VM_EXTRA:-}"
 export TEU_VM_EXTRA
 export TEU_VM_BATS=1
