@@ -234,7 +234,27 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 			}
 		}
 	}
-	return m.inner.Set(r)
+	return m.inner.Set(systemdQuota(r))
+}
+
+// systemdQuota is r with its CPU quota as systemd keeps it (a whole
+// 10 ms per second, rounded up: quotaPerSec), so that the files say what
+// the unit's CPUQuotaPerSecUSec does, as runc's do, and a daemon-reload,
+// which writes systemd's value again, changes nothing.
+func systemdQuota(r *specs.LinuxResources) *specs.LinuxResources {
+	c := r.CPU
+	if c == nil || c.Quota == nil || *c.Quota <= 0 {
+		return r
+	}
+	period := uint64(100000)
+	if c.Period != nil && *c.Period != 0 {
+		period = *c.Period
+	}
+	q := int64(quotaPerSec(*c.Quota, period) * period / 1000000)
+	r2, c2 := *r, *c
+	c2.Quota = &q
+	r2.CPU = &c2
+	return &r2
 }
 
 // Destroy kills what is left in the scope, stops it (waiting for the stop

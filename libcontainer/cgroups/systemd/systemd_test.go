@@ -242,3 +242,19 @@ func TestUnifiedPropertiesShaped(t *testing.T) {
 		t.Errorf("cpu.max max: %s", got)
 	}
 }
+
+// The files get the quota systemd keeps (runc's update.bats: 500000 per
+// 900000 is 560 ms a second, so 504000).
+func TestSystemdQuota(t *testing.T) {
+	r := &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(500000), Period: u64(900000)}}
+	if got := *systemdQuota(r).CPU.Quota; got != 504000 {
+		t.Errorf("quota %d, want 504000", got)
+	}
+	if *r.CPU.Quota != 500000 {
+		t.Error("the caller's resources changed")
+	}
+	r = &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(50000), Period: u64(100000)}}
+	if got := *systemdQuota(r).CPU.Quota; got != 50000 {
+		t.Errorf("quota %d, want 50000 (already whole 10 ms)", got)
+	}
+}
