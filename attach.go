@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer"
 	"github.com/teu-runtime/teu/libcontainer/console"
 )
 
@@ -61,6 +62,29 @@ func (a *attachment) close() {
 		}
 		a.tty.sock.Close()
 	}
+}
+
+// launch makes the container (create or restore) with our end of the
+// console socket as its console connection, if we relay its terminal, then
+// attaches the terminal; a container whose terminal cannot be attached is
+// deleted.
+func (a *attachment) launch(mk func(conn *os.File) (*libcontainer.Container, error)) (*libcontainer.Container, error) {
+	ct, err := mk(a.theirs)
+	if a.theirs != nil {
+		a.theirs.Close()
+		a.theirs = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.tty != nil {
+		if err := a.tty.attach(); err != nil {
+			ct.Delete(true)
+			ct.Close()
+			return nil, err
+		}
+	}
+	return ct, nil
 }
 
 // wait forwards signals with send until pid, our child, exits; it returns

@@ -82,25 +82,16 @@ func restoreAttached(c *cli.Context, o *libcontainer.RestoreOpts) error {
 			return err
 		}
 	}
-	if a.theirs != nil {
-		o.ConsoleConn = a.theirs
-	}
-	ct, err := libcontainer.Restore(root(c), o)
-	if a.theirs != nil {
-		a.theirs.Close()
-		a.theirs = nil
-	}
+	ct, err := a.launch(func(conn *os.File) (*libcontainer.Container, error) {
+		if conn != nil {
+			o.ConsoleConn = conn
+		}
+		return libcontainer.Restore(root(c), o)
+	})
 	if err != nil {
 		return err
 	}
 	id := ct.ID()
-	if a.tty != nil {
-		if err := a.tty.attach(); err != nil {
-			ct.Delete(true)
-			ct.Close()
-			return err
-		}
-	}
 	initPid := ct.State().InitPid
 	ct.Close()
 	code, err := a.wait(initPid, func(sig unix.Signal) { ct.Signal(sig, false) }, 0)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -51,25 +53,16 @@ func runAttached(c *cli.Context, opts *libcontainer.CreateOpts) error {
 		return err
 	}
 	defer a.close()
-	if a.theirs != nil {
-		opts.ConsoleConn = a.theirs
-	}
-	ct, err := libcontainer.Create(root(c), opts)
-	if a.theirs != nil {
-		a.theirs.Close()
-		a.theirs = nil
-	}
+	ct, err := a.launch(func(conn *os.File) (*libcontainer.Container, error) {
+		if conn != nil {
+			opts.ConsoleConn = conn
+		}
+		return libcontainer.Create(root(c), opts)
+	})
 	if err != nil {
 		return err
 	}
 	id := ct.ID()
-	if a.tty != nil {
-		if err := a.tty.attach(); err != nil {
-			ct.Delete(true)
-			ct.Close()
-			return err
-		}
-	}
 	sw := newStopwatch(c, id)
 	if err := ct.Start(); err != nil {
 		ct.Delete(true)
