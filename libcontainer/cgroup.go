@@ -276,6 +276,11 @@ func (c *Container) Processes() ([]int, error) {
 // Stats is a snapshot of the container's cgroup accounting.
 func (c *Container) Stats() (*cgroups.Stats, error) {
 	m, err := c.cgroupManager()
+	if errors.Is(err, errNoCgroup) && c.state.RootlessCgroups {
+		// A rootless container that runs without a cgroup (none
+		// delegated; create said so): empty stats, as runc's.
+		return cgroups.NewStats(), nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -48,5 +49,23 @@ func TestNewAndRemoveParents(t *testing.T) {
 	removeParents(map[string]string{"pids": filepath.Join(root, "a", "b", "c")}, map[string]string{"pids": filepath.Join(root, "x")})
 	if _, err := os.Stat(filepath.Join(root, "a", "b")); err != nil {
 		t.Fatalf("removed outside the recorded parent: %v", err)
+	}
+}
+
+// A rootless container that runs without a cgroup reports empty stats (as
+// runc's events --stats); any other container without one is an error.
+func TestStatsWithoutCgroup(t *testing.T) {
+	c := &Container{state: State{ID: "r1"}}
+	c.state.RootlessCgroups = true
+	s, err := c.Stats()
+	if err != nil {
+		t.Fatalf("rootless, no cgroup: %v", err)
+	}
+	if s.Hugetlb == nil || s.Pids.Current != 0 {
+		t.Fatalf("rootless, no cgroup: stats %+v, want empty with a hugetlb map", s)
+	}
+	c.state.RootlessCgroups = false
+	if _, err := c.Stats(); !errors.Is(err, errNoCgroup) {
+		t.Fatalf("root, no cgroup: err %v, want %v", err, errNoCgroup)
 	}
 }

@@ -366,7 +366,7 @@ func (m *Manager) Signal(sig unix.Signal) error {
 
 // Stats reads every mounted controller's accounting.
 func (m *Manager) Stats() (*cgroups.Stats, error) {
-	s := &cgroups.Stats{}
+	s := cgroups.NewStats()
 	for _, ss := range subsystems {
 		dir := m.paths[ss.name]
 		if ss.stats == nil || dir == "" {

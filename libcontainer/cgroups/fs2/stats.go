@@ -84,7 +84,7 @@ func (m *Manager) Stats() (*cgroups.Stats, error) {
 }
 
 func (u *Usage) stats() *cgroups.Stats {
-	s := &cgroups.Stats{Hugetlb: map[string]cgroups.Hugetlb{}}
+	s := cgroups.NewStats()
 	s.CPU.Usage = cgroups.CPUUsage{Total: u.CPU.Total, Kernel: u.CPU.Kernel, User: u.CPU.User}
 	s.CPU.Throttling = cgroups.Throttling{Periods: u.CPU.Periods,
 		ThrottledPeriods: u.CPU.ThrottledPeriods, ThrottledTime: u.CPU.ThrottledTime}
