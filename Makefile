@@ -154,7 +154,7 @@ test-checkpoint: deps teu
 # installs runc, crun and GNU time if missing, prints a markdown table and
 # puts it into bench/README.md. Not part of `make test`. BENCH_FLAGS: e.g.
 # "-reps 30" or "-only run,state".
-BENCH_PKGS := runc crun time
+BENCH_PKGS := runc crun time strace
 bench: deps teu
 	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

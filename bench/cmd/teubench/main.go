@@ -71,6 +71,8 @@ type bench struct {
 	// cpu is each scenario's median CPU ms per runtime, for the floor model.
 	cpu   map[string]map[string]float64
 	floor []float64 // CPU ms of each run of -floor
+	// starts is each scenario's program starts per runtime (strace).
+	starts map[string]map[string]startCount
 }
 
 func main() {
@@ -646,6 +648,10 @@ func (b *bench) runAll() error {
 		logf("scenario memory (bisect)")
 		rows = append(rows, b.memoryRow())
 	}
+	if *flagFloor != "" && b.ctx.Err() == nil {
+		logf("program starts (strace)")
+		b.measureStarts()
+	}
 	var churn string
 	if (len(only) == 0 || only["churn"]) && b.ctx.Err() == nil {
 		logf("scenario churn (%d containers per runtime, %d at a time)", *flagChurn, *flagChurnP)
@@ -1008,42 +1014,49 @@ func (b *bench) table(rows [][]string) string {
 	return sb.String()
 }
 
-// starts is how many times each runtime's binary starts in a scenario
-// (execve of the runtime, strace -f): teu re-executes itself as the init
-// of a container and of an exec'd process, crun forks without exec.
-var starts = map[string]map[string]float64{
-	"lifecycle": {"teu": 4, "runc": 4, "crun": 3},
-	"run":       {"teu": 2, "runc": 2, "crun": 1},
-	"exec":      {"teu": 2, "runc": 2, "crun": 1},
-	"state":     {"teu": 1, "runc": 1, "crun": 1},
-	"list":      {"teu": 1, "runc": 1, "crun": 1},
-}
+// commands is how many runtime commands a scenario runs (create, start,
+// delete for lifecycle): each costs crun one start of its CLI, which the
+// floor model takes out at its `--version` cost. (crun also re-executes
+// itself within some commands, which strace counts: cheaper than its
+// --version, so not taken out.)
+var commands = map[string]int{"lifecycle": 3, "run": 1, "exec": 1, "state": 1, "list": 1}
 
 // floorModel is the best teu/crun CPU ratio teu's design could reach: the
-// crun row with each of crun's starts (its `--version`) taken out and each
-// of teu's put in at the cost of a Go program that does nothing (-floor).
-// That is, if everything teu does beyond starting cost what crun's does.
+// crun row with each of crun's command starts (its `--version`) taken out
+// and each Go start of teu's (a program image that starts threads: the
+// CLI; teu's C executor starts none) put in at the cost of a Go program
+// that does nothing (-floor). That is, if everything else teu does cost
+// what crun's does. The starts are counted with strace (measureStarts).
 func (b *bench) floorModel() string {
 	crunStart, ok := b.cpu["start"]["crun"]
-	if *flagFloor == "" || len(b.floor) == 0 || !ok || crunStart <= 0 {
+	if *flagFloor == "" || len(b.floor) == 0 || !ok || crunStart <= 0 || b.starts == nil {
 		return ""
 	}
 	floor := median(b.floor)
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nFloor: a do-nothing static cgo Go program (`bench/cmd/gostart`, teu's build flags) starts in "+
-		"%s ms CPU, crun (`--version`) in %s ms, teu in %s ms. Best teu/crun CPU ratio with teu's starts at that floor "+
-		"and the rest at crun's cost:\n\n", format(floor), format(crunStart), format(b.cpu["start"]["teu"]))
-	sb.WriteString("| scenario | starts teu / crun | crun CPU ms | teu at the floor, CPU ms | best teu/crun | teu/crun now |\n")
-	sb.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
+		"%s ms CPU, crun (`--version`) in %s ms, teu in %s ms. Program starts counted with `strace -f` "+
+		"(execve, the container's `/bin/true` included; in brackets those that started threads: Go programs). "+
+		"Best teu/crun CPU ratio with teu's Go starts at that floor, crun's command starts taken out at its `--version`, the rest at crun's "+
+		"cost:\n\n", format(floor), format(crunStart), format(b.cpu["start"]["teu"]))
+	sb.WriteString("| scenario | starts teu | starts runc | starts crun | crun CPU ms | teu at the floor, CPU ms | best teu/crun | teu/crun now |\n")
+	sb.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, name := range []string{"lifecycle", "run", "exec", "state", "list"} {
 		crun, ok1 := b.cpu[name]["crun"]
 		teu, ok2 := b.cpu[name]["teu"]
-		if !ok1 || !ok2 || crun <= 0 {
+		st := b.starts[name]
+		tn, ok3 := st["teu"]
+		cn, ok4 := st["crun"]
+		if !ok1 || !ok2 || !ok3 || !ok4 || crun <= 0 {
 			continue
 		}
-		best := crun - starts[name]["crun"]*crunStart + starts[name]["teu"]*floor
-		fmt.Fprintf(&sb, "| %s | %.0f / %.0f | %s | %s | %.2f | %.2f |\n", name, starts[name]["teu"], starts[name]["crun"],
-			format(crun), format(best), best/crun, teu/crun)
+		runcCell := "-"
+		if rn, ok := st["runc"]; ok {
+			runcCell = startsCell(rn)
+		}
+		best := crun - float64(commands[name])*crunStart + float64(tn.threaded)*floor
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %.2f | %.2f |\n", name, startsCell(tn), runcCell,
+			startsCell(cn), format(crun), format(best), best/crun, teu/crun)
 	}
 	return sb.String()
 }
