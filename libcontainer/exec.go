@@ -395,11 +395,11 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 			continue
 		}
 		done[target] = true
-		err := os.WriteFile(filepath.Join(target, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+		err := cgroups.Write(filepath.Join(target, "cgroup.procs"), strconv.Itoa(pid), false)
 		if err != nil && ctrl == "" && hybrid && target != dir {
 			// On a hybrid host the cgroup2 placement is a courtesy: the
 			// container's own, if the sub-cgroup exists only in v1.
-			err = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+			err = cgroups.Write(filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid), false)
 		}
 		if err != nil && ctrl == "" && !hybrid && s == "" {
 			// v2: the container's cgroup may not take processes (its
@@ -408,7 +408,7 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 			// it is inside the container's cgroup.
 			if init := c.initCgroup(dir); init != "" {
 				slog.Debug("exec: joining the init's cgroup", "cgroup", init, "error", err)
-				err = os.WriteFile(filepath.Join(init, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+				err = cgroups.Write(filepath.Join(init, "cgroup.procs"), strconv.Itoa(pid), false)
 				target = init
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // WriteFile writes data to dir/file, a cgroup control file (which must
@@ -19,20 +22,50 @@ func WriteFile(dir, file, data string) error {
 	if dir == "" {
 		return fmt.Errorf("write %s: no cgroup directory", file)
 	}
-	p := filepath.Join(dir, file)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return fmt.Errorf("set %s: %w", file, unwrapPath(err))
-	}
-	defer f.Close()
-	for {
-		_, err = f.Write([]byte(data))
-		if !errors.Is(err, unix.EINTR) {
-			break
+	if err := Write(filepath.Join(dir, file), data, false); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Op == "open" {
+			return fmt.Errorf("set %s: %w", file, pe.Err)
 		}
-	}
-	if err != nil {
 		return fmt.Errorf("set %s to %q (in %s): %w", file, data, dir, unwrapPath(err))
+	}
+	return nil
+}
+
+// Write writes data to the existing cgroup file path: in one write, or a
+// write per line (lineByLine: files such as io.max take one entry a write).
+// Plain open(2)/write(2), each retried on EINTR: os.OpenFile would first
+// try every file in Go's poller (two fcntl and an epoll_ctl that cgroupfs
+// refuses). Errors are *os.PathError ("open" or "write").
+func Write(path, data string, lineByLine bool) error {
+	var fd int
+	err := system.Retry(func() (err error) {
+		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	chunks := []string{data}
+	if lineByLine {
+		chunks = strings.SplitAfter(data, "\n")
+	}
+	for i, c := range chunks {
+		if c == "" && i > 0 {
+			continue // after the last newline
+		}
+		var n int
+		err := system.Retry(func() (err error) {
+			n, err = unix.Write(fd, []byte(c))
+			return err
+		})
+		if err == nil && n < len(c) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return &os.PathError{Op: "write", Path: path, Err: err}
+		}
 	}
 	return nil
 }

@@ -304,28 +304,12 @@ func readFields(file string) ([]string, error) {
 	return strings.Fields(string(b)), nil
 }
 
-// writeFile writes one value to an existing cgroupfs file (never creating
-// it: a missing file means a missing controller or kernel feature).
 // writeFile writes val to a cgroup file, a line per write: the kernel
 // parses one entry per write (io.max, rdma.max, ...), and a unified value
-// may hold several, as runc's do.
+// may hold several, as runc's do. The file must exist (it is never
+// created): a missing file means a missing controller or kernel feature.
 func writeFile(file, val string) error {
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return err
-	}
-	for i, line := range strings.SplitAfter(val, "\n") {
-		if line == "" && i > 0 {
-			continue
-		}
-		if _, err = f.WriteString(line); err != nil {
-			break
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return cgroups.Write(file, val, true)
 }
 
 func readFile(file string) (string, error) {
