@@ -234,8 +234,12 @@ gone() {
 		exec sleep 100000'
 	teu run -d --bundle "$BUNDLE" criu-tcp
 	for _ in $(seq 600); do [ "$(tail -n1 "$DATA/recv" 2>/dev/null || echo 0)" -gt 5 ] && break; sleep 0.05; done
-	cat "$DATA/client" 2>/dev/null || true
-	[ "$(tail -n1 "$DATA/recv")" -gt 5 ]
+	if ! [ "$(tail -n1 "$DATA/recv" 2>/dev/null || echo 0)" -gt 5 ]; then
+		# what the container's network looks like, for the failure
+		cat "$DATA/client" 2>/dev/null || true
+		teu exec criu-tcp sh -c 'ip addr; cat /proc/net/tcp /proc/net/tcp6; ps' || true
+		false
+	fi
 	run teu checkpoint --image-path "$IMG" criu-tcp
 	echo "$output"
 	assert_one_error_line

@@ -15,7 +15,8 @@
 # the runc suite's tools installed on the host (make test-checkpoint does
 # that): their binaries and libraries are copied into the guest. Exit
 # status: the guest's (run-in-vm.sh); each part runs even if one before
-# failed. CHECKPOINT_ONLY="teu runc containerd" (any of them) picks parts.
+# failed. CHECKPOINT_ONLY="teu runc containerd" (any of them) picks parts;
+# CHECKPOINT_FILTER=REGEX runs only teu's tests whose names match (bats -f).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -93,7 +94,8 @@ export TEU_VM_BATS=1
 export TEU_VM_TIMEOUT=${TEU_VM_TIMEOUT:-1500}
 export TEU_VM_MEM=${TEU_VM_MEM:-3072}
 export CHECKPOINT_ONLY=${CHECKPOINT_ONLY:-teu runc containerd}
-export TEU_VM_ENV="CHECKPOINT_ONLY ${TEU_VM_ENV:-}"
+export CHECKPOINT_FILTER=${CHECKPOINT_FILTER:-}
+export TEU_VM_ENV="CHECKPOINT_ONLY CHECKPOINT_FILTER ${TEU_VM_ENV:-}"
 exec "$HERE/run-in-vm.sh" "$SHARE" '
 export PATH=$PWD/bin:$PATH
 rc=0
@@ -109,7 +111,7 @@ part() { case " $CHECKPOINT_ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 if part teu; then
 echo "== teu: tests/integration/checkpoint.bats"
 t=$(cut -d" " -f1 /proc/uptime)
-TEU_BIN=/tmp/teu TEU_HELPERS=$PWD/bin bats --timing tests/integration/checkpoint.bats || rc=1
+TEU_BIN=/tmp/teu TEU_HELPERS=$PWD/bin bats --timing ${CHECKPOINT_FILTER:+-f "$CHECKPOINT_FILTER"} tests/integration/checkpoint.bats || rc=1
 echo "== ($(since "$t") s)"
 fi
 
