@@ -51,7 +51,10 @@ done
 
 # runc's suite, patched as the runc lane runs it, with its helpers and
 # images (copied: the guest cannot follow links into the host's cache).
-suite=$(RUNC_PREPARE_ONLY=1 RUNTIME=teu "$SRC/tests/runc/run.sh") || die "preparing runc's suite failed"
+# Its own copy (not the runc lane's build/runc-suite, which run.sh
+# rebuilds): make test runs this lane beside the runc lanes.
+suite=$(RUNC_OUT=${CHECKPOINT_RUNC_OUT:-$SRC/build/checkpoint-runc-suite} RUNC_PREPARE_ONLY=1 RUNTIME=teu "$SRC/tests/runc/run.sh") ||
+	die "preparing runc's suite failed"
 mkdir -p "$SHARE/runc/cmd"
 cp -rL "$suite/integration" "$SHARE/runc/"
 # the helpers built, not their Go sources (build/ is inside teu's module)
