@@ -229,14 +229,13 @@ test-runc-v2: deps teu runc-deps
 #   chain A: make check (static checks, unit tests under the race
 #     detector), a short fuzz run, the bats tests on this host, the same
 #     with a sanitized executor, the cgroup v2, LSM and systemd guests,
+#     the checkpoint guest (CRIU: teu's, runc's and containerd's
+#     checkpoint tests; its runc suite is its own copy, not chain B's),
 #     the engines (containerd, CRI, Docker, podman running teu), the
 #     conformance suite (its last line: "N passed, M failed");
 #   chain B: runc's own suite on this host, then on cgroup v2 in a guest
 #     (the longest lane).
-# Not yet in it: test-checkpoint (its first full run in the guest failed
-# two of teu's checkpoint tests and nine of runc's, README "Checkpoint and
-# restore").
-TEST_A   := check fuzz integration test-sanitizers test-cgroupv2 test-lsm test-systemd test-engines conformance
+TEST_A   := check fuzz integration test-sanitizers test-cgroupv2 test-lsm test-systemd test-checkpoint test-engines conformance
 TEST_B   := test-runc test-runc-v2
 TEST_JOBS ?= 2
 test: deps runc-deps test-pkgs teu

@@ -212,3 +212,63 @@ func TestPrivateMountsNotOnMainThread(t *testing.T) {
 		}
 	}
 }
+
+func TestStdioInherit(t *testing.T) {
+	for _, tc := range []struct {
+		stdio []string
+		want  []stdioFd
+	}{
+		{[]string{"pipe:[10]", "pipe:[11]", "pipe:[11]"}, []stdioFd{{"pipe:[10]", 0, false}, {"pipe:[11]", 1, false}}},
+		{[]string{"tty[8800:1a]", "tty[8800:1a]", "tty[8800:1a]"}, []stdioFd{{"tty[8800:1a]", 0, true}}},
+		{[]string{"/dev/null", "pipe:[3]", "/dev/pts/0", "pipe:[4]"}, []stdioFd{{"pipe:[3]", 1, false}}},
+		{nil, nil},
+	} {
+		if got := stdioInherit(tc.stdio); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("stdioInherit(%q) = %+v, want %+v", tc.stdio, got, tc.want)
+		}
+	}
+}
+
+// A terminal is handed to CRIU as a duplicate beyond its socket, never as
+// fd 0 itself: CRIU closes what it inherits and --shell-job needs its stdin.
+func TestInheritStdioTerminalDuplicated(t *testing.T) {
+	r0, w0, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r0.Close()
+	defer w0.Close()
+	r := &restorer{o: &RestoreOpts{Stdin: r0, Stdout: w0, Stderr: w0}}
+	defer func() {
+		for _, f := range r.extra {
+			f.Close()
+		}
+	}()
+	opts := &rpc.CriuOpts{}
+	if err := r.inheritStdio(opts, []string{"tty[8800:1a]", "pipe:[7]", "tty[8800:1a]"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(opts.InheritFd) != 2 || len(r.extra) != 1 {
+		t.Fatalf("inherit %v, extra %d", opts.InheritFd, len(r.extra))
+	}
+	if k, fd := opts.InheritFd[0].GetKey(), opts.InheritFd[0].GetFd(); k != "tty[8800:1a]" || fd != 4 {
+		t.Errorf("terminal: key %q fd %d, want tty[8800:1a] at 4", k, fd)
+	}
+	if k, fd := opts.InheritFd[1].GetKey(), opts.InheritFd[1].GetFd(); k != "pipe:[7]" || fd != 1 {
+		t.Errorf("pipe: key %q fd %d, want pipe:[7] at 1", k, fd)
+	}
+	var a, b unix.Stat_t
+	if err := unix.Fstat(int(r0.Fd()), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fstat(int(r.extra[0].Fd()), &b); err != nil {
+		t.Fatal(err)
+	}
+	if a.Ino != b.Ino || r.extra[0].Fd() == r0.Fd() {
+		t.Errorf("extra fd %d is not a duplicate of stdin %d", r.extra[0].Fd(), r0.Fd())
+	}
+	r2 := &restorer{o: &RestoreOpts{}}
+	if err := r2.inheritStdio(&rpc.CriuOpts{}, []string{"tty[1:2]"}); err == nil {
+		t.Error("a terminal with no stdio to take its place: no error")
+	}
+}

@@ -176,12 +176,8 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 	if err := r.namespaces(opts); err != nil {
 		return nil, err
 	}
-	// CRIU's stdio are ours: each old stdio pipe, and each terminal from
-	// outside the container, is replaced by ours.
-	for i, name := range stdio {
-		if i < 3 && (strings.HasPrefix(name, "pipe:") || strings.HasPrefix(name, "tty[")) {
-			opts.InheritFd = append(opts.InheritFd, &rpc.InheritFd{Key: ptr(name), Fd: ptr(int32(i))})
-		}
+	if err := r.inheritStdio(opts, stdio); err != nil {
+		return nil, err
 	}
 	logDir := o.ImagePath
 	if o.WorkPath != "" {
@@ -314,6 +310,63 @@ func (r *restorer) namespaces(opts *rpc.CriuOpts) error {
 		default:
 			opts.JoinNs = append(opts.JoinNs, &rpc.JoinNamespace{Ns: ptr(name), NsFile: ptr(ns.Path)})
 		}
+	}
+	return nil
+}
+
+// stdioFd is one of the checkpointed init's stdio that restore's replaces:
+// CRIU's key for it and which of restore's stdio (0-2) takes its place.
+type stdioFd struct {
+	key string
+	std int
+	tty bool // a terminal from outside the container (--shell-job)
+}
+
+// stdioInherit picks from the checkpointed init's stdio (descriptors.json's
+// first three entries) what restore's own stdio replace: old pipes
+// ("pipe:[INO]") and terminals from outside the container
+// ("tty[RDEV:DEV]"), each key once (CRIU uses the first fd given for a
+// key), in fd order.
+func stdioInherit(stdio []string) []stdioFd {
+	var out []stdioFd
+	seen := map[string]bool{}
+	for i, name := range stdio {
+		if i >= 3 {
+			break
+		}
+		tty := strings.HasPrefix(name, "tty[")
+		if seen[name] || !tty && !strings.HasPrefix(name, "pipe:") {
+			continue
+		}
+		seen[name] = true
+		out = append(out, stdioFd{key: name, std: i, tty: tty})
+	}
+	return out
+}
+
+// inheritStdio gives CRIU restore's stdio for the old pipes and outside
+// terminals, so an engine's new pipes and restore's terminal replace them.
+// A pipe is passed as restore's fd of the same number; a terminal as a
+// duplicate after the extra files: CRIU closes every inherited fd once it
+// has stored it, and with --shell-job it then takes its fd 0 for the job's
+// session, which must still be open.
+func (r *restorer) inheritStdio(opts *rpc.CriuOpts, stdio []string) error {
+	std := [3]*os.File{r.o.Stdin, r.o.Stdout, r.o.Stderr}
+	for _, s := range stdioInherit(stdio) {
+		if !s.tty {
+			opts.InheritFd = append(opts.InheritFd, &rpc.InheritFd{Key: ptr(s.key), Fd: ptr(int32(s.std))})
+			continue
+		}
+		if std[s.std] == nil {
+			return fmt.Errorf("the checkpoint's fd %d was a terminal (%s): restore needs one there", s.std, s.key)
+		}
+		fd, err := unix.FcntlInt(std[s.std].Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return fmt.Errorf("duplicate fd %d for criu: %w", s.std, err)
+		}
+		r.extra = append(r.extra, os.NewFile(uintptr(fd), s.key))
+		// fd 3 is CRIU's socket: the extra files follow it.
+		opts.InheritFd = append(opts.InheritFd, &rpc.InheritFd{Key: ptr(s.key), Fd: ptr(int32(3 + len(r.extra)))})
 	}
 	return nil
 }
