@@ -111,39 +111,9 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 	if inheritsMountNS(spec) {
 		return errors.New("a container without a mount namespace of its own cannot be checkpointed")
 	}
-	cgMode, err := criu.CgMode(o.ManageCgroupsMode)
+	args, err := o.checkDump()
 	if err != nil {
 		return err
-	}
-	emptyNs, err := criu.EmptyNs(o.EmptyNs)
-	if err != nil {
-		return err
-	}
-	var ps *rpc.CriuPageServerInfo
-	if o.PageServer != "" {
-		if ps, err = criu.PageServer(o.PageServer); err != nil {
-			return err
-		}
-	}
-	if o.LazyPages && ps == nil {
-		return errors.New("--lazy-pages needs --page-server ADDRESS:PORT to serve the pages from")
-	}
-	if o.StatusFd >= 0 {
-		if !o.LazyPages {
-			return errors.New("--status-fd is only used with --lazy-pages")
-		}
-		flags, err := unix.FcntlInt(uintptr(o.StatusFd), unix.F_GETFL, 0)
-		if err != nil {
-			return fmt.Errorf("invalid --status-fd %d: %w", o.StatusFd, err)
-		}
-		if flags&unix.O_ACCMODE == unix.O_RDONLY {
-			return fmt.Errorf("invalid --status-fd %d: not open for writing", o.StatusFd)
-		}
-	}
-	if o.ParentPath != "" {
-		if filepath.IsAbs(o.ParentPath) {
-			return errors.New("--parent-path must be relative to --image-path")
-		}
 	}
 	path, version, err := lookCriu()
 	if err != nil {
@@ -178,21 +148,8 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 		return fmt.Errorf("image directory: %w", err)
 	}
 	defer imageDir.Close()
-	const logFile = "dump.log"
 	logDir := o.ImagePath
-	t := rpc.CriuReqType_DUMP
-	if o.PreDump {
-		t = rpc.CriuReqType_PRE_DUMP
-	}
-	opts := &rpc.CriuOpts{
-		ImagesDirFd: ptr(int32(imageDir.Fd())), LogLevel: ptr(int32(4)), LogFile: ptr(logFile),
-		Root: ptr(c.state.Rootfs), ManageCgroups: ptr(true), ManageCgroupsMode: &cgMode,
-		NotifyScripts: ptr(true), Pid: ptr(int32(c.state.InitPid)),
-		ShellJob: ptr(o.ShellJob), LeaveRunning: ptr(o.LeaveRunning), TcpEstablished: ptr(o.TCPEstablished),
-		TcpSkipInFlight: ptr(o.TCPSkipInFlight), LinkRemap: ptr(o.LinkRemap), ExtUnixSk: ptr(o.ExtUnixSk),
-		FileLocks: ptr(o.FileLocks), EmptyNs: ptr(emptyNs), OrphanPtsMaster: ptr(true),
-		AutoDedup: ptr(o.AutoDedup), LazyPages: ptr(o.LazyPages), Ps: ps,
-	}
+	opts := c.dumpOpts(o, args, int32(imageDir.Fd()))
 	if o.WorkPath != "" {
 		work, err := openWorkDir(o.WorkPath)
 		if err != nil {
@@ -203,9 +160,6 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 		logDir = o.WorkPath
 	}
 	criuConfigFile(opts, spec.Annotations)
-	if o.ParentPath != "" {
-		opts.ParentImg, opts.TrackMem = ptr(o.ParentPath), ptr(true)
-	}
 	if o.LazyPages && o.StatusFd >= 0 && version < criu.MinStatusReady {
 		// Older CRIU writes the byte itself; newer ones notify us.
 		opts.StatusFd = ptr(int32(o.StatusFd))
@@ -245,6 +199,10 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 		return err
 	}
 	statusFd := o.StatusFd
+	t := rpc.CriuReqType_DUMP
+	if o.PreDump {
+		t = rpc.CriuReqType_PRE_DUMP
+	}
 	_, err = s.Do(&rpc.CriuReq{Type: &t, Opts: opts}, func(n *criu.Notification) error {
 		closeFds(n.Fds)
 		if n.Script == "status-ready" && statusFd >= 0 {
@@ -259,11 +217,11 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 	})
 	werr := s.Close()
 	if err != nil {
-		return criu.LogError(err, filepath.Join(logDir, logFile))
+		return criu.LogError(err, filepath.Join(logDir, dumpLog))
 	}
 	if werr != nil && !o.PreDump {
 		// Answered, then died: report it, the images may be incomplete.
-		return criu.LogError(fmt.Errorf("criu: %w", werr), filepath.Join(logDir, logFile))
+		return criu.LogError(fmt.Errorf("criu: %w", werr), filepath.Join(logDir, dumpLog))
 	}
 	if o.LeaveRunning || o.PreDump {
 		return nil
@@ -273,6 +231,71 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 		slog.Warn("delete checkpointed container", "id", c.ID(), "error", err)
 	}
 	return nil
+}
+
+// dumpArgs are CriuOpts' flags as CRIU takes them.
+type dumpArgs struct {
+	cgMode  rpc.CriuCgMode
+	emptyNs uint32
+	ps      *rpc.CriuPageServerInfo
+}
+
+// checkDump parses checkpoint's flags and refuses those that do not go
+// together, before CRIU is asked anything.
+func (o *CriuOpts) checkDump() (dumpArgs, error) {
+	var a dumpArgs
+	var err error
+	if a.cgMode, err = criu.CgMode(o.ManageCgroupsMode); err != nil {
+		return a, err
+	}
+	if a.emptyNs, err = criu.EmptyNs(o.EmptyNs); err != nil {
+		return a, err
+	}
+	if o.PageServer != "" {
+		if a.ps, err = criu.PageServer(o.PageServer); err != nil {
+			return a, err
+		}
+	}
+	if o.LazyPages && a.ps == nil {
+		return a, errors.New("--lazy-pages needs --page-server ADDRESS:PORT to serve the pages from")
+	}
+	if o.StatusFd >= 0 {
+		if !o.LazyPages {
+			return a, errors.New("--status-fd is only used with --lazy-pages")
+		}
+		flags, err := unix.FcntlInt(uintptr(o.StatusFd), unix.F_GETFL, 0)
+		if err != nil {
+			return a, fmt.Errorf("invalid --status-fd %d: %w", o.StatusFd, err)
+		}
+		if flags&unix.O_ACCMODE == unix.O_RDONLY {
+			return a, fmt.Errorf("invalid --status-fd %d: not open for writing", o.StatusFd)
+		}
+	}
+	if filepath.IsAbs(o.ParentPath) {
+		return a, errors.New("--parent-path must be relative to --image-path")
+	}
+	return a, nil
+}
+
+// dumpLog is CRIU's log of a dump, in the work (else the image) directory.
+const dumpLog = "dump.log"
+
+// dumpOpts is the dump request for the flags of o: what CRIU is told of
+// the container and the images in imageDir.
+func (c *Container) dumpOpts(o *CriuOpts, a dumpArgs, imageDir int32) *rpc.CriuOpts {
+	opts := &rpc.CriuOpts{
+		ImagesDirFd: ptr(imageDir), LogLevel: ptr(int32(4)), LogFile: ptr(dumpLog),
+		Root: ptr(c.state.Rootfs), ManageCgroups: ptr(true), ManageCgroupsMode: &a.cgMode,
+		NotifyScripts: ptr(true), Pid: ptr(int32(c.state.InitPid)),
+		ShellJob: ptr(o.ShellJob), LeaveRunning: ptr(o.LeaveRunning), TcpEstablished: ptr(o.TCPEstablished),
+		TcpSkipInFlight: ptr(o.TCPSkipInFlight), LinkRemap: ptr(o.LinkRemap), ExtUnixSk: ptr(o.ExtUnixSk),
+		FileLocks: ptr(o.FileLocks), EmptyNs: ptr(a.emptyNs), OrphanPtsMaster: ptr(true),
+		AutoDedup: ptr(o.AutoDedup), LazyPages: ptr(o.LazyPages), Ps: a.ps,
+	}
+	if o.ParentPath != "" {
+		opts.ParentImg, opts.TrackMem = ptr(o.ParentPath), ptr(true)
+	}
+	return opts
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -272,3 +272,72 @@ func TestInheritStdioTerminalDuplicated(t *testing.T) {
 		t.Error("a terminal with no stdio to take its place: no error")
 	}
 }
+
+func TestCheckDump(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for _, tc := range []struct {
+		name string
+		o    CriuOpts
+		err  string
+	}{
+		{"defaults", CriuOpts{StatusFd: -1}, ""},
+		{"lazy pages with a page server", CriuOpts{StatusFd: -1, LazyPages: true, PageServer: "127.0.0.1:27"}, ""},
+		{"status fd for writing", CriuOpts{StatusFd: int(w.Fd()), LazyPages: true, PageServer: "127.0.0.1:27"}, ""},
+		{"bad cgroup mode", CriuOpts{StatusFd: -1, ManageCgroupsMode: "sometimes"}, "sometimes"},
+		{"bad empty ns", CriuOpts{StatusFd: -1, EmptyNs: []string{"nosuch"}}, "nosuch"},
+		{"bad page server", CriuOpts{StatusFd: -1, PageServer: "nowhere"}, "nowhere"},
+		{"lazy pages alone", CriuOpts{StatusFd: -1, LazyPages: true}, "--lazy-pages needs --page-server"},
+		{"status fd alone", CriuOpts{StatusFd: int(w.Fd())}, "only used with --lazy-pages"},
+		{"status fd read only", CriuOpts{StatusFd: int(r.Fd()), LazyPages: true, PageServer: "h:1"}, "not open for writing"},
+		{"status fd closed", CriuOpts{StatusFd: 1 << 20, LazyPages: true, PageServer: "h:1"}, "invalid --status-fd"},
+		{"absolute parent", CriuOpts{StatusFd: -1, ParentPath: "/prev"}, "relative to --image-path"},
+	} {
+		_, err := tc.o.checkDump()
+		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: checkDump = %v, want %q", tc.name, err, tc.err)
+		}
+	}
+}
+
+func TestDumpOpts(t *testing.T) {
+	c := &Container{state: State{ID: "c", Rootfs: "/r", Resources: Resources{InitPid: 42}}}
+	o := &CriuOpts{StatusFd: -1, ManageCgroupsMode: "strict", EmptyNs: []string{"network"}, PageServer: "10.0.0.1:99",
+		LeaveRunning: true, TCPEstablished: true, FileLocks: true, ParentPath: "../pre", ShellJob: true}
+	a, err := o.checkDump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := c.dumpOpts(o, a, 7)
+	if opts.GetImagesDirFd() != 7 || opts.GetPid() != 42 || opts.GetRoot() != "/r" || opts.GetLogFile() != dumpLog {
+		t.Errorf("the container's: %v", opts)
+	}
+	if opts.GetManageCgroupsMode() != rpc.CriuCgMode_STRICT || opts.GetEmptyNs() != unix.CLONE_NEWNET {
+		t.Errorf("cgroup mode %v, empty ns %#x", opts.GetManageCgroupsMode(), opts.GetEmptyNs())
+	}
+	if !opts.GetLeaveRunning() || !opts.GetTcpEstablished() || !opts.GetFileLocks() || !opts.GetShellJob() ||
+		opts.GetLazyPages() || opts.GetExtUnixSk() || !opts.GetOrphanPtsMaster() {
+		t.Errorf("flags: %v", opts)
+	}
+	if opts.GetParentImg() != "../pre" || !opts.GetTrackMem() {
+		t.Errorf("a parent dump is tracked: %v", opts)
+	}
+	if opts.GetPs().GetAddress() != "10.0.0.1" || opts.GetPs().GetPort() != 99 {
+		t.Errorf("page server %v", opts.GetPs())
+	}
+	if o.ParentPath = ""; c.dumpOpts(o, a, 7).TrackMem != nil {
+		t.Error("memory tracked without a parent")
+	}
+}
+
+func TestCheckpointRefusesStopped(t *testing.T) {
+	c := &Container{root: t.TempDir(), state: State{ID: "c"}}
+	err := c.Checkpoint(&CriuOpts{StatusFd: -1})
+	if err == nil || err.Error() != "checkpoint c: a stopped container cannot be checkpointed" {
+		t.Errorf("Checkpoint of a stopped container: %v", err)
+	}
+}
