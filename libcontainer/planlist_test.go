@@ -67,8 +67,8 @@ func TestPlanListing(t *testing.T) {
 		edit: func(s *specs.Spec, _ *CreateOpts) { s.Process.Terminal = true },
 		want: []string{"the console socket"},
 	}, {
-		name: "no pivot, no keyring, writable root",
-		edit: func(s *specs.Spec, o *CreateOpts) { o.NoPivot, o.NoNewKeyring, s.Root.Readonly = true, true, false },
+		name:    "no pivot, no keyring, writable root",
+		edit:    func(s *specs.Spec, o *CreateOpts) { o.NoPivot, o.NoNewKeyring, s.Root.Readonly = true, true, false },
 		notWant: []string{"pivot_root", "join session keyring", "make rootfs read-only"},
 	}, {
 		name: "process attributes",

@@ -91,36 +91,15 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 	if err := checkIntelRdt(s.Linux.IntelRdt); err != nil {
 		return nil, err
 	}
+	args, err := o.check()
+	if err != nil {
+		return nil, err
+	}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("restore needs root (CRIU does)")
 	}
 	if inheritsMountNS(s) {
 		return nil, errors.New("a container without a mount namespace of its own cannot be restored")
-	}
-	if s.Process.Terminal && !o.ShellJob && o.ConsoleSocket == "" && o.ConsoleConn == nil {
-		return nil, errors.New("process.terminal needs --console-socket when teu does not stay attached")
-	}
-	if !s.Process.Terminal && (o.ConsoleSocket != "" || o.ConsoleConn != nil) {
-		return nil, errors.New("--console-socket given but process.terminal is false")
-	}
-	cgMode, err := criu.CgMode(o.ManageCgroupsMode)
-	if err != nil {
-		return nil, err
-	}
-	emptyNs, err := criu.EmptyNs(o.EmptyNs)
-	if err != nil {
-		return nil, err
-	}
-	if err := criu.CheckImageDir(o.ImagePath); err != nil {
-		return nil, err
-	}
-	var stdio []string
-	data, err := os.ReadFile(filepath.Join(o.ImagePath, criu.DescriptorsFile))
-	if err != nil {
-		return nil, fmt.Errorf("%s holds no container checkpoint: %w", o.ImagePath, err)
-	}
-	if err := json.Unmarshal(data, &stdio); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(o.ImagePath, criu.DescriptorsFile), err)
 	}
 	path, version, err := lookCriu()
 	if err != nil {
@@ -159,24 +138,11 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 			f.Close()
 		}
 	}()
-	opts := &rpc.CriuOpts{
-		LogLevel: ptr(int32(4)), LogFile: ptr("restore.log"), EvasiveDevices: ptr(true), RstSibling: ptr(true),
-		ManageCgroups: ptr(true), ManageCgroupsMode: &cgMode, NotifyScripts: ptr(true),
-		ShellJob: ptr(o.ShellJob), ExtUnixSk: ptr(o.ExtUnixSk), TcpEstablished: ptr(o.TCPEstablished),
-		FileLocks: ptr(o.FileLocks), EmptyNs: ptr(emptyNs), OrphanPtsMaster: ptr(true),
-		AutoDedup: ptr(o.AutoDedup), LazyPages: ptr(o.LazyPages),
-	}
-	if o.LsmProfile != "" {
-		opts.LsmProfile = ptr(o.LsmProfile)
-	}
-	if o.LsmMountContext != "" {
-		opts.LsmMountContext = ptr(o.LsmMountContext)
-	}
-	criuConfigFile(opts, s.Annotations)
+	opts := o.restoreOpts(args, s.Annotations)
 	if err := r.namespaces(opts); err != nil {
 		return nil, err
 	}
-	if err := r.inheritStdio(opts, stdio); err != nil {
+	if err := r.inheritStdio(opts, args.stdio); err != nil {
 		return nil, err
 	}
 	logDir := o.ImagePath
@@ -278,6 +244,66 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
 	return c, nil
+}
+
+// restoreArgs are RestoreOpts' flags as CRIU takes them, and the stdio
+// the checkpoint recorded (descriptors.json).
+type restoreArgs struct {
+	cgMode  rpc.CriuCgMode
+	emptyNs uint32
+	stdio   []string
+}
+
+// check parses restore's flags and the checkpoint's descriptors, and
+// refuses what does not go together, before anything is made.
+func (o *RestoreOpts) check() (restoreArgs, error) {
+	var a restoreArgs
+	var err error
+	term := o.Spec.Process.Terminal
+	if term && !o.ShellJob && o.ConsoleSocket == "" && o.ConsoleConn == nil {
+		return a, errors.New("process.terminal needs --console-socket when teu does not stay attached")
+	}
+	if !term && (o.ConsoleSocket != "" || o.ConsoleConn != nil) {
+		return a, errors.New("--console-socket given but process.terminal is false")
+	}
+	if a.cgMode, err = criu.CgMode(o.ManageCgroupsMode); err != nil {
+		return a, err
+	}
+	if a.emptyNs, err = criu.EmptyNs(o.EmptyNs); err != nil {
+		return a, err
+	}
+	if err := criu.CheckImageDir(o.ImagePath); err != nil {
+		return a, err
+	}
+	p := filepath.Join(o.ImagePath, criu.DescriptorsFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return a, fmt.Errorf("%s holds no container checkpoint: %w", o.ImagePath, err)
+	}
+	if err := json.Unmarshal(data, &a.stdio); err != nil {
+		return a, fmt.Errorf("%s: %w", p, err)
+	}
+	return a, nil
+}
+
+// restoreOpts is the restore request for the flags of o; ann are the
+// container's annotations (its CRIU configuration file).
+func (o *RestoreOpts) restoreOpts(a restoreArgs, ann map[string]string) *rpc.CriuOpts {
+	opts := &rpc.CriuOpts{
+		LogLevel: ptr(int32(4)), LogFile: ptr("restore.log"), EvasiveDevices: ptr(true), RstSibling: ptr(true),
+		ManageCgroups: ptr(true), ManageCgroupsMode: &a.cgMode, NotifyScripts: ptr(true),
+		ShellJob: ptr(o.ShellJob), ExtUnixSk: ptr(o.ExtUnixSk), TcpEstablished: ptr(o.TCPEstablished),
+		FileLocks: ptr(o.FileLocks), EmptyNs: ptr(a.emptyNs), OrphanPtsMaster: ptr(true),
+		AutoDedup: ptr(o.AutoDedup), LazyPages: ptr(o.LazyPages),
+	}
+	if o.LsmProfile != "" {
+		opts.LsmProfile = ptr(o.LsmProfile)
+	}
+	if o.LsmMountContext != "" {
+		opts.LsmMountContext = ptr(o.LsmMountContext)
+	}
+	criuConfigFile(opts, ann)
+	return opts
 }
 
 // namespaces tells CRIU about the namespaces the container joins by path:
