@@ -1,7 +1,11 @@
 package libcontainer
 
 import (
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -48,5 +52,99 @@ func TestCheckRootless(t *testing.T) {
 		if err := checkRootless(s, 1000); err != nil {
 			t.Errorf("uid 1000 with a user namespace %q: %v", path, err)
 		}
+	}
+}
+
+func TestSetRootless(t *testing.T) {
+	defer SetRootless("auto")
+	for _, tc := range []struct {
+		mode string
+		want func() bool
+	}{
+		{"true", func() bool { return true }},
+		{"false", func() bool { return false }},
+		{"auto", rootlessAuto},
+		{"", rootlessAuto},
+	} {
+		if err := SetRootless(tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		if got := rootlessCgroups(); got != tc.want() {
+			t.Errorf("--rootless %q: rootlessCgroups() = %v", tc.mode, got)
+		}
+	}
+	if err := SetRootless("maybe"); err == nil || !strings.Contains(err.Error(), `invalid --rootless "maybe"`) {
+		t.Errorf("SetRootless(maybe) = %v", err)
+	}
+	// As root in the initial user namespace, auto is not rootless.
+	if os.Geteuid() == 0 && !inUserNS() && rootlessAuto() {
+		t.Error("root in the initial user namespace is rootless")
+	}
+}
+
+func TestIDMaps(t *testing.T) {
+	ms := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}}
+	if got := string(formatIDMap(ms)); got != "0 1000 1\n1 100000 65536\n" {
+		t.Errorf("formatIDMap = %q", got)
+	}
+	for _, tc := range []struct {
+		ms   []specs.LinuxIDMapping
+		id   int
+		want bool
+	}{
+		{ms[:1], 1000, true}, {ms[:1], 1001, false}, {ms, 1000, false},
+		{[]specs.LinuxIDMapping{{HostID: 1000, Size: 2}}, 1000, false}, {nil, 1000, false},
+	} {
+		if got := ownIDOnly(tc.ms, tc.id); got != tc.want {
+			t.Errorf("ownIDOnly(%v, %d) = %v", tc.ms, tc.id, got)
+		}
+	}
+}
+
+func TestSealedCopy(t *testing.T) {
+	f, err := sealedCopy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	self, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() != self.Size() {
+		t.Errorf("the copy has %v bytes (%v), the binary %d", st.Size(), err, self.Size())
+	}
+	if _, err := f.WriteAt([]byte{0}, 0); err == nil {
+		t.Error("the sealed copy could be written")
+	}
+}
+
+func TestWriteIDMapsOfOwnChild(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a user namespace's maps written by root")
+	}
+	cmd := exec.Command("sleep", "10")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
+	if err := cmd.Start(); err != nil {
+		t.Skip("no user namespace: ", err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	l := &specs.Linux{
+		UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 10}},
+		GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 5}},
+	}
+	if err := writeIDMaps(cmd.Process.Pid, l); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"uid_map": "0 100000 10", "gid_map": "0 200000 5"} {
+		data, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/" + file)
+		if got := strings.Join(strings.Fields(string(data)), " "); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	// The maps are written once.
+	if err := writeIDMaps(cmd.Process.Pid, l); err == nil {
+		t.Error("writing the maps again succeeded")
 	}
 }
