@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/lookup"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
@@ -323,9 +324,9 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			env := p.Env
 			home := ""
 			if needsHome(env) {
-				home = homeDir(fd, int(p.User.UID))
+				home = lookup.Home(fd, int(p.User.UID))
 			}
-			path, err := lookPath(fd, p.Cwd, p.Args[0], env)
+			path, err := lookup.Path(fd, p.Cwd, p.Args[0], env)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/teu-runtime/teu/libcontainer/netdev"
 )
 
 // checkHost refuses, before anything is made, a config this host cannot
@@ -19,7 +20,7 @@ func checkHost(s *specs.Spec) error {
 	if err := checkIntelRdt(s.Linux.IntelRdt); err != nil {
 		return err
 	}
-	return checkNetDevices(s.Linux.NetDevices)
+	return netdev.Check(s.Linux.NetDevices)
 }
 
 // checkRootless: a caller other than root may make namespaces only inside

@@ -21,6 +21,8 @@ import (
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/lookup"
+	"github.com/teu-runtime/teu/libcontainer/netdev"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
 	"github.com/teu-runtime/teu/libcontainer/system"
@@ -620,7 +622,7 @@ func (l *launcher) forked(pid int) error {
 	l.c.state.InitPid, l.c.state.InitStartTime = pid, st
 	l.fault.step("init forked")
 	// The devices are in place before the init sets anything up.
-	if err := moveNetDevices(pid, l.spec.Linux.NetDevices); err != nil {
+	if err := netdev.Move(pid, l.spec.Linux.NetDevices); err != nil {
 		return err
 	}
 	if err := l.setupPart(); err != nil {
@@ -841,9 +843,9 @@ func (l *launcher) processPart(root int) error {
 	env := append(append([]string{}, p.Env...), l.extraEnv...)
 	home := ""
 	if needsHome(env) {
-		home = homeDir(root, int(p.User.UID))
+		home = lookup.Home(root, int(p.User.UID))
 	}
-	path, err := lookPath(root, p.Cwd, p.Args[0], env)
+	path, err := lookup.Path(root, p.Cwd, p.Args[0], env)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/console"
 	"github.com/teu-runtime/teu/libcontainer/criu"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/netdev"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 )
@@ -498,7 +499,7 @@ func (r *restorer) notify(n *criu.Notification) error {
 			// Its own network namespace is restored empty (runc's
 			// empty_ns): lo up, as create has it, before CRIU restores
 			// sockets bound to it.
-			if err := loUp(n.Pid); err != nil {
+			if err := netdev.LoUp(n.Pid); err != nil {
 				return err
 			}
 		}
@@ -601,25 +602,6 @@ func (r *restorer) abort() {
 			removeParents(r.cgroup.Paths(), r.parents)
 		}
 	}
-}
-
-// loUp brings lo up in the network namespace of pid.
-func loUp(pid int) error {
-	ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
-	if err != nil {
-		return fmt.Errorf("open the restored network namespace: %w", err)
-	}
-	defer ns.Close()
-	s, err := netlinkIn(ns)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	// lo is interface 1 in every network namespace.
-	if _, err := s.request(unix.RTM_NEWLINK, unix.NLM_F_ACK, ifInfo(1, unix.IFF_UP, unix.IFF_UP)); err != nil {
-		return fmt.Errorf("bring lo up in the restored network namespace: %w", err)
-	}
-	return nil
 }
 
 // startInPrivateMounts runs fn on a thread of its own in a new mount

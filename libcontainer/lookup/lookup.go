@@ -1,4 +1,6 @@
-package libcontainer
+// Package lookup finds, inside a container's root, what a process needs
+// and the executor must not parse: HOME and the executable args[0] names.
+package lookup
 
 import (
 	"errors"
@@ -54,8 +56,8 @@ func readRegular(root int, p string, limit int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, limit))
 }
 
-// homeDir is uid's home in the container's /etc/passwd, or "/".
-func homeDir(root, uid int) string {
+// Home is uid's home in the container's /etc/passwd, or "/".
+func Home(root, uid int) string {
 	data, err := readRegular(root, "/etc/passwd", 4<<20)
 	if err != nil {
 		return "/"
@@ -67,9 +69,9 @@ func homeDir(root, uid int) string {
 	return "/"
 }
 
-// lookPath finds argv0 in the container's PATH, as execvp would, and
+// Path finds argv0 in the container's PATH, as execvp would, and
 // returns what to execve.
-func lookPath(root int, cwd, argv0 string, env []string) (string, error) {
+func Path(root int, cwd, argv0 string, env []string) (string, error) {
 	if strings.Contains(argv0, "/") {
 		if err := checkExecutable(root, cwd, argv0); err != nil {
 			return "", fmt.Errorf("exec %s: %w", argv0, err)

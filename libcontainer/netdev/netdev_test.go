@@ -1,6 +1,7 @@
-package libcontainer
+package netdev
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -30,14 +31,14 @@ func TestNlAttr(t *testing.T) {
 }
 
 func TestCheckNetDevices(t *testing.T) {
-	if err := checkNetDevices(map[string]specs.LinuxNetDevice{"lo": {}}); err != nil {
+	if err := Check(map[string]specs.LinuxNetDevice{"lo": {}}); err != nil {
 		t.Error(err)
 	}
-	err := checkNetDevices(map[string]specs.LinuxNetDevice{"lo": {}, "teunosuch0": {}})
+	err := Check(map[string]specs.LinuxNetDevice{"lo": {}, "teunosuch0": {}})
 	if err == nil || !strings.Contains(err.Error(), "host interface teunosuch0") {
 		t.Errorf("a missing device: %v", err)
 	}
-	if err := moveNetDevices(1, nil); err != nil {
+	if err := Move(1, nil); err != nil {
 		t.Errorf("nothing to move: %v", err)
 	}
 }
@@ -130,7 +131,7 @@ func TestMoveNetDevice(t *testing.T) {
 		if _, err := s.request(unix.RTM_NEWADDR, unix.NLM_F_ACK|unix.NLM_F_CREATE, body); err != nil {
 			return err
 		}
-		if err := moveNetDevices(tid, map[string]specs.LinuxNetDevice{"teut0": {Name: "ctr%d"}}); err != nil {
+		if err := Move(tid, map[string]specs.LinuxNetDevice{"teut0": {Name: "ctr%d"}}); err != nil {
 			return err
 		}
 		if _, err := net.InterfaceByName("teut0"); err == nil {
@@ -138,12 +139,12 @@ func TestMoveNetDevice(t *testing.T) {
 		}
 		// A name taken in the container is refused before the move (of
 		// this namespace's lo, which the kernel would not move anyway).
-		if err := moveNetDevices(tid, map[string]specs.LinuxNetDevice{"lo": {Name: "ctr0"}}); err == nil ||
+		if err := Move(tid, map[string]specs.LinuxNetDevice{"lo": {Name: "ctr0"}}); err == nil ||
 			!strings.Contains(err.Error(), "exists in the container's network namespace") {
 			t.Errorf("a taken name: %v", err)
 		}
 		// Moving it again: gone from here.
-		if err := moveNetDevices(tid, map[string]specs.LinuxNetDevice{"teut0": {}}); err == nil {
+		if err := Move(tid, map[string]specs.LinuxNetDevice{"teut0": {}}); err == nil {
 			t.Error("moving a missing device succeeded")
 		}
 		return nil
@@ -179,5 +180,64 @@ func TestMoveNetDevice(t *testing.T) {
 	}
 	if err != nil || !found {
 		t.Errorf("10.9.8.7 did not follow the device: %v", err)
+	}
+}
+
+func TestNameMatches(t *testing.T) {
+	for _, c := range []struct {
+		got, name string
+		ok        bool
+	}{
+		{"eth0", "eth0", true}, {"eth1", "eth0", false}, {"eth0", "eth%d", true}, {"eth12", "eth%d", true},
+		{"eth", "eth%d", false}, {"ethx", "eth%d", false}, {"veth3", "eth%d", false}, {"c7x", "c%dx", true},
+	} {
+		if nameMatches(c.got, c.name) != c.ok {
+			t.Errorf("nameMatches(%q, %q) != %v", c.got, c.name, c.ok)
+		}
+	}
+}
+
+func TestNlAttrPadding(t *testing.T) {
+	b := nlAttr(nil, unix.IFLA_IFNAME, []byte("eth0\x00"))
+	// 4 header bytes + 5: the length field says 9, the buffer is padded to 12.
+	want := binary.NativeEndian.AppendUint16(nil, 9)
+	want = binary.NativeEndian.AppendUint16(want, unix.IFLA_IFNAME)
+	want = append(want, 'e', 't', 'h', '0', 0, 0, 0, 0)
+	if !bytes.Equal(b, want) {
+		t.Errorf("got %v, want %v", b, want)
+	}
+	if b = nlAttr(b, unix.IFLA_NET_NS_FD, []byte{1, 0, 0, 0}); len(b) != 20 {
+		t.Errorf("second attribute: length %d", len(b))
+	}
+}
+
+func TestLoUp(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a network namespace")
+	}
+	tids := make(chan int)
+	done := make(chan struct{})
+	defer close(done)
+	go inNewNetns(t, func(tid int) error { tids <- tid; <-done; return nil })
+	tid := <-tids
+	if err := LoUp(tid); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := os.Open("/proc/" + strconv.Itoa(tid) + "/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	s, err := netlinkIn(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	data, err := s.request(unix.RTM_GETLINK, 0, ifInfo(1, 0, 0))
+	if err != nil || len(data) == 0 || (*unix.IfInfomsg)(unsafe.Pointer(&data[0][0])).Flags&unix.IFF_UP == 0 {
+		t.Errorf("lo is not up in the new namespace: %v", err)
+	}
+	if err := LoUp(1 << 30); err == nil {
+		t.Error("LoUp of no process succeeded")
 	}
 }

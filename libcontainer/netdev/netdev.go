@@ -1,4 +1,6 @@
-package libcontainer
+// Package netdev moves host network interfaces into a container's network
+// namespace (linux.netDevices), over netlink.
+package netdev
 
 import (
 	"encoding/binary"
@@ -24,9 +26,9 @@ import (
 // destroys virtual ones (runtime-spec forbids moving them out). So does a
 // create that fails after the move: its init, and the namespace, die.
 
-// checkNetDevices makes sure every device to move exists on the host, so
+// Check makes sure every device to move exists on the host, so
 // create fails before anything is made.
-func checkNetDevices(devs map[string]specs.LinuxNetDevice) error {
+func Check(devs map[string]specs.LinuxNetDevice) error {
 	for host := range devs {
 		if _, err := net.InterfaceByName(host); err != nil {
 			return fmt.Errorf("linux.netDevices: host interface %s: %w", host, errors.Unwrap(err))
@@ -35,8 +37,8 @@ func checkNetDevices(devs map[string]specs.LinuxNetDevice) error {
 	return nil
 }
 
-// moveNetDevices moves devs into the network namespace of process pid.
-func moveNetDevices(pid int, devs map[string]specs.LinuxNetDevice) error {
+// Move moves devs into the network namespace of process pid.
+func Move(pid int, devs map[string]specs.LinuxNetDevice) error {
 	if len(devs) == 0 {
 		return nil
 	}
@@ -332,4 +334,23 @@ func nlAttr(b []byte, typ uint16, val []byte) []byte {
 		b = append(b, 0)
 	}
 	return b
+}
+
+// LoUp brings lo up in the network namespace of pid.
+func LoUp(pid int) error {
+	ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	if err != nil {
+		return fmt.Errorf("open the restored network namespace: %w", err)
+	}
+	defer ns.Close()
+	s, err := netlinkIn(ns)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	// lo is interface 1 in every network namespace.
+	if _, err := s.request(unix.RTM_NEWLINK, unix.NLM_F_ACK, ifInfo(1, unix.IFF_UP, unix.IFF_UP)); err != nil {
+		return fmt.Errorf("bring lo up in the restored network namespace: %w", err)
+	}
+	return nil
 }
