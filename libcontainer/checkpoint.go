@@ -17,6 +17,7 @@ import (
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/criu"
+	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
 )
 
@@ -108,7 +109,7 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
 	}
-	if inheritsMountNS(spec) {
+	if hostmnt.Inherits(spec) {
 		return errors.New("a container without a mount namespace of its own cannot be checkpointed")
 	}
 	args, err := o.checkDump()

@@ -17,7 +17,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/affinity"
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/lookup"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/system"
@@ -143,7 +145,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	// Without a mount namespace to join, the process enters the init's
 	// root (a chroot) by this fd, also checked to be the init's.
 	var rootFile *os.File
-	if inheritsMountNS(spec) {
+	if hostmnt.Inherits(spec) {
 		if rootFile, err = os.OpenFile("/proc/"+strconv.Itoa(c.state.InitPid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			if !pidAlive(pidfd) {
 				return 0, errors.New("container is stopped")
@@ -254,7 +256,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	if a := p.ExecCPUAffinity; a != nil {
 		initial = a.Initial
 	}
-	if err := initialAffinity(sp.cmd.Process.Pid, initial); err != nil {
+	if err := affinity.Initial(sp.cmd.Process.Pid, initial); err != nil {
 		return 0, err
 	}
 	if err := sp.send(); err != nil {

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/affinity"
 	"github.com/teu-runtime/teu/libcontainer/caps"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
@@ -482,7 +483,7 @@ func processAttrSteps(b *plan.Builder, s *specs.Spec, exec bool) error {
 	// execCPUAffinity is not for the container's init; "final" is the
 	// affinity after the move into the container's cgroup.
 	if a := p.ExecCPUAffinity; exec && a != nil && a.Final != "" {
-		mask, err := cpuMask(a.Final)
+		mask, err := affinity.Mask(a.Final)
 		if err != nil {
 			return fmt.Errorf("set final CPU affinity: %w", err)
 		}
@@ -508,22 +509,6 @@ func schedAttr(sc *specs.Scheduler) []byte {
 	// The spec has no clamp values: with a clamp flag, the widest clamp.
 	b = binary.LittleEndian.AppendUint32(b, 0)
 	return binary.LittleEndian.AppendUint32(b, 1024)
-}
-
-// cpuMask is a cpu_set_t with the CPUs of list.
-func cpuMask(list string) ([]byte, error) {
-	cpus, err := validate.ParseList(list, validate.MaxCPUs)
-	if err != nil {
-		return nil, err
-	}
-	var set unix.CPUSet
-	for _, c := range cpus {
-		if c >= len(set)*64 {
-			return nil, fmt.Errorf("CPU %d is beyond what teu can set", c)
-		}
-		set.Set(c)
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&set)), unsafe.Sizeof(set)), nil
 }
 
 // lsmExecSteps arm the AppArmor profile and SELinux label for our execve,

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -228,5 +229,19 @@ func TestProcessEnv(t *testing.T) {
 	}
 	if needsHome([]string{"HOME=/a"}) || !needsHome([]string{"HOME=/a", "HOME="}) || !needsHome(nil) {
 		t.Error("needsHome")
+	}
+}
+
+func TestSchedAttr(t *testing.T) {
+	sc := &specs.Scheduler{Policy: specs.SchedDeadline, Nice: -3, Priority: 7, Runtime: 10, Deadline: 20, Period: 30,
+		Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}}
+	b := schedAttr(sc)
+	le := binary.LittleEndian
+	if len(b) != 56 || le.Uint32(b) != 56 {
+		t.Fatalf("sched_attr of %d bytes, size field %d", len(b), le.Uint32(b))
+	}
+	if le.Uint32(b[4:]) != 6 || le.Uint64(b[8:]) != 1 || int32(le.Uint32(b[16:])) != -3 || le.Uint32(b[20:]) != 7 ||
+		le.Uint64(b[24:]) != 10 || le.Uint64(b[32:]) != 20 || le.Uint64(b[40:]) != 30 || le.Uint32(b[52:]) != 1024 {
+		t.Errorf("sched_attr = %v", b)
 	}
 }

@@ -19,8 +19,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/affinity"
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/lookup"
 	"github.com/teu-runtime/teu/libcontainer/netdev"
 	"github.com/teu-runtime/teu/libcontainer/plan"
@@ -68,7 +70,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	if err := checkHost(s); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
-	if err := checkInheritedMountNS(s, o.NoPivot); err != nil {
+	if err := hostmnt.Check(s, o.NoPivot); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
 	// The seccomp filter is compiled here, once: the init only loads it,
@@ -200,9 +202,9 @@ func (l *launcher) abort() {
 		}
 	}
 	if l.mountsBefore != nil {
-		ids, err := newMountsUnder(l.c.state.Rootfs, l.mountsBefore)
+		ids, err := hostmnt.NewUnder(l.c.state.Rootfs, l.mountsBefore)
 		if err == nil {
-			err = unmountInherited(l.c.state.Rootfs, ids)
+			err = hostmnt.Unmount(l.c.state.Rootfs, ids)
 		}
 		if err != nil {
 			slog.Warn("unmount mounts of failed create", "id", l.c.state.ID, "error", err)
@@ -318,8 +320,8 @@ func (l *launcher) start() error {
 	if err := l.prepareCgroup(); err != nil {
 		return err
 	}
-	if inheritsMountNS(s) {
-		if l.mountsBefore, err = mountIDsUnder(l.c.state.Rootfs); err != nil {
+	if hostmnt.Inherits(s) {
+		if l.mountsBefore, err = hostmnt.IDsUnder(l.c.state.Rootfs); err != nil {
 			return err
 		}
 		l.c.state.MountsPending = true
@@ -343,7 +345,7 @@ func (l *launcher) start() error {
 	l.fault.step("init started")
 	trace("exec init", time.Since(t0))
 	t0 = time.Now()
-	if err := initialAffinity(sp.cmd.Process.Pid, ""); err != nil {
+	if err := affinity.Initial(sp.cmd.Process.Pid, ""); err != nil {
 		return err
 	}
 	if err := sp.send(); err != nil {
@@ -455,7 +457,7 @@ func (l *launcher) start() error {
 		return err
 	}
 	if l.mountsBefore != nil {
-		if l.c.state.HostMounts, err = newMountsUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
+		if l.c.state.HostMounts, err = hostmnt.NewUnder(l.c.state.Rootfs, l.mountsBefore); err != nil {
 			return err
 		}
 		l.c.state.MountsPending, l.c.state.MountsBefore = false, nil
@@ -794,7 +796,7 @@ func (l *launcher) rootfsConfig() (*rootfs.Config, error) {
 		Propagation: s.Linux.RootfsPropagation, Readonly: s.Root.Readonly, NoPivot: o.NoPivot,
 		UserNS: hasNs(s, specs.UserNamespace), CgroupNS: hasNs(s, specs.CgroupNamespace),
 		Masked: s.Linux.MaskedPaths, ReadOnly: s.Linux.ReadonlyPaths, MountLabel: s.Linux.MountLabel,
-		InheritMountNS: inheritsMountNS(s), TreeFds: l.treeFds, TreesForParent: l.treesLater,
+		InheritMountNS: hostmnt.Inherits(s), TreeFds: l.treeFds, TreesForParent: l.treesLater,
 	}
 	for _, m := range s.Mounts {
 		if m.Type == "cgroup" || m.Type == "cgroup2" {

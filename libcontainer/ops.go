@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
@@ -326,11 +327,11 @@ func (c *Container) unmountHost() error {
 			before[id] = true
 		}
 		var err error
-		if ids, err = newMountsUnder(c.state.Rootfs, before); err != nil {
+		if ids, err = hostmnt.NewUnder(c.state.Rootfs, before); err != nil {
 			return err
 		}
 	}
-	return unmountInherited(c.state.Rootfs, ids)
+	return hostmnt.Unmount(c.state.Rootfs, ids)
 }
 
 // killAndWait SIGKILLs the init and waits for it on a pidfd: no polling.

@@ -22,6 +22,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/console"
 	"github.com/teu-runtime/teu/libcontainer/criu"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
+	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/netdev"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
@@ -99,7 +100,7 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("restore needs root (CRIU does)")
 	}
-	if inheritsMountNS(s) {
+	if hostmnt.Inherits(s) {
 		return nil, errors.New("a container without a mount namespace of its own cannot be restored")
 	}
 	path, version, err := lookCriu()

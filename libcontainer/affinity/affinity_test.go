@@ -1,32 +1,16 @@
-package libcontainer
+package affinity
 
 import (
-	"encoding/binary"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-func TestSchedAttr(t *testing.T) {
-	sc := &specs.Scheduler{Policy: specs.SchedDeadline, Nice: -3, Priority: 7, Runtime: 10, Deadline: 20, Period: 30,
-		Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}}
-	b := schedAttr(sc)
-	le := binary.LittleEndian
-	if len(b) != 56 || le.Uint32(b) != 56 {
-		t.Fatalf("sched_attr of %d bytes, size field %d", len(b), le.Uint32(b))
-	}
-	if le.Uint32(b[4:]) != 6 || le.Uint64(b[8:]) != 1 || int32(le.Uint32(b[16:])) != -3 || le.Uint32(b[20:]) != 7 ||
-		le.Uint64(b[24:]) != 10 || le.Uint64(b[32:]) != 20 || le.Uint64(b[40:]) != 30 || le.Uint32(b[52:]) != 1024 {
-		t.Errorf("sched_attr = %v", b)
-	}
-}
-
-func TestCPUMask(t *testing.T) {
-	b, err := cpuMask("0,2-3,65")
+func TestMask(t *testing.T) {
+	b, err := Mask("0,2-3,65")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +18,7 @@ func TestCPUMask(t *testing.T) {
 	if len(b) != len(set)*8 || b[0] != 0b1101 || b[8] != 0b10 {
 		t.Errorf("cpuMask = %v", b[:16])
 	}
-	if _, err := cpuMask("x"); err == nil {
+	if _, err := Mask("x"); err == nil {
 		t.Error("cpuMask of a bad list succeeded")
 	}
 }
@@ -72,14 +56,26 @@ func TestCPUListAndAffinity(t *testing.T) {
 	if err := setAffinity(0, "1-x"); err == nil {
 		t.Error("a bad list was taken")
 	}
-	if err := initialAffinity(0, ""); err != nil {
+	if err := Initial(0, ""); err != nil {
 		t.Fatal(err)
 	}
 	unix.SchedGetaffinity(0, &got)
 	if got.Count() < old.Count() {
-		t.Errorf("initialAffinity(\"\") left %s of %s", cpuList(&got), cpuList(&old))
+		t.Errorf("Initial(\"\") left %s of %s", cpuList(&got), cpuList(&old))
 	}
-	if err := initialAffinity(0, "100000"); err == nil || !strings.Contains(err.Error(), "initial CPU affinity") {
+	if err := Initial(0, "100000"); err == nil || !strings.Contains(err.Error(), "initial CPU affinity") {
 		t.Errorf("an impossible CPU: %v", err)
+	}
+}
+
+func TestCPUList(t *testing.T) {
+	for want, cpus := range map[string][]int{"": nil, "0": {0}, "0-1": {0, 1}, "0-2,5,7-8": {0, 1, 2, 5, 7, 8}, "1023": {1023}} {
+		var set unix.CPUSet
+		for _, c := range cpus {
+			set.Set(c)
+		}
+		if got := cpuList(&set); got != want {
+			t.Errorf("%v: got %q, want %q", cpus, got, want)
+		}
 	}
 }

@@ -1,4 +1,6 @@
-package libcontainer
+// Package hostmnt keeps account of the mounts create makes in the runtime's
+// own mount namespace, for a container without one of its own.
+package hostmnt
 
 import (
 	"errors"
@@ -19,9 +21,9 @@ import (
 // (pivot_root would move the host's root). The mounts create made are
 // recorded and unmounted again on delete (runc leaves them behind).
 
-// inheritsMountNS reports whether the container shares the runtime's mount
+// Inherits reports whether the container shares the runtime's mount
 // namespace.
-func inheritsMountNS(s *specs.Spec) bool {
+func Inherits(s *specs.Spec) bool {
 	if s.Linux == nil {
 		return true
 	}
@@ -33,12 +35,12 @@ func inheritsMountNS(s *specs.Spec) bool {
 	return true
 }
 
-// checkInheritedMountNS refuses what cannot be applied without changing
+// Check refuses what cannot be applied without changing
 // mounts of the host's own: the propagation of its "/", a read-only or
 // masked path outside a mount of the container's making, a move over "/".
 // (root.readonly is a read-only copy of the rootfs over it: see rootfs.Pivot.)
-func checkInheritedMountNS(s *specs.Spec, noPivot bool) error {
-	if !inheritsMountNS(s) {
+func Check(s *specs.Spec, noPivot bool) error {
+	if !Inherits(s) {
 		return nil
 	}
 	switch {
@@ -68,7 +70,7 @@ func mountsUnder(rootfs string) ([]*mountinfo.Info, error) {
 	return ms, nil
 }
 
-func mountIDsUnder(rootfs string) (map[int]bool, error) {
+func IDsUnder(rootfs string) (map[int]bool, error) {
 	ms, err := mountsUnder(rootfs)
 	if err != nil {
 		return nil, err
@@ -80,8 +82,8 @@ func mountIDsUnder(rootfs string) (map[int]bool, error) {
 	return ids, nil
 }
 
-// newMountsUnder returns the ids of the mounts below rootfs not in before.
-func newMountsUnder(rootfs string, before map[int]bool) ([]int, error) {
+// NewUnder returns the ids of the mounts below rootfs not in before.
+func NewUnder(rootfs string, before map[int]bool) ([]int, error) {
 	ms, err := mountsUnder(rootfs)
 	if err != nil {
 		return nil, err
@@ -95,10 +97,10 @@ func newMountsUnder(rootfs string, before map[int]bool) ([]int, error) {
 	return ids, nil
 }
 
-// unmountInherited detaches the mounts ids below rootfs, deepest first. A
+// Unmount detaches the mounts ids below rootfs, deepest first. A
 // mount stacked on one of them is detached with it (umount takes the top
 // one at a path), so it goes round until none of ids is left.
-func unmountInherited(rootfs string, ids []int) error {
+func Unmount(rootfs string, ids []int) error {
 	if len(ids) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package libcontainer
+package hostmnt
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestCheckInheritedMountNS(t *testing.T) {
+func TestCheck(t *testing.T) {
 	own := &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}, MaskedPaths: []string{"/x"}}
 	for _, tc := range []struct {
 		name    string
@@ -25,20 +25,20 @@ func TestCheckInheritedMountNS(t *testing.T) {
 		{"read-only", &specs.Linux{ReadonlyPaths: []string{"/x"}}, false, "readonlyPaths"},
 		{"propagation", &specs.Linux{RootfsPropagation: "shared"}, false, "rootfsPropagation"},
 	} {
-		err := checkInheritedMountNS(&specs.Spec{Linux: tc.l}, tc.noPivot)
+		err := Check(&specs.Spec{Linux: tc.l}, tc.noPivot)
 		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
 		}
 	}
-	if !inheritsMountNS(&specs.Spec{}) {
+	if !Inherits(&specs.Spec{}) {
 		t.Error("a spec without linux shares the mount namespace")
 	}
 }
 
-// TestUnmountInherited mounts two stacked tmpfs under a temp "rootfs" and
+// TestUnmount mounts two stacked tmpfs under a temp "rootfs" and
 // one beside it, and has the two new ones under the rootfs found and
 // unmounted.
-func TestUnmountInherited(t *testing.T) {
+func TestUnmount(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: mounts")
 	}
@@ -56,7 +56,7 @@ func TestUnmountInherited(t *testing.T) {
 		}
 		t.Cleanup(func() { unix.Unmount(p, unix.MNT_DETACH) })
 	}
-	before, err := mountIDsUnder(rootfs)
+	before, err := IDsUnder(rootfs)
 	if err != nil || len(before) != 0 {
 		t.Fatalf("mounts under a fresh dir: %v, %v", before, err)
 	}
@@ -64,11 +64,11 @@ func TestUnmountInherited(t *testing.T) {
 	mount(rootfs + "/a")
 	os.Mkdir(rootfs+"/a/b", 0o755)
 	mount(rootfs + "/a/b")
-	ids, err := newMountsUnder(rootfs, before)
+	ids, err := NewUnder(rootfs, before)
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("newMountsUnder = %v, %v; want the 2 under the rootfs", ids, err)
 	}
-	if err := unmountInherited(rootfs, ids); err != nil {
+	if err := Unmount(rootfs, ids); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := mountsUnder(rootfs); len(left) != 0 {
