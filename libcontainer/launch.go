@@ -167,7 +167,7 @@ type launcher struct {
 	// seccompBPF is the compiled linux.seccomp, if any.
 	seccompBPF []byte
 	// mountsBefore: the mounts under the rootfs before the init ran, when
-	// it shares the runtime's mount namespace (hostmnt.go).
+	// it shares the runtime's mount namespace (package hostmnt).
 	mountsBefore map[int]bool
 	// outside: the init does its set-up outside the container's cgroup.
 	outside bool
@@ -316,7 +316,7 @@ func (l *launcher) start() error {
 	bootSteps(b, boot)
 	// What create will make on the host is known now, and recorded below
 	// before any of it is made: the cgroup's paths, and the mounts an init
-	// that shares our mount namespace makes under the rootfs (hostmnt.go).
+	// that shares our mount namespace makes under the rootfs (package hostmnt).
 	if err := l.prepareCgroup(); err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ type Resources struct {
 	// cgroups the caller could not make were skipped.
 	RootlessCgroups bool `json:"rootless_cgroups,omitempty"`
 	// HostMounts: the ids of the mounts create made in the runtime's mount
-	// namespace, for a container without one of its own (hostmnt.go).
+	// namespace, for a container without one of its own (package hostmnt).
 	HostMounts []int `json:"host_mounts,omitempty"`
 	// MountsPending: such an init is making its mounts and HostMounts is
 	// not known yet: create's mounts are those under the rootfs that are
