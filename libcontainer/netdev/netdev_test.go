@@ -51,7 +51,7 @@ func TestNetlinkLinks(t *testing.T) {
 	defer s.close()
 	lo, err := net.InterfaceByName("lo")
 	if err != nil {
-		t.Skip(err)
+		t.Skipf("no loopback interface in this network namespace to compare with: %v", err)
 	}
 	if name, err := s.linkName(ifInfo(lo.Index, 0, 0)); err != nil || name != "lo" {
 		t.Errorf("linkName(%d) = %q, %v", lo.Index, name, err)
@@ -150,7 +150,7 @@ func TestMoveNetDevice(t *testing.T) {
 		return nil
 	})
 	if errors.Is(err, errNoDummy) {
-		t.Skip(err)
+		t.Skipf("no virtual device to move (kernel without dummy and veth): %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
