@@ -72,7 +72,7 @@ func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
 		PidfdSocket: c.String("pidfd-socket"),
 		NoPivot:     c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring"),
 		PreserveFds:   int(c.Uint("preserve-fds")),
-		SystemdCgroup: c.Bool("systemd-cgroup"),
+		SystemdCgroup: c.Bool("systemd-cgroup"), Rootless: rootless(c),
 	}, nil
 }
 

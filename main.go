@@ -121,6 +121,12 @@ func defaultRoot() string {
 	return "/run/teu"
 }
 
+// rootless is the --rootless flag (checked by setupLogging).
+func rootless(c *cli.Context) libcontainer.Rootless {
+	r, _ := libcontainer.ParseRootless(c.String("rootless"))
+	return r
+}
+
 // logFile is the --log destination, where errors are logged too.
 var logFile io.Writer
 
@@ -129,7 +135,7 @@ func setupLogging(c *cli.Context) error {
 	if format != "text" && format != "json" {
 		return fmt.Errorf("invalid --log-format %q: want text or json", format)
 	}
-	if err := libcontainer.SetRootless(c.String("rootless")); err != nil {
+	if _, err := libcontainer.ParseRootless(c.String("rootless")); err != nil {
 		return err
 	}
 	level := slog.LevelWarn

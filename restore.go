@@ -54,8 +54,8 @@ its status.`,
 		o := &libcontainer.RestoreOpts{
 			CriuOpts: *co, ID: id, Bundle: bundle, Spec: spec,
 			ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
-			SystemdCgroup: c.Bool("systemd-cgroup"),
-			Stdin:         os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+			SystemdCgroup: c.Bool("systemd-cgroup"), Rootless: rootless(c),
+			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		}
 		if c.Bool("detach") {
 			ct, err := libcontainer.Restore(root(c), o)

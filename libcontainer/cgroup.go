@@ -22,8 +22,8 @@ var errNoCgroup = errors.New("container has no cgroup")
 
 // cgroupConfig is what the cgroup drivers need of a container's spec. The
 // device rules are completed with runc's defaults (cgroups.EffectiveResources).
-func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
-	cfg := cgroups.Config{ID: id, Rootless: rootlessCgroups()}
+func cgroupConfig(id string, s *specs.Spec, r Rootless) cgroups.Config {
+	cfg := cgroups.Config{ID: id, Rootless: r.cgroups()}
 	if s != nil {
 		cfg.Annotations = s.Annotations
 		if s.Linux != nil {
@@ -38,7 +38,7 @@ func cgroupConfig(id string, s *specs.Spec) cgroups.Config {
 // for create to record its paths (and the parents it will make) before
 // applyCgroup makes it.
 func (l *launcher) prepareCgroup() error {
-	cfg := cgroupConfig(l.c.state.ID, l.spec)
+	cfg := cgroupConfig(l.c.state.ID, l.spec, l.opts.Rootless)
 	cfg.Systemd = l.c.state.SystemdCgroup
 	// A scope cannot be left for the set-up (setupOutsideCgroup), nor,
 	// mostly, a rootless container's cgroup (the user may not write the

@@ -46,6 +46,7 @@ type CreateOpts struct {
 	PreserveFds   int
 	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).
 	SystemdCgroup bool
+	Rootless      Rootless // --rootless
 	Stdin         *os.File
 	Stdout        *os.File
 	Stderr        *os.File

@@ -39,6 +39,7 @@ type RestoreOpts struct {
 	PidFile       string
 	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).
 	SystemdCgroup bool
+	Rootless      Rootless // --rootless
 	// CRIU's stdio: the restored process gets those of its old stdio
 	// that were pipes (descriptors.json).
 	Stdin, Stdout, Stderr *os.File
@@ -428,7 +429,7 @@ func (r *restorer) run(sw *criu.Swrk, opts *rpc.CriuOpts, rootfsPath string) (*r
 // applyCgroup makes the container's cgroup as create does, moves CRIU (the
 // restored tasks' parent) into it and tells CRIU to restore under it.
 func (r *restorer) applyCgroup(pid int, opts *rpc.CriuOpts) error {
-	cfg := cgroupConfig(r.c.state.ID, r.spec)
+	cfg := cgroupConfig(r.c.state.ID, r.spec, r.o.Rootless)
 	cfg.Systemd = r.c.state.SystemdCgroup
 	mgr, err := cgroups.New(cfg)
 	if err != nil {

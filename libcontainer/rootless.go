@@ -13,31 +13,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rootlessMode is runc's --rootless: with it, cgroups the caller may not
+// Rootless is runc's --rootless: with it, cgroups the caller may not
 // create are skipped (and device rules not written) instead of failing
-// create. "auto" is decided when a cgroup is first made, not at every
-// start of teu: it reads /proc/self/uid_map.
-var rootlessMode = "auto"
+// create. The zero value is "auto", decided when a cgroup is first made,
+// not at every start of teu: it reads /proc/self/uid_map.
+type Rootless int
 
-// SetRootless applies the global --rootless flag: "true", "false" or
+// The values of --rootless.
+const (
+	RootlessAuto Rootless = iota
+	RootlessOn
+	RootlessOff
+)
+
+// ParseRootless reads the global --rootless flag: "true", "false" or
 // "auto" (rootless when not root, or root only inside a user namespace).
-func SetRootless(mode string) error {
+func ParseRootless(mode string) (Rootless, error) {
 	switch mode {
-	case "":
-		mode = "auto"
-	case "auto", "true", "false":
-	default:
-		return fmt.Errorf("invalid --rootless %q: want true, false or auto", mode)
+	case "", "auto":
+		return RootlessAuto, nil
+	case "true":
+		return RootlessOn, nil
+	case "false":
+		return RootlessOff, nil
 	}
-	rootlessMode = mode
-	return nil
+	return RootlessAuto, fmt.Errorf("invalid --rootless %q: want true, false or auto", mode)
 }
 
-func rootlessCgroups() bool {
-	switch rootlessMode {
-	case "true":
+// cgroups reports whether cgroup permission errors are to be ignored.
+func (r Rootless) cgroups() bool {
+	switch r {
+	case RootlessOn:
 		return true
-	case "false":
+	case RootlessOff:
 		return false
 	}
 	return rootlessAuto()

@@ -55,8 +55,7 @@ func TestCheckRootless(t *testing.T) {
 	}
 }
 
-func TestSetRootless(t *testing.T) {
-	defer SetRootless("auto")
+func TestParseRootless(t *testing.T) {
 	for _, tc := range []struct {
 		mode string
 		want func() bool
@@ -66,15 +65,19 @@ func TestSetRootless(t *testing.T) {
 		{"auto", rootlessAuto},
 		{"", rootlessAuto},
 	} {
-		if err := SetRootless(tc.mode); err != nil {
+		r, err := ParseRootless(tc.mode)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got := rootlessCgroups(); got != tc.want() {
-			t.Errorf("--rootless %q: rootlessCgroups() = %v", tc.mode, got)
+		if got := r.cgroups(); got != tc.want() {
+			t.Errorf("--rootless %q: cgroups() = %v", tc.mode, got)
+		}
+		if got := cgroupConfig("c", nil, r).Rootless; got != tc.want() {
+			t.Errorf("--rootless %q: cgroupConfig's Rootless = %v", tc.mode, got)
 		}
 	}
-	if err := SetRootless("maybe"); err == nil || !strings.Contains(err.Error(), `invalid --rootless "maybe"`) {
-		t.Errorf("SetRootless(maybe) = %v", err)
+	if _, err := ParseRootless("maybe"); err == nil || !strings.Contains(err.Error(), `invalid --rootless "maybe"`) {
+		t.Errorf("ParseRootless(maybe) = %v", err)
 	}
 	// As root in the initial user namespace, auto is not rootless.
 	if os.Geteuid() == 0 && !inUserNS() && rootlessAuto() {
