@@ -31,7 +31,6 @@ func main() {
 		libcontainer.HoldUsernsIfAsked()
 		fatal(errors.New("init is internal: teu runs it itself"))
 	}
-	libcontainer.NoteInheritedFds()
 	app := newApp()
 	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
 		fatal(err)

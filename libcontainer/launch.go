@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -941,29 +942,16 @@ func dialConsole(path string) (*os.File, error) {
 // maxPreserveFds bounds --preserve-fds plus LISTEN_FDS.
 const maxPreserveFds = 1 << 16
 
-// inherited holds the fds above stdio this process got from its caller,
-// as nsenter's C constructor found them before the Go runtime (or teu)
-// opened any of its own.
-var inherited map[int]bool
-
-// NoteInheritedFds records which fds above stdio the caller passed us
-// (already close-on-exec, so that nothing but the init can get them, and
-// it only as preserved fds). main calls it first thing: --preserve-fds N
-// must pass the caller's fds 3..3+N-1, never one the Go runtime opened
-// (the host cgroup's CPU quota files), nor one teu opened itself (the
-// state dir, whose flock would then outlive us, or the exec fifo).
-func NoteInheritedFds() {
-	inherited = map[int]bool{}
-	fds, _ := nsenter.InheritedFds()
-	for _, fd := range fds {
-		inherited[fd] = true
-	}
-}
-
 // inheritedFile is fd as a file to pass on, or nil (the child gets nothing
-// there) when the caller did not give us fd.
+// there) when the caller did not give us fd. nsenter's C constructor noted
+// the caller's fds before the Go runtime (or teu) opened any of its own:
+// --preserve-fds N must pass the caller's fds 3..3+N-1, never one the Go
+// runtime opened (the host cgroup's CPU quota files), nor one teu opened
+// itself (the state dir, whose flock would then outlive us, or the exec
+// fifo). When the constructor could not tell, nothing is passed.
 func inheritedFile(fd int) *os.File {
-	if inherited != nil && !inherited[fd] {
+	fds, ok := nsenter.InheritedFds()
+	if !ok || !slices.Contains(fds, fd) {
 		return nil
 	}
 	return os.NewFile(uintptr(fd), "preserved-fd-"+strconv.Itoa(fd))
