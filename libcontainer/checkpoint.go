@@ -19,6 +19,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/criu"
 	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
+	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // CriuOpts are checkpoint's and restore's CRIU flags (runc's).
@@ -204,9 +205,26 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 	if o.PreDump {
 		t = rpc.CriuReqType_PRE_DUMP
 	}
+	unlocked := false
 	_, err = s.Do(&rpc.CriuReq{Type: &t, Opts: opts}, func(n *criu.Notification) error {
 		closeFds(n.Fds)
-		if n.Script == "status-ready" && statusFd >= 0 {
+		if n.Script != "status-ready" {
+			return nil
+		}
+		// The dump is done; CRIU now serves the lazy pages for as long
+		// as the other side takes, or forever if it never comes, holding
+		// the container's processes. Kill and delete --force must not wait
+		// on that: the lock goes now, and delete --force ends this CRIU,
+		// recorded first.
+		if o.LazyPages && c.dir != nil {
+			if err := c.recordCriu(s.Pid()); err != nil {
+				slog.Warn("record criu's pid; the container stays locked until the pages are taken", "error", err)
+			} else {
+				c.dir.unlock()
+				unlocked = true
+			}
+		}
+		if statusFd >= 0 {
 			// The lazy pages can be fetched now: tell whoever waits.
 			if _, err := unix.Write(statusFd, []byte{0}); err != nil {
 				slog.Warn("write to --status-fd", "error", err)
@@ -218,11 +236,29 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 	})
 	werr := s.Close()
 	if err != nil {
-		return criu.LogError(err, filepath.Join(logDir, dumpLog))
-	}
-	if werr != nil && !o.PreDump {
+		err = criu.LogError(err, filepath.Join(logDir, dumpLog))
+	} else if werr != nil && !o.PreDump {
 		// Answered, then died: report it, the images may be incomplete.
-		return criu.LogError(fmt.Errorf("criu: %w", werr), filepath.Join(logDir, dumpLog))
+		err = criu.LogError(fmt.Errorf("criu: %w", werr), filepath.Join(logDir, dumpLog))
+	}
+	if unlocked {
+		same, rerr := c.relock()
+		if rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		if !same {
+			// Deleted (perhaps made anew) while the pages went: not ours.
+			if err != nil {
+				return fmt.Errorf("%w (the container was deleted meanwhile)", err)
+			}
+			return nil
+		}
+		if rerr := c.recordCriu(0); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	if err != nil {
+		return err
 	}
 	if o.LeaveRunning || o.PreDump {
 		return nil
@@ -232,6 +268,20 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 		slog.Warn("delete checkpointed container", "id", c.ID(), "error", err)
 	}
 	return nil
+}
+
+// recordCriu saves pid (0: none) as the lazy checkpoint's CRIU in the
+// container's records, under the lock.
+func (c *Container) recordCriu(pid int) error {
+	var start uint64
+	if pid > 0 {
+		var err error
+		if start, err = system.StartTime(pid); err != nil {
+			return err
+		}
+	}
+	c.state.CriuPid, c.state.CriuStartTime = pid, start
+	return c.dir.save(jsonFile{stateFile, &c.state}, jsonFile{resourcesFile, c.records()})
 }
 
 // dumpArgs are CriuOpts' flags as CRIU takes them.

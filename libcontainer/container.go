@@ -97,6 +97,26 @@ func (c *Container) Close() {
 	}
 }
 
+// relock takes the lock again after a checkpoint let it go, and says
+// whether the state dir still holds the same container (a delete --force
+// meanwhile removes it; a create may have reused the id).
+func (c *Container) relock() (bool, error) {
+	d, err := openStateDir(c.root, c.state.ID)
+	if errors.Is(err, ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	st, _, err := readState(d.path, c.state.ID)
+	if err != nil || !st.Created.Equal(c.state.Created) || st.InitPid != c.state.InitPid {
+		d.unlock()
+		return false, err
+	}
+	c.dir, c.state = d, st
+	return true, nil
+}
+
 // ID returns the container's id.
 func (c *Container) ID() string { return c.state.ID }
 

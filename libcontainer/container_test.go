@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -325,5 +326,66 @@ func TestParseSignal(t *testing.T) {
 		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("ParseSignal(%q) = %v, %v; want %v, %q", tc.in, got, err, tc.want, tc.err)
 		}
+	}
+}
+
+// A lazy checkpoint records its CRIU and lets the lock go; relock takes
+// it again only for the container it left.
+func TestRecordCriuAndRelock(t *testing.T) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	root := storeContainer(t, State{ID: "c1", Created: created}, &specs.Spec{}, false)
+	c, err := Load(root, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.recordCriu(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	c.dir.unlock()
+	if lockedByOther(filepath.Join(root, "c1")) {
+		t.Fatal("still locked after unlock")
+	}
+	// What delete --force reads: state.json and resources.json name it.
+	other, err := LoadState(root, "c1")
+	if err != nil || other.state.CriuPid != os.Getpid() || other.state.CriuStartTime == 0 {
+		t.Fatalf("state after recordCriu: %+v, %v", other.state.Resources, err)
+	}
+	rec, err := readRecords(filepath.Join(root, "c1"), "c1")
+	if err != nil || rec.CriuPid != os.Getpid() {
+		t.Fatalf("resources.json after recordCriu: %+v, %v", rec, err)
+	}
+	same, err := c.relock()
+	if err != nil || !same {
+		t.Fatalf("relock of the same container = %v, %v", same, err)
+	}
+	if err := c.recordCriu(0); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := readState(filepath.Join(root, "c1"), "c1"); st.CriuPid != 0 || st.CriuStartTime != 0 {
+		t.Errorf("recordCriu(0) left %d/%d", st.CriuPid, st.CriuStartTime)
+	}
+
+	// Made anew under the same id while unlocked: not ours.
+	c.dir.unlock()
+	d, err := openStateDir(root, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.state
+	st.Created = created.Add(time.Second)
+	if err := d.save(jsonFile{stateFile, &st}); err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	if same, err := c.relock(); err != nil || same {
+		t.Errorf("relock of a container made anew = %v, %v", same, err)
+	}
+	// Deleted meanwhile: not ours either, and no error.
+	if err := os.RemoveAll(filepath.Join(root, "c1")); err != nil {
+		t.Fatal(err)
+	}
+	if same, err := c.relock(); err != nil || same {
+		t.Errorf("relock of a deleted container = %v, %v", same, err)
 	}
 }

@@ -341,6 +341,14 @@ func (c *Container) killAndWait() {
 		return
 	}
 	defer unix.Close(fd)
+	// A lazy checkpoint's CRIU holds the processes (ptrace): they cannot
+	// die, nor the pid namespace's init be reaped, until it lets go. Ending
+	// it ends that migration, as delete --force means to.
+	if cfd, err := system.PidFD(c.state.CriuPid, c.state.CriuStartTime); err == nil {
+		unix.PidfdSendSignal(cfd, unix.SIGKILL, nil, 0)
+		system.WaitPidFD(cfd)
+		unix.Close(cfd)
+	}
 	spec, _ := c.hooksAndNamespaces()
 	if spec != nil && hasNewNs(spec, specs.PIDNamespace) {
 		// The kernel kills every process of the namespace with its init,

@@ -56,6 +56,13 @@ type Resources struct {
 	// not in MountsBefore.
 	MountsPending bool  `json:"mounts_pending,omitempty"`
 	MountsBefore  []int `json:"mounts_before,omitempty"`
+	// CriuPid, CriuStartTime: a lazy checkpoint's CRIU, started by teu
+	// checkpoint. Once the dump is done it serves the pages with the
+	// container's processes still held (ptrace), and the checkpoint lets
+	// the lock go: delete --force ends this CRIU, without which they
+	// could not die (checkpoint.go).
+	CriuPid       int    `json:"criu_pid,omitempty"`
+	CriuStartTime uint64 `json:"criu_start_time,omitempty"`
 }
 
 // records is resources.json.
@@ -80,7 +87,7 @@ func checkVersion(v int) error {
 }
 
 func checkResources(r *Resources) error {
-	if r.InitPid < 0 || r.ExecPid < 0 {
+	if r.InitPid < 0 || r.ExecPid < 0 || r.CriuPid < 0 {
 		return errors.New("a negative pid in it")
 	}
 	return nil

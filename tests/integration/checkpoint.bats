@@ -37,6 +37,10 @@ teardown() {
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	# process groups this file started with setsid (a teu and its CRIU)
+	for p in ${BG_PGIDS:-}; do
+		kill -KILL -- "-$p" 2>/dev/null || true
+	done
 	# A restore that failed must not have left its cgroup or mounts.
 	helpers_teardown
 }
@@ -282,6 +286,47 @@ gone() {
 	wait_cnt_above "$v1"
 	[ "$(cnt)" -lt $((v1 + 200)) ]
 	teu delete -f criu-pre
+}
+
+@test "checkpoint: --lazy-pages: once the pages wait for a taker, kill and delete --force do not wait for it" {
+	requires_criu
+	teu run -d --bundle "$BUNDLE" criu-lazy
+	wait_cnt_above 3
+	pid=$(pid_of criu-lazy)
+	fifo=$TEST_ROOT/ready
+	mkfifo "$fifo"
+	exec {ready}<>"$fifo"
+	# Nobody ever fetches the pages: CRIU would serve them forever. Its own
+	# process group, so that teardown ends it and its CRIU whatever happens.
+	setsid timeout 300 "$TEU_BIN" --root "$TEU_ROOT" checkpoint --lazy-pages --page-server 127.0.0.1:27278 --status-fd 3 \
+		--image-path "$IMG" --work-path "$WORK" criu-lazy 3>"$fifo" </dev/null >"$TEST_ROOT/ckpt.out" 2>&1 &
+	cpt=$!
+	BG_PGIDS=$cpt
+	# The status byte says the dump is done (bounded: a slow guest).
+	st=0
+	timeout 120 dd bs=1 count=1 status=none of="$TEST_ROOT/byte" <&"$ready" || st=$?
+	exec {ready}<&-
+	[ "$st" = 0 ] && [ "$(od -An -tx1 "$TEST_ROOT/byte" | tr -d ' ')" = 00 ] || { cat "$TEST_ROOT/ckpt.out"; false; }
+	[ -e "$IMG/inventory.img" ]
+	# CRIU, which holds the processes, is recorded for delete --force.
+	criu=$(jq -r .criu_pid "$TEU_ROOT/criu-lazy/state.json")
+	[ "$(grep TracerPid "/proc/$pid/status" | cut -f2)" = "$criu" ]
+	# The lock is free: these return instead of waiting for the pages.
+	run timeout 30 "$TEU_BIN" --root "$TEU_ROOT" kill criu-lazy KILL
+	echo "kill: $status $output"
+	[ "$status" -eq 0 ]
+	run timeout 60 "$TEU_BIN" --root "$TEU_ROOT" delete --force criu-lazy
+	echo "delete: $status $output"
+	[ "$status" -eq 0 ]
+	nothing_left criu-lazy
+	gone "$pid"
+	gone "$criu"
+	# The migration is over: the checkpoint says why, and ends.
+	st=0
+	wait "$cpt" || st=$?
+	cat "$TEST_ROOT/ckpt.out"
+	[ "$st" = 1 ]
+	grep -q "checkpoint criu-lazy: .*(the container was deleted meanwhile)" "$TEST_ROOT/ckpt.out"
 }
 
 @test "checkpoint: restore attached forwards signals, exits with the container's status and deletes it" {
