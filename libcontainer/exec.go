@@ -20,6 +20,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/affinity"
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hostmnt"
+	"github.com/teu-runtime/teu/libcontainer/initplan"
 	"github.com/teu-runtime/teu/libcontainer/lookup"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/system"
@@ -46,13 +47,6 @@ type ExecOpts struct {
 	Stderr       *os.File
 	// Trace, if set, receives the duration of each phase of exec.
 	Trace func(phase string, d time.Duration)
-}
-
-// nsNames are the /proc/<pid>/ns entries of each namespace type.
-var nsNames = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace: "pid", specs.NetworkNamespace: "net", specs.MountNamespace: "mnt",
-	specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
-	specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
 }
 
 // Exec starts a process in a running (or created) container: teu re-executes
@@ -126,9 +120,10 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		}
 	}()
 	var joinTypes []uint32
+	var joinNames []string
 	procDir := "/proc/" + strconv.Itoa(c.state.InitPid) + "/ns/"
 	for _, ns := range spec.Linux.Namespaces {
-		name, ok := nsNames[ns.Type]
+		name, ok := validate.NamespaceFiles[ns.Type]
 		if !ok {
 			return 0, fmt.Errorf("unknown namespace type %q in the container's config", ns.Type)
 		}
@@ -140,7 +135,8 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			return 0, fmt.Errorf("open the container's %s namespace: %w", name, err)
 		}
 		nsFiles = append(nsFiles, f)
-		joinTypes = append(joinTypes, nsFlags[ns.Type])
+		joinTypes = append(joinTypes, validate.NamespaceFlags[ns.Type])
+		joinNames = append(joinNames, name)
 	}
 	// Without a mount namespace to join, the process enters the init's
 	// root (a chroot) by this fd, also checked to be the init's.
@@ -202,23 +198,23 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		return 0, err
 	}
 	b := &sp.b
-	boot := &bootOpts{oomScoreAdj: p.OOMScoreAdj, rootSlot: -1}
+	boot := &initplan.BootOpts{OOMScoreAdj: p.OOMScoreAdj, RootSlot: -1}
 	var userFile *os.File
 	for i, f := range nsFiles {
-		boot.joins = append(boot.joins, nsJoin{slot: sp.adopt(sp.fd(f), "the container's "+nsName(joinTypes[i])+" namespace"), typ: joinTypes[i]})
+		boot.Joins = append(boot.Joins, initplan.NsJoin{Slot: sp.adopt(sp.fd(f), "the container's "+joinNames[i]+" namespace"), Type: joinTypes[i]})
 		if joinTypes[i] == unix.CLONE_NEWUSER {
 			userFile = f
 		}
 	}
-	markOwned(boot.joins, nsFiles, userFile)
+	markOwned(boot.Joins, nsFiles, userFile)
 	consoleSlot := -1
 	if console != nil {
 		consoleSlot = sp.adopt(sp.fd(console), "the console socket")
 	}
 	if rootFile != nil {
-		boot.rootSlot = sp.adopt(sp.fd(rootFile), "the container's root")
+		boot.RootSlot = sp.adopt(sp.fd(rootFile), "the container's root")
 	}
-	bootSteps(b, boot)
+	initplan.Boot(b, boot)
 	userns := userFile != nil
 	procSlot := -1
 	if o.Trace != nil || debugging() {
@@ -298,7 +294,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 			procSlot = b.Slot()
 			b.Add("open a procfs of our own", plan.OpProcfs, plan.Int(int64(procSlot)))
 			if !c.state.NoNewKeyring {
-				keyringSteps(b, c.ID(), es.Process.SelinuxLabel, procSlot)
+				initplan.Keyring(b, c.ID(), es.Process.SelinuxLabel, procSlot)
 			}
 			if p.Terminal {
 				rows, cols := 0, 0
@@ -325,15 +321,15 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 		case m.Type == plan.MsgFd && m.A == plan.TagRoot:
 			env := p.Env
 			home := ""
-			if needsHome(env) {
+			if initplan.NeedsHome(env) {
 				home = lookup.Home(fd, int(p.User.UID))
 			}
 			path, err := lookup.Path(fd, p.Cwd, p.Args[0], env)
 			if err != nil {
 				return err
 			}
-			if err := processSteps(b, &procOpts{spec: es, exec: true, preserve: o.PreserveFds, home: home, path: path,
-				bpf: bpf, procSlot: procSlot, fifoSlot: -1, userns: userns, trace: o.Trace != nil || debugging()}); err != nil {
+			if err := initplan.Process(b, &initplan.ProcOpts{Spec: es, Exec: true, Preserve: o.PreserveFds, Home: home, Path: path,
+				BPF: bpf, ProcSlot: procSlot, FifoSlot: -1, Userns: userns, Trace: o.Trace != nil || debugging()}); err != nil {
 				return err
 			}
 			sp.queue()

@@ -125,7 +125,7 @@ func TestFeaturesAreAccepted(t *testing.T) {
 	}
 	for _, n := range f.Linux.Namespaces {
 		typ := specs.LinuxNamespaceType(n)
-		if nsFlags[typ] == 0 || nsNames[typ] == "" {
+		if validate.NamespaceFlags[typ] == 0 || validate.NamespaceFiles[typ] == "" {
 			t.Errorf("namespace %s: create or exec cannot handle it", n)
 		}
 	}

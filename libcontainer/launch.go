@@ -24,6 +24,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/hostmnt"
+	"github.com/teu-runtime/teu/libcontainer/initplan"
 	"github.com/teu-runtime/teu/libcontainer/lookup"
 	"github.com/teu-runtime/teu/libcontainer/netdev"
 	"github.com/teu-runtime/teu/libcontainer/plan"
@@ -315,7 +316,7 @@ func (l *launcher) start() error {
 	// An unprivileged parent denies setgroups to write a gid map of its
 	// own gid (rootless.go).
 	l.setgroupsDenied = hasNewNs(s, specs.UserNamespace) && os.Geteuid() != 0 && ownIDOnly(s.Linux.GIDMappings, os.Getegid())
-	bootSteps(b, boot)
+	initplan.Boot(b, boot)
 	// What create will make on the host is known now, and recorded below
 	// before any of it is made: the cgroup's paths, and the mounts an init
 	// that shares our mount namespace makes under the rootfs (package hostmnt).
@@ -527,9 +528,9 @@ func logSteps(b *plan.Builder, who string, first int, us []uint32) {
 }
 
 // bootOpts is the namespaces part of the container's plan.
-func (l *launcher) bootOpts() (*bootOpts, error) {
+func (l *launcher) bootOpts() (*initplan.BootOpts, error) {
 	s, sp := l.spec, l.sp
-	o := &bootOpts{oomScoreAdj: s.Process.OOMScoreAdj, cgroupSync: true, rootSlot: -1}
+	o := &initplan.BootOpts{OOMScoreAdj: s.Process.OOMScoreAdj, CgroupSync: true, RootSlot: -1}
 	var userFile *os.File
 	var files []*os.File
 	defer func() {
@@ -538,9 +539,9 @@ func (l *launcher) bootOpts() (*bootOpts, error) {
 		}
 	}()
 	for _, ns := range s.Linux.Namespaces {
-		flag := nsFlags[ns.Type]
+		flag := validate.NamespaceFlags[ns.Type]
 		if ns.Path == "" {
-			o.clone |= flag
+			o.Clone |= flag
 			continue
 		}
 		f, err := os.Open(ns.Path)
@@ -551,16 +552,16 @@ func (l *launcher) bootOpts() (*bootOpts, error) {
 		if flag == unix.CLONE_NEWUSER {
 			userFile = f
 		}
-		o.joins = append(o.joins, nsJoin{slot: sp.adopt(sp.fd(f), string(ns.Type)+" namespace "+ns.Path), typ: flag})
+		o.Joins = append(o.Joins, initplan.NsJoin{Slot: sp.adopt(sp.fd(f), string(ns.Type)+" namespace "+ns.Path), Type: flag})
 	}
-	markOwned(o.joins, files, userFile)
+	markOwned(o.Joins, files, userFile)
 	var sb strings.Builder
 	for _, clock := range []string{"monotonic", "boottime"} {
 		if off, ok := s.Linux.TimeOffsets[clock]; ok {
 			fmt.Fprintf(&sb, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
 		}
 	}
-	o.timens = sb.String()
+	o.Timens = sb.String()
 	l.userns = hasNs(s, specs.UserNamespace)
 	// The files stay open until the child has them.
 	sp.keep = append(sp.keep, files...)
@@ -571,7 +572,7 @@ func (l *launcher) bootOpts() (*bootOpts, error) {
 // markOwned marks the joins whose namespace the joined user namespace
 // owns (NS_GET_USERNS): they are joined after it. Without the ioctl, all
 // are joined before it.
-func markOwned(joins []nsJoin, files []*os.File, user *os.File) {
+func markOwned(joins []initplan.NsJoin, files []*os.File, user *os.File) {
 	if user == nil {
 		return
 	}
@@ -580,7 +581,7 @@ func markOwned(joins []nsJoin, files []*os.File, user *os.File) {
 		return
 	}
 	for i := range joins {
-		if joins[i].typ == unix.CLONE_NEWUSER {
+		if joins[i].Type == unix.CLONE_NEWUSER {
 			continue
 		}
 		owner, err := unix.IoctlRetInt(int(files[i].Fd()), unix.NS_GET_USERNS)
@@ -589,7 +590,7 @@ func markOwned(joins []nsJoin, files []*os.File, user *os.File) {
 		}
 		var st unix.Stat_t
 		if unix.Fstat(owner, &st) == nil && st.Dev == ust.Dev && st.Ino == ust.Ino {
-			joins[i].ownedByUser = true
+			joins[i].OwnedByUser = true
 		}
 		unix.Close(owner)
 	}
@@ -671,7 +672,7 @@ func sortedIDs(m map[int]bool) []int {
 func (l *launcher) hookState() []byte {
 	st := l.c.OCIState()
 	st.Status = specs.StateCreated
-	return stateJSON(&st)
+	return initplan.StateJSON(&st)
 }
 
 // setupPart compiles the init's set-up: session, keyring, network, the
@@ -685,7 +686,7 @@ func (l *launcher) setupPart() error {
 	l.procSlot = b.Slot()
 	b.Add("open a procfs of our own", plan.OpProcfs, plan.Int(int64(l.procSlot)))
 	if !o.NoNewKeyring {
-		keyringSteps(b, o.ID, s.Process.SelinuxLabel, l.procSlot)
+		initplan.Keyring(b, o.ID, s.Process.SelinuxLabel, l.procSlot)
 	}
 	if hasNewNs(s, specs.NetworkNamespace) {
 		// A new network namespace has lo down: localhost must work, as
@@ -714,7 +715,7 @@ func (l *launcher) setupPart() error {
 		for i, h := range s.Hooks.CreateContainer {
 			// As runc: the container's rootfs is the hook's cwd, and
 			// without an env of its own it gets the runtime's.
-			hookStep(b, fmt.Sprintf("error running createContainer hook #%d: %s", i, h.Path), &h, l.c.state.Rootfs, state, os.Environ())
+			initplan.Hook(b, fmt.Sprintf("error running createContainer hook #%d: %s", i, h.Path), &h, l.c.state.Rootfs, state, os.Environ())
 		}
 	}
 	b.Phase("pivot")
@@ -846,7 +847,7 @@ func (l *launcher) processPart(root int) error {
 	p := s.Process
 	env := append(append([]string{}, p.Env...), l.extraEnv...)
 	home := ""
-	if needsHome(env) {
+	if initplan.NeedsHome(env) {
 		home = lookup.Home(root, int(p.User.UID))
 	}
 	path, err := lookup.Path(root, p.Cwd, p.Args[0], env)
@@ -855,10 +856,10 @@ func (l *launcher) processPart(root int) error {
 	}
 	st := l.c.OCIState()
 	st.Status = specs.StateCreated
-	return processSteps(&l.sp.b, &procOpts{
-		spec: s, preserve: l.preserve, extraEnv: l.extraEnv, home: home, path: path, bpf: l.seccompBPF,
-		procSlot: l.procSlot, fifoSlot: l.fifoSlot, state: stateJSON(&st), trace: l.opts.Trace != nil || debugging(),
-		userns: l.userns, setgroupsDenied: l.setgroupsDenied,
+	return initplan.Process(&l.sp.b, &initplan.ProcOpts{
+		Spec: s, Preserve: l.preserve, ExtraEnv: l.extraEnv, Home: home, Path: path, BPF: l.seccompBPF,
+		ProcSlot: l.procSlot, FifoSlot: l.fifoSlot, State: initplan.StateJSON(&st), Trace: l.opts.Trace != nil || debugging(),
+		Userns: l.userns, SetgroupsDenied: l.setgroupsDenied,
 	})
 }
 
@@ -896,13 +897,6 @@ func (l *launcher) describeDeath(ws unix.WaitStatus) string {
 	default:
 		return fmt.Sprintf(": exit status %d", ws.ExitStatus())
 	}
-}
-
-var nsFlags = map[specs.LinuxNamespaceType]uint32{
-	specs.PIDNamespace: unix.CLONE_NEWPID, specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace: unix.CLONE_NEWNS, specs.IPCNamespace: unix.CLONE_NEWIPC,
-	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.UserNamespace: unix.CLONE_NEWUSER,
-	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
 }
 
 // sealedSelf returns an O_PATH handle on our own binary through a private,

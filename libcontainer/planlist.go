@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/initplan"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	rootfspkg "github.com/teu-runtime/teu/libcontainer/rootfs"
 	"github.com/teu-runtime/teu/libcontainer/validate"
@@ -78,7 +79,7 @@ func PlanListing(o *CreateOpts) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bootSteps(b, boot)
+	initplan.Boot(b, boot)
 	if err := l.setupPart(); err != nil {
 		return "", err
 	}

@@ -317,7 +317,7 @@ func (r *restorer) namespaces(opts *rpc.CriuOpts) error {
 		if ns.Path == "" {
 			continue
 		}
-		name := nsNames[ns.Type]
+		name := validate.NamespaceFiles[ns.Type]
 		switch ns.Type {
 		case specs.NetworkNamespace, specs.PIDNamespace:
 			min := criu.MinExtNetNS

@@ -11,25 +11,6 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
 )
 
-// When the executor loads the seccomp filter, as runc does:
-//   - without no_new_privs, loading needs CAP_SYS_ADMIN, which the switch
-//     to the process's user and capabilities may take away: before it;
-//   - otherwise as late as the sync socket is still open (a notify
-//     listener must reach the parent), right before "ready": the wait on
-//     exec.fifo, the startContainer hooks (runc's tests pin that they run
-//     filtered) and the execve come after it.
-const (
-	seccompBeforeCredentials = iota
-	seccompBeforeReady
-)
-
-func seccompPoint(s *specs.Spec) int {
-	if !s.Process.NoNewPrivileges {
-		return seccompBeforeCredentials
-	}
-	return seccompBeforeReady
-}
-
 // compileSeccomp compiles the container's filter in the parent.
 func compileSeccomp(s *specs.Spec) ([]byte, error) {
 	if s.Linux == nil || s.Linux.Seccomp == nil {

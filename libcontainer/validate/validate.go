@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/seccomp"
@@ -22,6 +23,21 @@ var Namespaces = map[specs.LinuxNamespaceType]bool{
 	specs.PIDNamespace: true, specs.NetworkNamespace: true, specs.MountNamespace: true,
 	specs.IPCNamespace: true, specs.UTSNamespace: true, specs.UserNamespace: true,
 	specs.CgroupNamespace: true, specs.TimeNamespace: true,
+}
+
+// NamespaceFlags are the CLONE_NEW* flag of each namespace type.
+var NamespaceFlags = map[specs.LinuxNamespaceType]uint32{
+	specs.PIDNamespace: unix.CLONE_NEWPID, specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace: unix.CLONE_NEWNS, specs.IPCNamespace: unix.CLONE_NEWIPC,
+	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.UserNamespace: unix.CLONE_NEWUSER,
+	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
+}
+
+// NamespaceFiles are the /proc/<pid>/ns entries of each namespace type.
+var NamespaceFiles = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace: "pid", specs.NetworkNamespace: "net", specs.MountNamespace: "mnt",
+	specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
+	specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
 }
 
 // NamespaceNames lists Namespaces, sorted (for `features`).

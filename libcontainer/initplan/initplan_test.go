@@ -1,4 +1,4 @@
-package libcontainer
+package initplan
 
 import (
 	"encoding/binary"
@@ -56,8 +56,8 @@ func compileProc(t *testing.T, s *specs.Spec, exec bool) *plan.Builder {
 		bpf = seccomp.Encode(prog)
 	}
 	b := &plan.Builder{}
-	err := processSteps(b, &procOpts{spec: s, exec: exec, home: "/home/u", path: "/bin/sh", bpf: bpf, procSlot: 1, fifoSlot: 0,
-		state: []byte(`{}`)})
+	err := Process(b, &ProcOpts{Spec: s, Exec: exec, Home: "/home/u", Path: "/bin/sh", BPF: bpf, ProcSlot: 1, FifoSlot: 0,
+		State: []byte(`{}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestCredentials(t *testing.T) {
 	// In a user namespace an empty group list may meet a denied setgroups.
 	s.Process.User.AdditionalGids = nil
 	b = &plan.Builder{}
-	if err := processSteps(b, &procOpts{spec: s, exec: true, home: "/", path: "/bin/sh", procSlot: 1, userns: true}); err != nil {
+	if err := Process(b, &ProcOpts{Spec: s, Exec: true, Home: "/", Path: "/bin/sh", ProcSlot: 1, Userns: true}); err != nil {
 		t.Fatal(err)
 	}
 	if g := b.Step(index(ops(b), plan.OpSetgroups, 0)); len(g.AltErrnos) != 1 || g.AltErrnos[0] != int(unix.EPERM) {
@@ -160,7 +160,7 @@ func TestCredentials(t *testing.T) {
 	}
 	// Denied and asked for groups: an error at compile time.
 	s.Process.User.AdditionalGids = []uint32{5}
-	if err := processSteps(&plan.Builder{}, &procOpts{spec: s, exec: true, path: "/bin/sh", setgroupsDenied: true}); err == nil {
+	if err := Process(&plan.Builder{}, &ProcOpts{Spec: s, Exec: true, Path: "/bin/sh", SetgroupsDenied: true}); err == nil {
 		t.Fatal("additionalGids with setgroups denied compiled")
 	}
 }
@@ -169,10 +169,10 @@ func TestCredentials(t *testing.T) {
 // others before; the process becomes root of the joined namespace.
 func TestJoinOrder(t *testing.T) {
 	b := &plan.Builder{}
-	bootSteps(b, &bootOpts{rootSlot: -1, joins: []nsJoin{
-		{slot: 1, typ: unix.CLONE_NEWNET},
-		{slot: 2, typ: unix.CLONE_NEWUSER},
-		{slot: 3, typ: unix.CLONE_NEWNS, ownedByUser: true},
+	Boot(b, &BootOpts{RootSlot: -1, Joins: []NsJoin{
+		{Slot: 1, Type: unix.CLONE_NEWNET},
+		{Slot: 2, Type: unix.CLONE_NEWUSER},
+		{Slot: 3, Type: unix.CLONE_NEWNS, OwnedByUser: true},
 	}})
 	var got []string
 	for _, s := range b.Steps() {
@@ -194,7 +194,7 @@ func TestJoinOrder(t *testing.T) {
 func TestNewUserns(t *testing.T) {
 	b := &plan.Builder{}
 	adj := 100
-	bootSteps(b, &bootOpts{rootSlot: -1, oomScoreAdj: &adj, clone: unix.CLONE_NEWUSER | unix.CLONE_NEWPID, cgroupSync: true})
+	Boot(b, &BootOpts{RootSlot: -1, OOMScoreAdj: &adj, Clone: unix.CLONE_NEWUSER | unix.CLONE_NEWPID, CgroupSync: true})
 	l := b.Listing()
 	for _, want := range []string{
 		`write "/proc/self/oom_score_adj"`, "dumpable 0", "unshare 268435456", "dumpable 1", "sync 1", "sync 2", "sync 3",
@@ -231,8 +231,8 @@ func TestProcessEnv(t *testing.T) {
 			t.Errorf("processEnv(%q) accepted", bad)
 		}
 	}
-	if needsHome([]string{"HOME=/a"}) || !needsHome([]string{"HOME=/a", "HOME="}) || !needsHome(nil) {
-		t.Error("needsHome")
+	if NeedsHome([]string{"HOME=/a"}) || !NeedsHome([]string{"HOME=/a", "HOME="}) || !NeedsHome(nil) {
+		t.Error("NeedsHome")
 	}
 }
 

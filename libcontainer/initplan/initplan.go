@@ -1,4 +1,9 @@
-package libcontainer
+// Package initplan compiles the namespace and process parts of the plans
+// the executor runs (libcontainer/plan, nsenter/): the first and last of
+// the container's init's three parts, and exec's, around the set-up that
+// the root package and rootfs compile. Every decision is made here; the
+// order of the steps is the order things must happen in.
+package initplan
 
 import (
 	"encoding/binary"
@@ -21,54 +26,49 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/validate"
 )
 
-// This file compiles the plans the executor runs (libcontainer/plan,
-// nsenter/): for the container's init, in three parts, and for exec's
-// process. Every decision is made here; the order of the steps is the
-// order things must happen in.
-
-// nsJoin is a namespace to join: the slot its fd is in, its CLONE_NEW*.
-type nsJoin struct {
-	slot int
-	typ  uint32
-	// ownedByUser: its owner is the user namespace being joined, so it is
+// NsJoin is a namespace to join: the slot its fd is in, its CLONE_NEW*.
+type NsJoin struct {
+	Slot int
+	Type uint32
+	// OwnedByUser: its owner is the user namespace being joined, so it is
 	// joined after that one (before it, we lack the privilege; after it,
 	// we would lack it for the others).
-	ownedByUser bool
+	OwnedByUser bool
 }
 
-// bootOpts is the part before the fork: namespaces.
-type bootOpts struct {
-	oomScoreAdj *int
-	joins       []nsJoin
-	clone       uint32 // namespaces to create
-	timens      string // time namespace offsets
-	cgroupSync  bool   // create: the parent places us in the cgroup for the cgroup namespace
-	rootSlot    int    // exec without a mount namespace: chroot into the init's root (-1: none)
+// BootOpts is the part before the fork: namespaces.
+type BootOpts struct {
+	OOMScoreAdj *int
+	Joins       []NsJoin
+	Clone       uint32 // namespaces to create
+	Timens      string // time namespace offsets
+	CgroupSync  bool   // create: the parent places us in the cgroup for the cgroup namespace
+	RootSlot    int    // exec without a mount namespace: chroot into the init's root (-1: none)
 }
 
-// bootSteps emits the first part: oom_score_adj while we may, then not
+// Boot emits the first part: oom_score_adj while we may, then not
 // dumpable until the final execve (a process of the container, even with
 // CAP_SYS_PTRACE, must not ptrace us or read our fds: CVE-2016-9962),
 // joins, new namespaces, and the fork that makes the init PID 1 of a new
 // pid namespace. The part ends reading the next one.
-func bootSteps(b *plan.Builder, o *bootOpts) {
-	if o.oomScoreAdj != nil {
-		b.Addf(plan.OpWrite, []plan.Arg{plan.Str("/proc/self/oom_score_adj"), plan.Blob([]byte(fmt.Sprint(*o.oomScoreAdj)))},
-			"set oom_score_adj %d", *o.oomScoreAdj)
+func Boot(b *plan.Builder, o *BootOpts) {
+	if o.OOMScoreAdj != nil {
+		b.Addf(plan.OpWrite, []plan.Arg{plan.Str("/proc/self/oom_score_adj"), plan.Blob([]byte(fmt.Sprint(*o.OOMScoreAdj)))},
+			"set oom_score_adj %d", *o.OOMScoreAdj)
 	}
 	b.Add("set not dumpable", plan.OpDumpable, plan.Int(0))
-	var user *nsJoin
-	for i := range o.joins {
-		if o.joins[i].typ == unix.CLONE_NEWUSER {
-			user = &o.joins[i]
+	var user *NsJoin
+	for i := range o.Joins {
+		if o.Joins[i].Type == unix.CLONE_NEWUSER {
+			user = &o.Joins[i]
 		}
 	}
-	join := func(j nsJoin) {
-		b.Addf(plan.OpSetns, []plan.Arg{plan.Int(int64(j.slot)), plan.Int(int64(j.typ))}, "setns %s namespace", nsName(j.typ))
-		b.Close(j.slot)
+	join := func(j NsJoin) {
+		b.Addf(plan.OpSetns, []plan.Arg{plan.Int(int64(j.Slot)), plan.Int(int64(j.Type))}, "setns %s namespace", nsName(j.Type))
+		b.Close(j.Slot)
 	}
-	for _, j := range o.joins {
-		if j.typ != unix.CLONE_NEWUSER && (user == nil || !j.ownedByUser) {
+	for _, j := range o.Joins {
+		if j.Type != unix.CLONE_NEWUSER && (user == nil || !j.OwnedByUser) {
 			join(j)
 		}
 	}
@@ -77,17 +77,17 @@ func bootSteps(b *plan.Builder, o *bootOpts) {
 		// As root of the joined namespace: mounts and device nodes need
 		// it, and the process's own ids come last.
 		b.Add("become root in the user namespace", plan.OpSetresid, plan.Int(0), plan.Int(0))
-		for _, j := range o.joins {
-			if j.typ != unix.CLONE_NEWUSER && j.ownedByUser {
+		for _, j := range o.Joins {
+			if j.Type != unix.CLONE_NEWUSER && j.OwnedByUser {
 				join(j)
 			}
 		}
 	}
-	if o.rootSlot >= 0 {
-		b.Add("enter the container's root", plan.OpChroot, plan.Int(int64(o.rootSlot)))
-		b.Close(o.rootSlot)
+	if o.RootSlot >= 0 {
+		b.Add("enter the container's root", plan.OpChroot, plan.Int(int64(o.RootSlot)))
+		b.Close(o.RootSlot)
 	}
-	if o.clone&unix.CLONE_NEWUSER != 0 {
+	if o.Clone&unix.CLONE_NEWUSER != 0 {
 		b.Add("unshare user namespace", plan.OpUnshare, plan.Int(unix.CLONE_NEWUSER))
 		// An unprivileged parent writes our id maps only while our /proc
 		// files are its own. No namespace of the container's can see us
@@ -96,27 +96,27 @@ func bootSteps(b *plan.Builder, o *bootOpts) {
 		b.Add("id maps", plan.OpSync, plan.Int(plan.TagUserns))
 		b.Add("set not dumpable", plan.OpDumpable, plan.Int(0))
 	}
-	if rest := o.clone &^ (unix.CLONE_NEWUSER | unix.CLONE_NEWCGROUP); rest != 0 {
+	if rest := o.Clone &^ (unix.CLONE_NEWUSER | unix.CLONE_NEWCGROUP); rest != 0 {
 		b.Addf(plan.OpUnshare, []plan.Arg{plan.Int(int64(rest))}, "unshare namespaces %s", nsList(rest))
 	}
 	// A new cgroup namespace is rooted at the cgroup we are in: the parent
 	// places us in the container's for the unshare, then takes us out, so
 	// that the init does its set-up outside the container's limits.
-	if o.cgroupSync {
+	if o.CgroupSync {
 		b.Add("join the container's cgroup", plan.OpSync, plan.Int(plan.TagCgroupIn))
 	}
-	if o.clone&unix.CLONE_NEWCGROUP != 0 {
+	if o.Clone&unix.CLONE_NEWCGROUP != 0 {
 		b.Add("unshare cgroup namespace", plan.OpUnshare, plan.Int(unix.CLONE_NEWCGROUP))
 	}
-	if o.cgroupSync {
+	if o.CgroupSync {
 		b.Add("leave the container's cgroup", plan.OpSync, plan.Int(plan.TagCgroupOut))
 	}
 	// Before any change of ids, which would make our /proc files the host
 	// root's, out of reach from inside a user namespace.
-	if o.clone&unix.CLONE_NEWTIME != 0 && o.timens != "" {
-		b.Add("set time namespace offsets", plan.OpWrite, plan.Str("/proc/self/timens_offsets"), plan.Blob([]byte(o.timens)))
+	if o.Clone&unix.CLONE_NEWTIME != 0 && o.Timens != "" {
+		b.Add("set time namespace offsets", plan.OpWrite, plan.Str("/proc/self/timens_offsets"), plan.Blob([]byte(o.Timens)))
 	}
-	if o.clone&unix.CLONE_NEWUSER != 0 {
+	if o.Clone&unix.CLONE_NEWUSER != 0 {
 		b.Add("become root in the user namespace", plan.OpSetresid, plan.Int(0), plan.Int(0))
 	}
 	// New pid and time namespaces apply to children only.
@@ -125,9 +125,9 @@ func bootSteps(b *plan.Builder, o *bootOpts) {
 }
 
 func nsName(t uint32) string {
-	for typ, f := range nsFlags {
+	for typ, f := range validate.NamespaceFlags {
 		if f == t {
-			return nsNames[typ]
+			return validate.NamespaceFiles[typ]
 		}
 	}
 	return fmt.Sprintf("%#x", t)
@@ -144,32 +144,51 @@ func nsList(flags uint32) string {
 	return strings.Join(names, ",")
 }
 
-// procOpts is what the process part is compiled from: the container's
-// process (or exec's) and what the parent learned of the container.
-type procOpts struct {
-	spec     *specs.Spec // Process, Linux.Seccomp/MemoryPolicy/Personality
-	exec     bool
-	preserve int      // fds 3..3+preserve-1 pass into the container
-	extraEnv []string // LISTEN_FDS and the like
-	home     string   // HOME when the env has none
-	path     string   // args[0] resolved in the container
-	bpf      []byte   // the compiled seccomp filter
-	procSlot int      // a verified procfs
-	fifoSlot int      // create: exec.fifo (O_PATH), -1 for exec
-	state    []byte   // create: the state JSON for startContainer hooks
-	trace    bool
-	// userns: the process runs in a user namespace (new or joined): it
-	// holds every capability there.
-	userns bool
-	// setgroupsDenied: the user namespace denies setgroups.
-	setgroupsDenied bool
+// When the executor loads the seccomp filter, as runc does:
+//   - without no_new_privs, loading needs CAP_SYS_ADMIN, which the switch
+//     to the process's user and capabilities may take away: before it;
+//   - otherwise as late as the sync socket is still open (a notify
+//     listener must reach the parent), right before "ready": the wait on
+//     exec.fifo, the startContainer hooks (runc's tests pin that they run
+//     filtered) and the execve come after it.
+const (
+	seccompBeforeCredentials = iota
+	seccompBeforeReady
+)
+
+func seccompPoint(s *specs.Spec) int {
+	if !s.Process.NoNewPrivileges {
+		return seccompBeforeCredentials
+	}
+	return seccompBeforeReady
 }
 
-// processSteps emits the last part: the process's limits, attributes,
+// ProcOpts is what the process part is compiled from: the container's
+// process (or exec's) and what the parent learned of the container.
+type ProcOpts struct {
+	Spec     *specs.Spec // Process, Linux.Seccomp/MemoryPolicy/Personality
+	Exec     bool
+	Preserve int      // fds 3..3+Preserve-1 pass into the container
+	ExtraEnv []string // LISTEN_FDS and the like
+	Home     string   // HOME when the env has none
+	Path     string   // args[0] resolved in the container
+	BPF      []byte   // the compiled seccomp filter
+	ProcSlot int      // a verified procfs
+	FifoSlot int      // create: exec.fifo (O_PATH), -1 for exec
+	State    []byte   // create: the state JSON for startContainer hooks
+	Trace    bool
+	// Userns: the process runs in a user namespace (new or joined): it
+	// holds every capability there.
+	Userns bool
+	// SetgroupsDenied: the user namespace denies setgroups.
+	SetgroupsDenied bool
+}
+
+// Process emits the last part: the process's limits, attributes,
 // labels, seccomp filter, credentials, cwd and fds, then (create) the wait
 // on exec.fifo and the startContainer hooks, and the execve.
-func processSteps(b *plan.Builder, o *procOpts) error {
-	s := o.spec
+func Process(b *plan.Builder, o *ProcOpts) error {
+	s := o.Spec
 	p := s.Process
 	b.Phase("process")
 	// rlimits: raised now, while we hold CAP_SYS_RESOURCE; the exact
@@ -186,27 +205,27 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 		}
 	}
 	var prog []unix.SockFilter
-	if len(o.bpf) > 0 {
+	if len(o.BPF) > 0 {
 		var err error
-		if prog, err = seccomp.Decode(o.bpf); err != nil {
+		if prog, err = seccomp.Decode(o.BPF); err != nil {
 			return err
 		}
 	}
 	point := seccompPoint(s)
 	// The exact rlimits go on after the filter if it lets the very
 	// prlimit64 calls through; else right before it.
-	limitsFirst := len(o.bpf) > 0 && !allowsRlimits(prog, len(p.Rlimits))
-	if len(o.bpf) > 0 {
+	limitsFirst := len(o.BPF) > 0 && !allowsRlimits(prog, len(p.Rlimits))
+	if len(o.BPF) > 0 {
 		slog.Debug(fmt.Sprintf("seccomp filter flags: %d", seccomp.Flags(s.Linux.Seccomp)))
 	}
 	loadSeccomp := func(at int, late bool) {
-		if len(o.bpf) == 0 || point != at {
+		if len(o.BPF) == 0 || point != at {
 			return
 		}
 		if limitsFirst {
 			setLimits(late)
 		}
-		b.Add("load the seccomp filter", plan.OpSeccomp, plan.Blob(o.bpf), plan.Int(int64(seccomp.Flags(s.Linux.Seccomp))),
+		b.Add("load the seccomp filter", plan.OpSeccomp, plan.Blob(o.BPF), plan.Int(int64(seccomp.Flags(s.Linux.Seccomp))),
 			plan.Int(plan.TagSeccomp)).Late = late
 	}
 	// The cwd is entered as root, before an early filter could refuse the
@@ -222,10 +241,10 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 		return err
 	}
 	middle := func(retryCwd bool) error {
-		if err := processAttrSteps(b, s, o.exec); err != nil {
+		if err := processAttrSteps(b, s, o.Exec); err != nil {
 			return err
 		}
-		lsmExecSteps(b, p, o.procSlot)
+		lsmExecSteps(b, p, o.ProcSlot)
 		loadSeccomp(seccompBeforeCredentials, false)
 		b.Phase("credentials")
 		// Give stdio to the user before we may no longer (runc does).
@@ -259,31 +278,31 @@ func processSteps(b *plan.Builder, o *procOpts) error {
 	b.Add("set umask", plan.OpUmask, plan.Int(umask))
 	// Nothing of ours may reach the user's process: from here every fd
 	// past the preserved ones closes on exec.
-	b.Add("close fds", plan.OpCloseFrom, plan.Int(int64(3+o.preserve)), plan.Int(int64(o.procSlot)))
+	b.Add("close fds", plan.OpCloseFrom, plan.Int(int64(3+o.Preserve)), plan.Int(int64(o.ProcSlot)))
 	loadSeccomp(seccompBeforeReady, false)
-	if o.trace {
+	if o.Trace {
 		b.Add("timings", plan.OpTimings)
 	}
 	b.Phase("")
-	env, err := processEnv(append(append([]string{}, p.Env...), o.extraEnv...), o.home)
+	env, err := processEnv(append(append([]string{}, p.Env...), o.ExtraEnv...), o.Home)
 	if err != nil {
 		return err
 	}
-	if !o.exec {
+	if !o.Exec {
 		b.Add("ready", plan.OpReady)
-		b.Add("wait for start on exec.fifo", plan.OpFifoWait, plan.Int(int64(o.fifoSlot)), plan.Int(int64(o.procSlot))).Late = true
+		b.Add("wait for start on exec.fifo", plan.OpFifoWait, plan.Int(int64(o.FifoSlot)), plan.Int(int64(o.ProcSlot))).Late = true
 		if s.Hooks != nil {
 			for i, h := range s.Hooks.StartContainer {
 				// Without an env of its own, a startContainer hook gets
 				// the process's, as runc's always have.
-				hookStep(b, fmt.Sprintf("error running startContainer hook #%d: %s", i, h.Path), &h, "", o.state, env).Late = true
+				Hook(b, fmt.Sprintf("error running startContainer hook #%d: %s", i, h.Path), &h, "", o.State, env).Late = true
 			}
 		}
 	}
 	if !limitsFirst {
-		setLimits(!o.exec)
+		setLimits(!o.Exec)
 	}
-	b.Add("exec "+p.Args[0], plan.OpExec, plan.Str(o.path), plan.Strs(p.Args), plan.Strs(env)).Late = !o.exec
+	b.Add("exec "+p.Args[0], plan.OpExec, plan.Str(o.Path), plan.Strs(p.Args), plan.Strs(env)).Late = !o.Exec
 	return b.Err()
 }
 
@@ -321,9 +340,9 @@ func processEnv(env []string, home string) ([]string, error) {
 	return out, nil
 }
 
-// needsHome reports whether env lacks a HOME (or has only an empty one),
+// NeedsHome reports whether env lacks a HOME (or has only an empty one),
 // so that the parent must look it up.
-func needsHome(env []string) bool {
+func NeedsHome(env []string) bool {
 	for i := len(env) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(env[i], "HOME="); ok {
 			return v == ""
@@ -332,9 +351,9 @@ func needsHome(env []string) bool {
 	return true
 }
 
-// hookStep adds a hook to run from the executor: its env is the hook's,
+// Hook adds a hook to run from the executor: its env is the hook's,
 // or without one defaultEnv.
-func hookStep(b *plan.Builder, desc string, h *specs.Hook, cwd string, state []byte, defaultEnv []string) *plan.Step {
+func Hook(b *plan.Builder, desc string, h *specs.Hook, cwd string, state []byte, defaultEnv []string) *plan.Step {
 	args := h.Args
 	if len(args) == 0 {
 		args = []string{h.Path}
@@ -373,7 +392,7 @@ func allowsRlimits(prog []unix.SockFilter, limits int) bool {
 
 // processCaps is the process's capability sets as they can be granted,
 // with runc's warnings (once) for what is left out.
-func processCaps(p *specs.Process, o *procOpts) (*caps.Set, int, error) {
+func processCaps(p *specs.Process, o *ProcOpts) (*caps.Set, int, error) {
 	last := caps.LastCap()
 	set, err := caps.New(p.Capabilities, last)
 	if err != nil {
@@ -382,7 +401,7 @@ func processCaps(p *specs.Process, o *procOpts) (*caps.Set, int, error) {
 	// A capability the runtime itself lacks (root without
 	// CAP_SYS_RESOURCE in some sandboxes) cannot be granted: say so and go
 	// on without it rather than fail every privileged container.
-	if !o.userns {
+	if !o.Userns {
 		if held, err := caps.Held(); err == nil {
 			if missing := (set.Effective | set.Permitted | set.Inheritable | set.Ambient) &^ held; missing != 0 {
 				slog.Warn("capabilities not held by the runtime are dropped", "caps", caps.Format(missing))
@@ -408,12 +427,12 @@ func processCaps(p *specs.Process, o *procOpts) (*caps.Set, int, error) {
 // bounding set first (needs CAP_SETPCAP), keep capabilities across the
 // change of ids, groups, ids, then the capability sets and ambient ones,
 // and no_new_privs.
-func credentialSteps(b *plan.Builder, p *specs.Process, o *procOpts, set *caps.Set, last int) error {
+func credentialSteps(b *plan.Builder, p *specs.Process, o *ProcOpts, set *caps.Set, last int) error {
 	b.Add("drop capabilities from the bounding set", plan.OpCapBounding, plan.Int(int64(set.Bounding)), plan.Int(int64(last)))
 	b.Add("keep capabilities", plan.OpKeepCaps, plan.Int(1))
 	u := p.User
 	switch {
-	case !o.setgroupsDenied:
+	case !o.SetgroupsDenied:
 		g := make([]byte, 0, 4*len(u.AdditionalGids))
 		for _, gid := range u.AdditionalGids {
 			g = binary.LittleEndian.AppendUint32(g, gid)
@@ -421,7 +440,7 @@ func credentialSteps(b *plan.Builder, p *specs.Process, o *procOpts, set *caps.S
 		st := b.Addf(plan.OpSetgroups, []plan.Arg{plan.Blob(g)}, "setgroups %v", u.AdditionalGids)
 		// In a user namespace whose setgroups is denied only an empty
 		// list is possible, and then there is nothing to change.
-		if o.userns && len(g) == 0 {
+		if o.Userns && len(g) == 0 {
 			st.AltErrnos = []int{int(unix.EPERM)}
 		}
 	case len(u.AdditionalGids) > 0:
@@ -531,9 +550,9 @@ func lsmExecSteps(b *plan.Builder, p *specs.Process, proc int) {
 	}
 }
 
-// keyringSteps give the container a session keyring of its own (so it
+// Keyring gives the container a session keyring of its own (so it
 // cannot read the host's keys), labelled like the process under SELinux.
-func keyringSteps(b *plan.Builder, id, selinuxLabel string, proc int) {
+func Keyring(b *plan.Builder, id, selinuxLabel string, proc int) {
 	if selinuxLabel != "" {
 		b.Addf(plan.OpProcWrite, []plan.Arg{plan.Int(int64(proc)), plan.Str("thread-self/attr/keycreate"), plan.Blob([]byte(selinuxLabel))},
 			"selinux keyring label %q", selinuxLabel)
@@ -541,8 +560,8 @@ func keyringSteps(b *plan.Builder, id, selinuxLabel string, proc int) {
 	b.Add("join session keyring", plan.OpKeyring, plan.Str("_ses."+id)).AltErrnos = []int{int(unix.ENOSYS), int(unix.EACCES)}
 }
 
-// stateJSON is the state hooks read on stdin.
-func stateJSON(st *specs.State) []byte {
+// StateJSON is the state hooks read on stdin.
+func StateJSON(st *specs.State) []byte {
 	data, _ := json.Marshal(st)
 	return data
 }
