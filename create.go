@@ -59,7 +59,7 @@ func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
 	}
 	trace := tracer(c, id)
 	t0 := time.Now()
-	spec, err := loadSpec(bundle)
+	spec, raw, err := loadSpecJSON(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", id, err)
 	}
@@ -67,7 +67,7 @@ func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
 		trace("config", time.Since(t0))
 	}
 	return &libcontainer.CreateOpts{
-		ID: id, Bundle: bundle, Spec: spec, Trace: trace,
+		ID: id, Bundle: bundle, Spec: spec, SpecJSON: raw, Trace: trace,
 		ConsoleSocket: c.String("console-socket"), PidFile: absOrEmpty(c.String("pid-file")),
 		PidfdSocket: c.String("pidfd-socket"),
 		NoPivot:     c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring"),
@@ -86,21 +86,23 @@ func absOrEmpty(p string) string {
 	return p
 }
 
-// decodeSpec parses a config.json, naming the spot of a syntax error.
-func decodeSpec(r io.Reader) (*specs.Spec, error) {
+// decodeSpec parses a config.json, naming the spot of a syntax error. It
+// returns the bytes too: create stores them as read (decoding them again
+// gives the same spec), not encoded anew.
+func decodeSpec(r io.Reader) (*specs.Spec, []byte, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var s specs.Spec
 	if err := json.Unmarshal(data, &s); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("invalid config.json: %v at byte %d", se, se.Offset)
+			return nil, nil, fmt.Errorf("invalid config.json: %v at byte %d", se, se.Offset)
 		}
-		return nil, fmt.Errorf("invalid config.json: %w", err)
+		return nil, nil, fmt.Errorf("invalid config.json: %w", err)
 	}
-	return &s, nil
+	return &s, data, nil
 }
 
 func absPath(p string) (string, error) {

@@ -33,12 +33,18 @@ func containerID(c *cli.Context) (string, error) {
 
 // loadSpec reads <bundle>/config.json.
 func loadSpec(bundle string) (*specs.Spec, error) {
+	s, _, err := loadSpecJSON(bundle)
+	return s, err
+}
+
+// loadSpecJSON is loadSpec that also returns the file's bytes.
+func loadSpecJSON(bundle string) (*specs.Spec, []byte, error) {
 	f, err := os.Open(filepath.Join(bundle, "config.json"))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("config.json not found in bundle %s", bundle)
+			return nil, nil, fmt.Errorf("config.json not found in bundle %s", bundle)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	return decodeSpec(f)

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,9 +37,12 @@ import (
 
 // CreateOpts are the inputs of create (and run).
 type CreateOpts struct {
-	ID            string
-	Bundle        string // absolute path of the bundle
-	Spec          *specs.Spec
+	ID     string
+	Bundle string // absolute path of the bundle
+	Spec   *specs.Spec
+	// SpecJSON, if set, is the config.json Spec was decoded from, stored
+	// as it is (encoding the spec anew costs more than the rest of saving).
+	SpecJSON      json.RawMessage
 	ConsoleSocket string   // path of the engine's console socket
 	ConsoleConn   *os.File // or an already-connected socket (run with a tty)
 	PidfdSocket   string   // path of a socket to send a pidfd of the init to
@@ -358,7 +362,11 @@ func (l *launcher) start() error {
 	// makes the namespaces: it makes nothing that outlives it before it asks
 	// for the cgroup, which waits for them. (Until then, should we die, it
 	// dies at its next read of the sync socket.)
-	for _, f := range []jsonFile{{configFile, o.Spec}, {stateFile, &l.c.state}, {resourcesFile, l.records()}} {
+	var config any = o.Spec
+	if o.SpecJSON != nil {
+		config = o.SpecJSON
+	}
+	for _, f := range []jsonFile{{configFile, config}, {stateFile, &l.c.state}, {resourcesFile, l.records()}} {
 		if err := d.put(f); err != nil {
 			return err
 		}

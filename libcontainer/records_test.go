@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -218,5 +219,25 @@ func TestFaultsEnv(t *testing.T) {
 	}
 	if f.n != 4 {
 		t.Fatalf("n = %d", f.n)
+	}
+}
+
+// JSON bytes (create's config.json as read) are stored as they are; any
+// other value is encoded.
+func TestPutRawJSON(t *testing.T) {
+	d, err := newStateDir(t.TempDir(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.unlock()
+	raw := json.RawMessage(`{"ociVersion": "1.3.0",  "hostname":"h"}` + "\n")
+	if err := d.save(jsonFile{configFile, raw}, jsonFile{"other.json", map[string]int{"a": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(d.file(configFile)); string(got) != string(raw) {
+		t.Errorf("config.json = %q, want the bytes as given", got)
+	}
+	if got, _ := os.ReadFile(d.file("other.json")); string(got) != `{"a":1}` {
+		t.Errorf("other.json = %q", got)
 	}
 }

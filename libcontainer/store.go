@@ -198,9 +198,12 @@ func (d *stateDir) save(files ...jsonFile) error {
 // put replaces one file: a temp file, fsync'd, renamed over the name (its
 // data is on disk before its name is).
 func (d *stateDir) put(f jsonFile) error {
-	data, err := json.Marshal(f.v)
-	if err != nil {
-		return fmt.Errorf("save %s: %w", f.name, err)
+	data, ok := f.v.(json.RawMessage) // already JSON: stored as it is
+	if !ok {
+		var err error
+		if data, err = json.Marshal(f.v); err != nil {
+			return fmt.Errorf("save %s: %w", f.name, err)
+		}
 	}
 	if err := writeAtDurable(d.fd, f.name, data); err != nil {
 		return fmt.Errorf("save %s: %w", d.file(f.name), err)
