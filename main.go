@@ -29,17 +29,19 @@ func main() {
 		// A container's init never gets here: the C constructor runs its
 		// plan and execs. What is left is the idmap user namespace holder.
 		libcontainer.HoldUsernsIfAsked()
-		fatal(errors.New("init is internal: teu runs it itself"))
+		fatal(errors.New("init is internal: teu runs it itself"), false)
 	}
 	app := newApp()
 	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
-		fatal(err)
+		_, logged := app.Metadata[metaLogFile]
+		fatal(err, logged)
 	}
 }
 
 func newApp() *cli.App {
 	app := cli.NewApp()
 	app.Name = "teu"
+	app.Metadata = map[string]any{}
 	// The second line of --help reads "teu - a drop-in for runc - Open
 	// Container Initiative runtime": runc's own words for what it is.
 	app.Usage = "a drop-in for runc - Open Container Initiative runtime"
@@ -126,8 +128,9 @@ func rootless(c *cli.Context) libcontainer.Rootless {
 	return r
 }
 
-// logFile is the --log destination, where errors are logged too.
-var logFile io.Writer
+// metaLogFile is the app's Metadata key set when --log names a file, where
+// errors are logged too.
+const metaLogFile = "log-file"
 
 func setupLogging(c *cli.Context) error {
 	format := c.String("log-format")
@@ -148,7 +151,7 @@ func setupLogging(c *cli.Context) error {
 			return fmt.Errorf("open log file: %w", err)
 		}
 		w = f
-		logFile = f
+		c.App.Metadata[metaLogFile] = p
 	}
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: logAttr}
 	var h slog.Handler
@@ -181,9 +184,9 @@ func logAttr(groups []string, a slog.Attr) slog.Attr {
 }
 
 // fatal reports err as one line and exits 1 (or the code a codeError
-// carries). With --log the line also goes
-// to the log, where engines look for it.
-func fatal(err error) {
+// carries). With --log (toLog) the line also goes to the log, where
+// engines look for it.
+func fatal(err error, toLog bool) {
 	// A container's exit status is no error of teu's.
 	var ee exitError
 	if errors.As(err, &ee) {
@@ -194,7 +197,7 @@ func fatal(err error) {
 	if errors.As(err, &ce) {
 		code = ce.code
 	}
-	if logFile != nil {
+	if toLog {
 		slog.Error(err.Error())
 	}
 	line := "teu: " + err.Error()
