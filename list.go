@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/teu-runtime/teu/libcontainer"
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 var listCommand = &cli.Command{
@@ -47,7 +48,7 @@ that is alive), its error goes to stderr, and list exits 1.`,
 		var damaged []error
 		for _, id := range ids {
 			ct, err := libcontainer.LoadState(root(c), id)
-			var dmg *libcontainer.DamagedError
+			var dmg *state.Damaged
 			switch {
 			case errors.As(err, &dmg):
 				// Listed, so that it is not forgotten; said on stderr.

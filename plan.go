@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/teu-runtime/teu/libcontainer"
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 // planCommand prints the plan create would run: hidden, for people
@@ -21,7 +22,7 @@ var planCommand = &cli.Command{
 		if id == "" {
 			id = "plan"
 		}
-		if err := libcontainer.ValidateID(id); err != nil {
+		if err := state.ValidateID(id); err != nil {
 			return err
 		}
 		bundle, err := bundlePath(c)

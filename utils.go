@@ -10,7 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
-	"github.com/teu-runtime/teu/libcontainer"
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 func goVersion() string { return runtime.Version() }
@@ -28,7 +28,7 @@ func containerID(c *cli.Context) (string, error) {
 	if id == "" {
 		return "", errors.New("container id cannot be empty")
 	}
-	return id, libcontainer.ValidateID(id)
+	return id, state.ValidateID(id)
 }
 
 // loadSpec reads <bundle>/config.json.

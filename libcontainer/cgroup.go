@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -359,7 +360,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.dir == nil {
 		return errors.New("update needs the container locked (Load, not LoadState)")
 	}
-	return c.dir.writeJSON(configFile, spec)
+	return c.dir.WriteJSON(state.ConfigFile, spec)
 }
 
 // MergeResources copies into dst every field upd sets.

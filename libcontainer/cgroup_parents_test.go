@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 func TestNewAndRemoveParents(t *testing.T) {
@@ -55,7 +57,7 @@ func TestNewAndRemoveParents(t *testing.T) {
 // A rootless container that runs without a cgroup reports empty stats (as
 // runc's events --stats); any other container without one is an error.
 func TestStatsWithoutCgroup(t *testing.T) {
-	c := &Container{state: State{ID: "r1"}}
+	c := &Container{state: state.State{ID: "r1"}}
 	c.state.RootlessCgroups = true
 	s, err := c.Stats()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/cgroups/systemd"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -100,7 +101,7 @@ func useFakeCgroup(t *testing.T, f *fakeCgroup) {
 
 // sleeper starts a process that stands for a container's init, killed
 // and reaped when the test ends.
-func sleeper(t *testing.T) Resources {
+func sleeper(t *testing.T) state.Resources {
 	t.Helper()
 	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
@@ -111,7 +112,7 @@ func sleeper(t *testing.T) Resources {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Resources{InitPid: cmd.Process.Pid, InitStartTime: st}
+	return state.Resources{InitPid: cmd.Process.Pid, InitStartTime: st}
 }
 
 // fakeCgroupContainer stores (and loads, locked) a container whose init
@@ -122,7 +123,7 @@ func fakeCgroupContainer(t *testing.T, f *fakeCgroup, spec *specs.Spec, fifo boo
 	res := sleeper(t)
 	res.SystemdCgroup = true
 	res.CgroupPaths = f.paths
-	root := storeContainer(t, State{ID: "c", Resources: res}, spec, fifo)
+	root := storeContainer(t, state.State{ID: "c", Resources: res}, spec, fifo)
 	c, err := Load(root, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -334,11 +335,11 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestUpdateStoppedOrWithoutCgroup(t *testing.T) {
-	stopped := &Container{root: t.TempDir(), state: State{ID: "s"}}
+	stopped := &Container{root: t.TempDir(), state: state.State{ID: "s"}}
 	if err := stopped.Update(&specs.LinuxResources{}); err == nil || err.Error() != "container s is not running" {
 		t.Errorf("update of a stopped container: %v", err)
 	}
-	root := storeContainer(t, State{ID: "n", Resources: sleeper(t)}, &specs.Spec{}, false)
+	root := storeContainer(t, state.State{ID: "n", Resources: sleeper(t)}, &specs.Spec{}, false)
 	c, err := LoadState(root, "n")
 	if err != nil {
 		t.Fatal(err)
@@ -373,14 +374,14 @@ func TestPauseResume(t *testing.T) {
 		t.Errorf("cgroup calls %v, want %v", f.calls, want)
 	}
 
-	stopped := &Container{root: t.TempDir(), state: State{ID: "s"}}
+	stopped := &Container{root: t.TempDir(), state: state.State{ID: "s"}}
 	if err := stopped.Pause(); err == nil || err.Error() != "container s is not running: stopped" {
 		t.Errorf("pause of a stopped container: %v", err)
 	}
 }
 
 func TestProcessesAndOOMEvents(t *testing.T) {
-	none := &Container{state: State{ID: "n"}}
+	none := &Container{state: state.State{ID: "n"}}
 	if _, err := none.Processes(); !errors.Is(err, errNoCgroup) {
 		t.Errorf("Processes without a cgroup: %v", err)
 	}
@@ -490,7 +491,7 @@ func TestPrepareCgroup(t *testing.T) {
 	paths := map[string]string{"": "/fake/u", "memory": "/fake/m"}
 	spec := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "s.slice:p:c"}}
 	newLauncher := func() *launcher {
-		return &launcher{c: &Container{state: State{ID: "c", Resources: Resources{SystemdCgroup: true}}},
+		return &launcher{c: &Container{state: state.State{ID: "c", Resources: state.Resources{SystemdCgroup: true}}},
 			spec: spec, opts: &CreateOpts{Rootless: RootlessOff}}
 	}
 	for _, tc := range []struct {
@@ -557,7 +558,7 @@ func TestApplyCgroup(t *testing.T) {
 		f := tc.f
 		f.paths = paths
 		tc.cfg.Resources = res
-		l := &launcher{c: &Container{state: State{ID: "c"}}, cgroupMgr: &f, cgroupCfg: tc.cfg}
+		l := &launcher{c: &Container{state: state.State{ID: "c"}}, cgroupMgr: &f, cgroupCfg: tc.cfg}
 		l.c.state.CgroupPaths, l.c.state.CgroupParents = map[string]string{"": "/intent"}, map[string]string{"": "/p"}
 		err := l.applyCgroup(123)
 		if (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
@@ -624,7 +625,7 @@ func readProcs(t *testing.T, dir string) string {
 func TestSetupOutsideAndJoinCgroupLate(t *testing.T) {
 	root := cgroupDirs(t, "u")
 	paths := map[string]string{"": filepath.Join(root, "u")}
-	l := &launcher{c: &Container{state: State{ID: "c", Resources: Resources{InitPid: 77, CgroupPaths: paths}}}}
+	l := &launcher{c: &Container{state: state.State{ID: "c", Resources: state.Resources{InitPid: 77, CgroupPaths: paths}}}}
 	l.setupOutsideCgroup(77)
 	if l.outside {
 		t.Error("left a cgroup there is no manager of")
@@ -687,7 +688,7 @@ func TestJoinCgroup(t *testing.T) {
 			"join cgroup: adding pid 9 to cgroups (" + filepath.Join(root, "none") + "): no such file or directory", nil},
 	} {
 		reset()
-		c := &Container{state: State{ID: "c", Resources: Resources{CgroupPaths: tc.paths}}}
+		c := &Container{state: state.State{ID: "c", Resources: state.Resources{CgroupPaths: tc.paths}}}
 		err := c.joinCgroup(9, tc.sub)
 		if (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)

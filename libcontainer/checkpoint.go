@@ -19,6 +19,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/criu"
 	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -191,7 +192,7 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(o.ImagePath, criu.DescriptorsFile), desc); err != nil {
+		if err := state.WriteFileAtomic(filepath.Join(o.ImagePath, criu.DescriptorsFile), desc); err != nil {
 			return fmt.Errorf("save %s: %w", criu.DescriptorsFile, err)
 		}
 	}
@@ -220,7 +221,7 @@ func (c *Container) checkpoint(o *CriuOpts) error {
 			if err := c.recordCriu(s.Pid()); err != nil {
 				slog.Warn("record criu's pid; the container stays locked until the pages are taken", "error", err)
 			} else {
-				c.dir.unlock()
+				c.dir.Unlock()
 				unlocked = true
 			}
 		}
@@ -281,7 +282,8 @@ func (c *Container) recordCriu(pid int) error {
 		}
 	}
 	c.state.CriuPid, c.state.CriuStartTime = pid, start
-	return c.dir.save(jsonFile{stateFile, &c.state}, jsonFile{resourcesFile, c.records()})
+	return c.dir.Save(state.JSONFile{Name: state.File, Value: &c.state},
+		state.JSONFile{Name: state.ResourcesFile, Value: c.records()})
 }
 
 // dumpArgs are CriuOpts' flags as CRIU takes them.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/criu"
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 func TestExternalMounts(t *testing.T) {
@@ -305,7 +306,7 @@ func TestCheckDump(t *testing.T) {
 }
 
 func TestDumpOpts(t *testing.T) {
-	c := &Container{state: State{ID: "c", Rootfs: "/r", Resources: Resources{InitPid: 42}}}
+	c := &Container{state: state.State{ID: "c", Rootfs: "/r", Resources: state.Resources{InitPid: 42}}}
 	o := &CriuOpts{StatusFd: -1, ManageCgroupsMode: "strict", EmptyNs: []string{"network"}, PageServer: "10.0.0.1:99",
 		LeaveRunning: true, TCPEstablished: true, FileLocks: true, ParentPath: "../pre", ShellJob: true}
 	a, err := o.checkDump()
@@ -335,7 +336,7 @@ func TestDumpOpts(t *testing.T) {
 }
 
 func TestCheckpointRefusesStopped(t *testing.T) {
-	c := &Container{root: t.TempDir(), state: State{ID: "c"}}
+	c := &Container{root: t.TempDir(), state: state.State{ID: "c"}}
 	err := c.Checkpoint(&CriuOpts{StatusFd: -1})
 	if err == nil || err.Error() != "checkpoint c: a stopped container cannot be checkpointed" {
 		t.Errorf("Checkpoint of a stopped container: %v", err)

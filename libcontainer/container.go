@@ -7,9 +7,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 // Status is a container's lifecycle state as `state` reports it.
@@ -23,49 +24,31 @@ const (
 	Stopped  Status = "stopped"
 )
 
-// State is what teu keeps in <root>/<id>/state.json.
-type State struct {
-	// Version of the format (records.go, stateVersion).
-	Version     int               `json:"version"`
-	ID          string            `json:"id"`
-	Bundle      string            `json:"bundle"`
-	Rootfs      string            `json:"rootfs"`
-	Created     time.Time         `json:"created"`
-	Owner       string            `json:"owner"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	// Creating is true until create has finished; a container left so by a
-	// killed create can only be deleted with --force. Meanwhile
-	// resources.json holds its Resources.
-	Creating bool `json:"creating,omitempty"`
-	// NoNewKeyring: created with --no-new-keyring (exec does as the init).
-	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
-	Resources
-}
-
-// Container is a loaded container. The methods that change it hold the
-// lock on its state directory between Load and Close.
+// Container is a loaded container, its state kept by package state. The
+// methods that change it hold the lock on its state directory between Load
+// and Close.
 type Container struct {
 	root  string
-	state State
-	dir   *stateDir
+	state state.State
+	dir   *state.Dir
 	// procSpec and hooksSpec cache ProcessConfig and hooksAndNamespaces:
 	// delete --force, exec read the stored spec more than once.
 	procSpec, hooksSpec *specs.Spec
 }
 
 // Load reads the container id under root and locks it against other teu
-// processes until Close. A state that cannot be read is a *DamagedError.
+// processes until Close. A state that cannot be read is a *state.Damaged.
 func Load(root, id string) (*Container, error) {
-	if err := ValidateID(id); err != nil {
+	if err := state.ValidateID(id); err != nil {
 		return nil, err
 	}
-	d, err := openStateDir(root, id)
+	d, err := state.Open(root, id)
 	if err != nil {
 		return nil, err
 	}
-	st, _, err := readState(d.path, id)
+	st, _, err := state.Read(d.Path(), id)
 	if err != nil {
-		d.unlock()
+		d.Unlock()
 		return nil, err
 	}
 	return &Container{root: root, dir: d, state: st}, nil
@@ -74,18 +57,18 @@ func Load(root, id string) (*Container, error) {
 // LoadState reads a container's state without locking it, for the cheap,
 // read-only commands (state, list) that engines call often. A container
 // whose create has not written its state yet does not exist yet (as with
-// runc); a state that cannot be read is a *DamagedError.
+// runc); a state that cannot be read is a *state.Damaged.
 func LoadState(root, id string) (*Container, error) {
-	if err := ValidateID(id); err != nil {
+	if err := state.ValidateID(id); err != nil {
 		return nil, err
 	}
 	p := filepath.Join(root, id)
-	st, stub, err := readState(p, id)
+	st, stub, err := state.Read(p, id)
 	if err != nil {
 		return nil, err
 	}
-	if stub && lockedByOther(p) {
-		return nil, notExist{id}
+	if stub && state.LockedByOther(p) {
+		return nil, state.NotExist(id)
 	}
 	return &Container{root: root, state: st}, nil
 }
@@ -93,7 +76,7 @@ func LoadState(root, id string) (*Container, error) {
 // Close releases the lock taken by Load.
 func (c *Container) Close() {
 	if c.dir != nil {
-		c.dir.unlock()
+		c.dir.Unlock()
 	}
 }
 
@@ -101,16 +84,16 @@ func (c *Container) Close() {
 // whether the state dir still holds the same container (a delete --force
 // meanwhile removes it; a create may have reused the id).
 func (c *Container) relock() (bool, error) {
-	d, err := openStateDir(c.root, c.state.ID)
-	if errors.Is(err, ErrNotExist) {
+	d, err := state.Open(c.root, c.state.ID)
+	if errors.Is(err, state.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	st, _, err := readState(d.path, c.state.ID)
+	st, _, err := state.Read(d.Path(), c.state.ID)
 	if err != nil || !st.Created.Equal(c.state.Created) || st.InitPid != c.state.InitPid {
-		d.unlock()
+		d.Unlock()
 		return false, err
 	}
 	c.dir, c.state = d, st
@@ -121,13 +104,18 @@ func (c *Container) relock() (bool, error) {
 func (c *Container) ID() string { return c.state.ID }
 
 // State returns the persisted state.
-func (c *Container) State() State { return c.state }
+func (c *Container) State() state.State { return c.state }
 
 func (c *Container) stateDirPath() string { return filepath.Join(c.root, c.state.ID) }
 
 // initAlive reports whether the container's init still exists (and is not
 // a recycled pid).
-func (c *Container) initAlive() bool { return initAlive(&c.state.Resources) }
+func (c *Container) initAlive() bool { return c.state.InitAlive() }
+
+// records is the container's resources.json as it stands now.
+func (c *Container) records() *state.Records {
+	return &state.Records{Version: state.Version, ID: c.state.ID, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Resources: c.state.Resources}
+}
 
 // Status derives the container's status from its init process and files:
 // no init means stopped; an exec.fifo still there means start has not run.
@@ -135,8 +123,8 @@ func (c *Container) initAlive() bool { return initAlive(&c.state.Resources) }
 // init or create's own process lives, or a create holds the lock.
 func (c *Container) Status() Status {
 	if c.state.Creating {
-		if c.initAlive() || alive(c.state.ExecPid, c.state.ExecStartTime) ||
-			(c.dir == nil && lockedByOther(c.stateDirPath())) {
+		if c.initAlive() || state.Alive(c.state.ExecPid, c.state.ExecStartTime) ||
+			(c.dir == nil && state.LockedByOther(c.stateDirPath())) {
 			return Creating
 		}
 		return Stopped
@@ -147,7 +135,7 @@ func (c *Container) Status() Status {
 	if c.frozen() {
 		return Paused
 	}
-	if _, err := os.Lstat(filepath.Join(c.stateDirPath(), fifoFile)); err == nil {
+	if _, err := os.Lstat(filepath.Join(c.stateDirPath(), state.FifoFile)); err == nil {
 		return Created
 	}
 	return Running
@@ -173,7 +161,7 @@ func (c *Container) OCIState() specs.State {
 // Config reads the spec the container was created with.
 func (c *Container) Config() (*specs.Spec, error) {
 	var s specs.Spec
-	if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &s); err != nil {
+	if err := state.ReadJSON(filepath.Join(c.stateDirPath(), state.ConfigFile), &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -184,7 +172,7 @@ func (c *Container) Config() (*specs.Spec, error) {
 func (c *Container) ProcessConfig() (*specs.Spec, error) {
 	if c.procSpec == nil {
 		var m procSpec
-		if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &m); err != nil {
+		if err := state.ReadJSON(filepath.Join(c.stateDirPath(), state.ConfigFile), &m); err != nil {
 			return nil, err
 		}
 		c.procSpec = m.spec()
@@ -206,7 +194,7 @@ func (c *Container) hooksAndNamespaces() (*specs.Spec, error) {
 				Namespaces []specs.LinuxNamespace `json:"namespaces"`
 			} `json:"linux"`
 		}
-		if err := readJSON(filepath.Join(c.stateDirPath(), configFile), &s); err != nil {
+		if err := state.ReadJSON(filepath.Join(c.stateDirPath(), state.ConfigFile), &s); err != nil {
 			return nil, err
 		}
 		c.hooksSpec = &specs.Spec{Hooks: s.Hooks, Linux: &specs.Linux{Namespaces: s.Linux.Namespaces}}
@@ -225,7 +213,7 @@ func List(root string) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range ents {
-		if e.IsDir() && ValidateID(e.Name()) == nil {
+		if e.IsDir() && state.ValidateID(e.Name()) == nil {
 			ids = append(ids, e.Name())
 		}
 	}

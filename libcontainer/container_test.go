@@ -12,120 +12,42 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-)
 
-func TestValidateID(t *testing.T) {
-	for _, tc := range []struct {
-		id, err string
-	}{
-		{"abc-DEF_0.1+2", ""},
-		{"", "cannot be empty"},
-		{".", "invalid container id"},
-		{"..", "invalid container id"},
-		{"a/b", "invalid container id"},
-		{"a b", "invalid container id"},
-		{"é", "invalid container id"},
-		{strings.Repeat("a", 1025), "longer than 1024"},
-		{strings.Repeat("a", 1024), ""},
-	} {
-		err := ValidateID(tc.id)
-		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
-			t.Errorf("ValidateID(%.20q) = %v, want %q", tc.id, err, tc.err)
-		}
-	}
-}
+	"github.com/teu-runtime/teu/libcontainer/state"
+	"github.com/teu-runtime/teu/libcontainer/system"
+)
 
 // storeContainer saves a container's state and spec under a temp root, as
 // create leaves them, and returns the root.
-func storeContainer(t *testing.T, st State, spec *specs.Spec, fifo bool) string {
+func storeContainer(t *testing.T, st state.State, spec *specs.Spec, fifo bool) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "state")
-	d, err := newStateDir(root, st.ID)
+	d, err := state.New(root, st.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.unlock()
-	st.Version = stateVersion
-	if err := d.save(jsonFile{configFile, spec}, jsonFile{stateFile, &st}); err != nil {
+	defer d.Unlock()
+	st.Version = state.Version
+	if err := d.Save(state.JSONFile{Name: state.ConfigFile, Value: spec},
+		state.JSONFile{Name: state.File, Value: &st}); err != nil {
 		t.Fatal(err)
 	}
 	if fifo {
-		if err := unix.Mkfifo(d.file(fifoFile), 0o600); err != nil {
+		if err := unix.Mkfifo(d.File(state.FifoFile), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return root
 }
 
-func TestStoreNewAndOpen(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "r")
-	d, err := newStateDir(root, "c")
+// self is this test process as a container's init: alive for sure.
+func self(t *testing.T) state.Resources {
+	t.Helper()
+	st, err := system.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newStateDir(root, "c"); !errors.Is(err, ErrExist) {
-		t.Errorf("second newStateDir: %v, want ErrExist", err)
-	}
-	if st, err := os.Stat(root); err != nil || st.Mode().Perm() != 0o700 {
-		t.Errorf("state root: %v %v, want mode 0700", st, err)
-	}
-	if !lockedByOther(d.path) {
-		t.Error("lockedByOther: the lock newStateDir holds is not seen")
-	}
-	d.unlock()
-	if lockedByOther(d.path) {
-		t.Error("lockedByOther after unlock")
-	}
-	d2, err := openStateDir(root, "c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d2.writeJSON(resourcesFile, &records{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := d2.remove(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(d2.path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("state dir left after remove: %v", err)
-	}
-	_, err = openStateDir(root, "c")
-	if !errors.Is(err, ErrNotExist) || err.Error() != "container c does not exist" {
-		t.Errorf("openStateDir of a removed container: %v", err)
-	}
-	if lockedByOther(d2.path) {
-		t.Error("lockedByOther of a missing dir")
-	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "pid")
-	for _, data := range []string{"1\n", "22\n"} {
-		if err := writeFileAtomic(p, []byte(data)); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := os.ReadFile(p); string(got) != data {
-			t.Errorf("file holds %q, want %q", got, data)
-		}
-	}
-	if _, err := os.Stat(p + ".tmp"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("temp file left: %v", err)
-	}
-	if err := writeFileAtomic(filepath.Join(p, "x"), nil); err == nil {
-		t.Error("writeFileAtomic under a file succeeded")
-	}
-}
-
-func TestReadJSON(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "x.json")
-	var v map[string]int
-	if err := readJSON(p, &v); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing file: %v", err)
-	}
-	os.WriteFile(p, []byte("{"), 0o600)
-	if err := readJSON(p, &v); err == nil || !strings.Contains(err.Error(), "parse "+p) {
-		t.Errorf("bad JSON: %v", err)
-	}
+	return state.Resources{InitPid: os.Getpid(), InitStartTime: st, CgroupPaths: map[string]string{"": "/sys/fs/cgroup/x"}}
 }
 
 func TestLoadStoppedContainer(t *testing.T) {
@@ -139,7 +61,7 @@ func TestLoadStoppedContainer(t *testing.T) {
 		},
 		Annotations: map[string]string{"a": "b"},
 	}
-	root := storeContainer(t, State{ID: "c1", Bundle: "/b", Annotations: spec.Annotations}, spec, false)
+	root := storeContainer(t, state.State{ID: "c1", Bundle: "/b", Annotations: spec.Annotations}, spec, false)
 	c, err := Load(root, "c1")
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +90,7 @@ func TestLoadStoppedContainer(t *testing.T) {
 		t.Fatalf("hooksAndNamespaces = %+v, %v", hs, err)
 	}
 	// The lock is held until Close: LoadState still reads.
-	if !lockedByOther(c.stateDirPath()) {
+	if !state.LockedByOther(c.stateDirPath()) {
 		t.Error("Load did not lock the state dir")
 	}
 	if ro, err := LoadState(root, "c1"); err != nil || ro.Status() != Stopped {
@@ -184,15 +106,15 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := LoadState(root, ""); err == nil {
 		t.Error("LoadState of an empty id succeeded")
 	}
-	if _, err := Load(root, "none"); !errors.Is(err, ErrNotExist) {
+	if _, err := Load(root, "none"); !errors.Is(err, state.ErrNotExist) {
 		t.Errorf("Load of a missing container: %v", err)
 	}
-	if _, err := LoadState(root, "none"); !errors.Is(err, ErrNotExist) {
+	if _, err := LoadState(root, "none"); !errors.Is(err, state.ErrNotExist) {
 		t.Errorf("LoadState of a missing container: %v", err)
 	}
 	os.Mkdir(filepath.Join(root, "bad"), 0o700)
-	os.WriteFile(filepath.Join(root, "bad", stateFile), []byte("{"), 0o600)
-	var dmg *DamagedError
+	os.WriteFile(filepath.Join(root, "bad", state.File), []byte("{"), 0o600)
+	var dmg *state.Damaged
 	if _, err := Load(root, "bad"); !errors.As(err, &dmg) {
 		t.Errorf("Load of a damaged state: %v", err)
 	}
@@ -201,7 +123,7 @@ func TestLoadErrors(t *testing.T) {
 func TestStatusCreatedAndCreating(t *testing.T) {
 	spec := &specs.Spec{Version: specs.Version}
 	// This test process stands for a live init.
-	root := storeContainer(t, State{ID: "c", Resources: self(t)}, spec, true)
+	root := storeContainer(t, state.State{ID: "c", Resources: self(t)}, spec, true)
 	c, err := LoadState(root, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +135,7 @@ func TestStatusCreatedAndCreating(t *testing.T) {
 	if pid := c.OCIState().Pid; pid != os.Getpid() {
 		t.Errorf("OCIState pid = %d", pid)
 	}
-	os.Remove(filepath.Join(c.stateDirPath(), fifoFile))
+	os.Remove(filepath.Join(c.stateDirPath(), state.FifoFile))
 	if st := c.Status(); st != Running {
 		t.Errorf("live init without exec.fifo: %s, want running", st)
 	}
@@ -221,7 +143,7 @@ func TestStatusCreatedAndCreating(t *testing.T) {
 	if st := c.Status(); st != Creating {
 		t.Errorf("creating with a live init: %s", st)
 	}
-	c.state.Resources = Resources{}
+	c.state.Resources = state.Resources{}
 	if st := c.Status(); st != Stopped {
 		t.Errorf("creating with nothing alive and no lock: %s, want stopped", st)
 	}
@@ -249,7 +171,7 @@ func TestDeleteStopped(t *testing.T) {
 	spec := &specs.Spec{Version: specs.Version, Hooks: &specs.Hooks{Poststop: []specs.Hook{
 		{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + out}},
 	}}}
-	root := storeContainer(t, State{ID: "d1", Bundle: "/b", Rootfs: t.TempDir()}, spec, false)
+	root := storeContainer(t, state.State{ID: "d1", Bundle: "/b", Rootfs: t.TempDir()}, spec, false)
 	c, err := Load(root, "d1")
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +197,7 @@ func TestDeleteStopped(t *testing.T) {
 }
 
 func TestDeleteRefusesALiveContainer(t *testing.T) {
-	root := storeContainer(t, State{ID: "live", Resources: Resources{InitPid: os.Getpid()}}, &specs.Spec{}, true)
+	root := storeContainer(t, state.State{ID: "live", Resources: state.Resources{InitPid: os.Getpid()}}, &specs.Spec{}, true)
 	c, err := Load(root, "live")
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +214,7 @@ func TestDeleteRefusesALiveContainer(t *testing.T) {
 }
 
 func TestDeleteForceAndRemoveStale(t *testing.T) {
-	root := storeContainer(t, State{ID: "f"}, &specs.Spec{}, false)
+	root := storeContainer(t, state.State{ID: "f"}, &specs.Spec{}, false)
 	if err := DeleteForce(root, "f"); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +228,7 @@ func TestDeleteForceAndRemoveStale(t *testing.T) {
 	if ids, _ := List(root); len(ids) != 0 {
 		t.Errorf("left: %v", ids)
 	}
-	if err := RemoveStale(root, "stale"); !errors.Is(err, ErrNotExist) {
+	if err := RemoveStale(root, "stale"); !errors.Is(err, state.ErrNotExist) {
 		t.Errorf("RemoveStale of a missing dir: %v", err)
 	}
 }
@@ -333,7 +255,7 @@ func TestParseSignal(t *testing.T) {
 // it again only for the container it left.
 func TestRecordCriuAndRelock(t *testing.T) {
 	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	root := storeContainer(t, State{ID: "c1", Created: created}, &specs.Spec{}, false)
+	root := storeContainer(t, state.State{ID: "c1", Created: created}, &specs.Spec{}, false)
 	c, err := Load(root, "c1")
 	if err != nil {
 		t.Fatal(err)
@@ -342,8 +264,8 @@ func TestRecordCriuAndRelock(t *testing.T) {
 	if err := c.recordCriu(os.Getpid()); err != nil {
 		t.Fatal(err)
 	}
-	c.dir.unlock()
-	if lockedByOther(filepath.Join(root, "c1")) {
+	c.dir.Unlock()
+	if state.LockedByOther(filepath.Join(root, "c1")) {
 		t.Fatal("still locked after unlock")
 	}
 	// What delete --force reads: state.json and resources.json name it.
@@ -351,7 +273,7 @@ func TestRecordCriuAndRelock(t *testing.T) {
 	if err != nil || other.state.CriuPid != os.Getpid() || other.state.CriuStartTime == 0 {
 		t.Fatalf("state after recordCriu: %+v, %v", other.state.Resources, err)
 	}
-	rec, err := readRecords(filepath.Join(root, "c1"), "c1")
+	rec, err := state.ReadRecords(filepath.Join(root, "c1"), "c1")
 	if err != nil || rec.CriuPid != os.Getpid() {
 		t.Fatalf("resources.json after recordCriu: %+v, %v", rec, err)
 	}
@@ -362,22 +284,22 @@ func TestRecordCriuAndRelock(t *testing.T) {
 	if err := c.recordCriu(0); err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _ := readState(filepath.Join(root, "c1"), "c1"); st.CriuPid != 0 || st.CriuStartTime != 0 {
+	if st, _, _ := state.Read(filepath.Join(root, "c1"), "c1"); st.CriuPid != 0 || st.CriuStartTime != 0 {
 		t.Errorf("recordCriu(0) left %d/%d", st.CriuPid, st.CriuStartTime)
 	}
 
 	// Made anew under the same id while unlocked: not ours.
-	c.dir.unlock()
-	d, err := openStateDir(root, "c1")
+	c.dir.Unlock()
+	d, err := state.Open(root, "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := c.state
 	st.Created = created.Add(time.Second)
-	if err := d.save(jsonFile{stateFile, &st}); err != nil {
+	if err := d.Save(state.JSONFile{Name: state.File, Value: &st}); err != nil {
 		t.Fatal(err)
 	}
-	d.unlock()
+	d.Unlock()
 	if same, err := c.relock(); err != nil || same {
 		t.Errorf("relock of a container made anew = %v, %v", same, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/initplan"
 	"github.com/teu-runtime/teu/libcontainer/lookup"
 	"github.com/teu-runtime/teu/libcontainer/plan"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 )
@@ -351,7 +352,7 @@ func (c *Container) exec(o *ExecOpts) (int, error) {
 	}
 	trace("setup", time.Since(t0))
 	if o.PidFile != "" {
-		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid))); err != nil {
+		if err := state.WriteFileAtomic(o.PidFile, []byte(strconv.Itoa(pid))); err != nil {
 			return fail(fmt.Errorf("write pid file: %w", err))
 		}
 	}
@@ -427,7 +428,7 @@ func (c *Container) joinCgroup(pid int, sub map[string]string) error {
 // is below dir (the container's cgroup), else "".
 func (c *Container) initCgroup(dir string) string {
 	cg, err := cgroups.ParseCgroupFile(fmt.Sprintf("/proc/%d/cgroup", c.state.InitPid))
-	if err != nil || !initAlive(&c.state.Resources) {
+	if err != nil || !c.state.InitAlive() {
 		return ""
 	}
 	p, ok := cg[""]

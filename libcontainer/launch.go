@@ -30,6 +30,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/netdev"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	"github.com/teu-runtime/teu/libcontainer/rootfs"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 	"github.com/teu-runtime/teu/nsenter"
@@ -67,7 +68,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		trace = func(string, time.Duration) {}
 	}
 	t0 := time.Now()
-	if err := ValidateID(o.ID); err != nil {
+	if err := state.ValidateID(o.ID); err != nil {
 		return nil, err
 	}
 	s := o.Spec
@@ -104,21 +105,21 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
-	d, err := newStateDir(root, o.ID)
+	d, err := state.New(root, o.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}
-	c = &Container{root: root, dir: d, state: State{
-		Version: stateVersion, ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
+	c = &Container{root: root, dir: d, state: state.State{
+		Version: state.Version, ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Now().UTC(),
 		Owner: ownerName(), Annotations: s.Annotations, Creating: true, NoNewKeyring: o.NoNewKeyring,
-		Resources: Resources{SystemdCgroup: o.SystemdCgroup},
+		Resources: state.Resources{SystemdCgroup: o.SystemdCgroup},
 	}}
 	l := &launcher{c: c, opts: o, spec: lsmForHost(s), seccompBPF: bpf, fault: faults}
 	pidFileWritten := false
 	defer func() {
 		if retErr != nil {
 			l.abort()
-			d.remove()
+			d.Remove()
 			if pidFileWritten {
 				os.Remove(o.PidFile)
 			}
@@ -131,7 +132,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		return nil, err
 	}
 	if o.PidFile != "" {
-		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(c.state.InitPid))); err != nil {
+		if err := state.WriteFileAtomic(o.PidFile, []byte(strconv.Itoa(c.state.InitPid))); err != nil {
 			return nil, fmt.Errorf("write pid file: %w", err)
 		}
 		pidFileWritten = true
@@ -140,7 +141,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 	// The executor is gone (start released it).
 	c.state.Creating = false
 	c.state.ExecPid, c.state.ExecStartTime = 0, 0
-	if err := d.writeJSON(stateFile, &c.state); err != nil {
+	if err := d.WriteJSON(state.File, &c.state); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
 	l.fault.step("state saved")
@@ -233,7 +234,7 @@ func (l *launcher) start() error {
 		trace = func(string, time.Duration) {}
 	}
 	t0 := time.Now()
-	fifo := d.file(fifoFile)
+	fifo := d.File(state.FifoFile)
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		return fmt.Errorf("make exec fifo: %w", err)
 	}
@@ -366,13 +367,17 @@ func (l *launcher) start() error {
 	if o.SpecJSON != nil {
 		config = o.SpecJSON
 	}
-	for _, f := range []jsonFile{{configFile, config}, {stateFile, &l.c.state}, {resourcesFile, l.records()}} {
-		if err := d.put(f); err != nil {
+	for _, f := range []state.JSONFile{
+		{Name: state.ConfigFile, Value: config},
+		{Name: state.File, Value: &l.c.state},
+		{Name: state.ResourcesFile, Value: l.records()},
+	} {
+		if err := d.Put(f); err != nil {
 			return err
 		}
-		l.fault.step(f.name + " written")
+		l.fault.step(f.Name + " written")
 	}
-	if err := d.sync(); err != nil {
+	if err := d.Sync(); err != nil {
 		return err
 	}
 	trace("save state", time.Since(t0))
@@ -472,7 +477,7 @@ func (l *launcher) start() error {
 			return err
 		}
 		l.c.state.MountsPending, l.c.state.MountsBefore = false, nil
-		if err := d.writeJSON(resourcesFile, l.records()); err != nil {
+		if err := d.WriteJSON(state.ResourcesFile, l.records()); err != nil {
 			return err
 		}
 		l.fault.step("host mounts recorded")
@@ -646,7 +651,7 @@ func (l *launcher) forked(pid int) error {
 	}
 	l.fault.step("setup part sent")
 	// Recorded while the init sets up; only then may the executor go.
-	if err := l.c.dir.writeJSON(resourcesFile, l.records()); err != nil {
+	if err := l.c.dir.WriteJSON(state.ResourcesFile, l.records()); err != nil {
 		return err
 	}
 	l.fault.step("init recorded")
@@ -658,7 +663,7 @@ func (l *launcher) forked(pid int) error {
 // records is resources.json as create writes it: with the cgroup paths
 // it meant to make, of which Apply may have skipped some after making
 // their directory (rootless; the cgroup2 placement on a hybrid host).
-func (l *launcher) records() *records {
+func (l *launcher) records() *state.Records {
 	r := l.c.records()
 	if l.cgroupIntent != nil {
 		r.CgroupPaths, r.CgroupParents = l.cgroupIntent, l.cgroupParents

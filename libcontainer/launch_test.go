@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/plan"
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 func TestListenFds(t *testing.T) {
@@ -124,9 +125,9 @@ func TestAbort(t *testing.T) {
 	paths := map[string]string{"": filepath.Join(top, "c")}
 	f := &fakeCgroup{paths: paths, destroyErr: errors.New("EBUSY")}
 	res := sleeper(t)
-	l := &launcher{c: &Container{state: State{ID: "c", Resources: res}}, cgroup: f, cgroupParents: map[string]string{"": top}}
+	l := &launcher{c: &Container{state: state.State{ID: "c", Resources: res}}, cgroup: f, cgroupParents: map[string]string{"": top}}
 	l.abort()
-	if initAlive(&res) {
+	if res.InitAlive() {
 		t.Error("the init survived abort")
 	}
 	if _, err := os.Stat(top); err != nil {

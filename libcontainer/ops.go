@@ -16,6 +16,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/plan"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -32,7 +33,7 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container init is gone: %w", err)
 	}
 	defer unix.Close(pidfd)
-	fifo, err := os.OpenFile(c.dir.file(fifoFile), os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fifo, err := os.OpenFile(c.dir.File(state.FifoFile), os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
@@ -54,7 +55,7 @@ func (c *Container) Start() error {
 	// run after it, and anything written is why the init failed instead
 	// (a startContainer hook, the exec itself).
 	failure, _ := io.ReadAll(fifo)
-	if err := os.Remove(c.dir.file(fifoFile)); err != nil {
+	if err := os.Remove(c.dir.File(state.FifoFile)); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
 	if len(failure) > 0 {
@@ -247,7 +248,7 @@ func (c *Container) Delete(force bool) error {
 			slog.Warn("poststop hook failed", "id", c.ID(), "error", err)
 		}
 	}
-	if err := c.dir.remove(); err != nil {
+	if err := c.dir.Remove(); err != nil {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
 	return nil
@@ -255,28 +256,28 @@ func (c *Container) Delete(force bool) error {
 
 // DeleteForce is delete --force: Delete(true) of the container id, and
 // no error if there is none. A container whose state.json is damaged
-// (DamagedError) is deleted by what its resources.json records; without
+// (state.Damaged) is deleted by what its resources.json records; without
 // that record nothing is deleted and the error says so.
 func DeleteForce(root, id string) error {
-	if err := ValidateID(id); err != nil {
+	if err := state.ValidateID(id); err != nil {
 		return err
 	}
-	d, err := openStateDir(root, id)
-	if errors.Is(err, ErrNotExist) {
+	d, err := state.Open(root, id)
+	if errors.Is(err, state.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	defer d.unlock()
-	st, _, err := readState(d.path, id)
-	var dmg *DamagedError
+	defer d.Unlock()
+	st, _, err := state.Read(d.Path(), id)
+	var dmg *state.Damaged
 	if errors.As(err, &dmg) {
 		var ok bool
-		if st, ok = dmg.recovered(); !ok {
+		if st, ok = dmg.Recovered(); !ok {
 			return dmg
 		}
-		slog.Warn("state cannot be read; deleting what "+resourcesFile+" records", "id", id, "file", dmg.Path, "error", dmg.Err)
+		slog.Warn("state cannot be read; deleting what "+state.ResourcesFile+" records", "id", id, "file", dmg.Path, "error", dmg.Err)
 	} else if err != nil {
 		return err
 	}
@@ -374,12 +375,12 @@ func (c *Container) killAndWait() {
 // RemoveStale removes the state directory of a container whose create died
 // before writing any state.
 func RemoveStale(root, id string) error {
-	if err := ValidateID(id); err != nil {
+	if err := state.ValidateID(id); err != nil {
 		return err
 	}
-	d, err := openStateDir(root, id)
+	d, err := state.Open(root, id)
 	if err != nil {
 		return err
 	}
-	return d.remove()
+	return d.Remove()
 }

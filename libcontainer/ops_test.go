@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
@@ -19,8 +20,8 @@ import (
 // as the executor does, then sleeps until killed.
 func fakeInit(t *testing.T, spec *specs.Spec, script string) *Container {
 	t.Helper()
-	root := storeContainer(t, State{ID: "c"}, spec, true)
-	fifo := filepath.Join(root, "c", fifoFile)
+	root := storeContainer(t, state.State{ID: "c"}, spec, true)
+	fifo := filepath.Join(root, "c", state.FifoFile)
 	cmd := exec.Command("/bin/sh", "-c", "{ "+script+"; } > "+fifo+"; exec sleep 30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -81,13 +82,13 @@ func TestStartReportsInitFailure(t *testing.T) {
 	if err == nil || err.Error() != "start c: container init failed" {
 		t.Errorf("Start = %v", err)
 	}
-	if _, err := os.Stat(c.dir.file(fifoFile)); err == nil {
+	if _, err := os.Stat(c.dir.File(state.FifoFile)); err == nil {
 		t.Error("exec.fifo left after start")
 	}
 }
 
 func TestSignalStopped(t *testing.T) {
-	c := &Container{root: t.TempDir(), state: State{ID: "s"}}
+	c := &Container{root: t.TempDir(), state: state.State{ID: "s"}}
 	if err := c.Signal(unix.SIGTERM, false); err == nil || err.Error() != "container not running" {
 		t.Errorf("signal to a stopped container: %v", err)
 	}
@@ -97,7 +98,7 @@ func TestSignalStopped(t *testing.T) {
 }
 
 func TestExecRefuses(t *testing.T) {
-	stopped := &Container{root: t.TempDir(), state: State{ID: "s"}}
+	stopped := &Container{root: t.TempDir(), state: state.State{ID: "s"}}
 	if _, err := stopped.Exec(&ExecOpts{}); err == nil || err.Error() != "exec s: container is stopped, not running" {
 		t.Errorf("exec in a stopped container: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/initplan"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 	rootfspkg "github.com/teu-runtime/teu/libcontainer/rootfs"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 )
 
@@ -37,7 +38,7 @@ func PlanListing(o *CreateOpts) (string, error) {
 	if r, err := filepath.EvalSymlinks(rootfs); err == nil {
 		rootfs = r
 	}
-	c := &Container{state: State{ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Unix(0, 0).UTC(), Annotations: s.Annotations}}
+	c := &Container{state: state.State{ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Created: time.Unix(0, 0).UTC(), Annotations: s.Annotations}}
 	l := &launcher{c: c, opts: o, spec: lsmForHost(s), seccompBPF: bpf}
 	sp, err := newSpawn(nil)
 	if err != nil {

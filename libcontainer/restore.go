@@ -24,6 +24,7 @@ import (
 	"github.com/teu-runtime/teu/libcontainer/hooks"
 	"github.com/teu-runtime/teu/libcontainer/hostmnt"
 	"github.com/teu-runtime/teu/libcontainer/netdev"
+	"github.com/teu-runtime/teu/libcontainer/state"
 	"github.com/teu-runtime/teu/libcontainer/system"
 	"github.com/teu-runtime/teu/libcontainer/validate"
 )
@@ -54,7 +55,7 @@ const criuRootDir = "criu-root"
 // ordinary teu container (state, kill, exec, delete). On failure nothing
 // is left: no process, cgroup, state directory or mount.
 func Restore(root string, o *RestoreOpts) (*Container, error) {
-	if err := ValidateID(o.ID); err != nil {
+	if err := state.ValidateID(o.ID); err != nil {
 		return nil, err
 	}
 	c, err := restore(root, o)
@@ -81,10 +82,10 @@ type restorer struct {
 
 func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 	s := o.Spec
-	// Said first (newStateDir checks again, atomically): an id in use is
+	// Said first (state.New checks again, atomically): an id in use is
 	// the error, not whatever else is wrong.
 	if _, err := os.Lstat(filepath.Join(root, o.ID)); err == nil {
-		return nil, ErrExist
+		return nil, state.ErrExist
 	}
 	if err := validate.Spec(s, o.Bundle); err != nil {
 		return nil, err
@@ -153,32 +154,32 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 		logDir = o.WorkPath
 	}
 
-	d, err := newStateDir(root, o.ID)
+	d, err := state.New(root, o.ID)
 	if err != nil {
 		return nil, err
 	}
-	c = &Container{root: root, dir: d, state: State{
+	c = &Container{root: root, dir: d, state: state.State{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfsPath, Created: time.Now().UTC(),
-		Owner: ownerName(), Annotations: s.Annotations, Creating: true, Resources: Resources{SystemdCgroup: o.SystemdCgroup},
+		Owner: ownerName(), Annotations: s.Annotations, Creating: true, Resources: state.Resources{SystemdCgroup: o.SystemdCgroup},
 	}}
 	r.c = c
 	pidFileWritten := false
 	defer func() {
 		if retErr != nil {
 			r.abort()
-			d.remove()
+			d.Remove()
 			if pidFileWritten {
 				os.Remove(o.PidFile)
 			}
 		}
 	}()
-	if err := d.writeJSON(configFile, s); err != nil {
+	if err := d.WriteJSON(state.ConfigFile, s); err != nil {
 		return nil, fmt.Errorf("save config: %w", err)
 	}
-	if err := d.writeJSON(stateFile, &c.state); err != nil {
+	if err := d.WriteJSON(state.File, &c.state); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
-	criuRoot := d.file(criuRootDir)
+	criuRoot := d.File(criuRootDir)
 	if err := os.Mkdir(criuRoot, 0o755); err != nil { //nolint:forbidigo // in the state dir
 		return nil, fmt.Errorf("make %s: %w", criuRoot, err)
 	}
@@ -236,14 +237,14 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 		return nil, err
 	}
 	if o.PidFile != "" {
-		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(c.state.InitPid))); err != nil {
+		if err := state.WriteFileAtomic(o.PidFile, []byte(strconv.Itoa(c.state.InitPid))); err != nil {
 			return nil, fmt.Errorf("write pid file: %w", err)
 		}
 		pidFileWritten = true
 	}
 	c.state.Creating = false
 	c.state.Created = time.Now().UTC()
-	if err := d.writeJSON(stateFile, &c.state); err != nil {
+	if err := d.WriteJSON(state.File, &c.state); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
 	return c, nil
@@ -452,7 +453,7 @@ func (r *restorer) applyCgroup(pid int, opts *rpc.CriuOpts) error {
 		r.c.state.CgroupParents = r.parents
 	}
 	r.c.state.RootlessCgroups = cfg.Rootless
-	if err := r.c.dir.writeJSON(stateFile, &r.c.state); err != nil {
+	if err := r.c.dir.WriteJSON(state.File, &r.c.state); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	if err := mgr.Set(cfg.Resources); err != nil {
@@ -515,7 +516,7 @@ func (r *restorer) notify(n *criu.Notification) error {
 		r.c.state.InitPid, r.c.state.InitStartTime = n.Pid, st
 		r.restored = true
 		// Recorded at once: if restore dies now, delete --force finds it.
-		return r.c.dir.writeJSON(stateFile, &r.c.state)
+		return r.c.dir.WriteJSON(state.File, &r.c.state)
 	case "orphan-pts-master":
 		return r.sendMaster(n.Fds)
 	}
@@ -578,7 +579,7 @@ func (r *restorer) timeNamespace() error {
 		return nil
 	}
 	r.spec.Linux.Namespaces = append(r.spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
-	if err := r.c.dir.writeJSON(configFile, r.spec); err != nil {
+	if err := r.c.dir.WriteJSON(state.ConfigFile, r.spec); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
 	return nil

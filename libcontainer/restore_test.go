@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/teu-runtime/teu/libcontainer/criu"
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 // imageDir makes a directory that looks like a checkpoint's images: an
@@ -93,7 +94,7 @@ func TestRestoreRefusesEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &RestoreOpts{ID: "taken", Bundle: b, Spec: s, CriuOpts: CriuOpts{ImagePath: t.TempDir()}}
-	if _, err := Restore(root, o); !errors.Is(err, ErrExist) {
+	if _, err := Restore(root, o); !errors.Is(err, state.ErrExist) {
 		t.Errorf("restore over an existing id: %v", err)
 	}
 	o.ID = "../x"

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/plan"
+	"github.com/teu-runtime/teu/libcontainer/state"
 )
 
 // executorEnd is the executor's side of a spawn's sync socket, for tests
@@ -238,7 +239,7 @@ func TestPidfdSocket(t *testing.T) {
 	conn := accept()
 	// The init's pidfd, of a process that stands for it.
 	res := sleeper(t)
-	l := &launcher{c: &Container{state: State{ID: "c", Resources: res}}}
+	l := &launcher{c: &Container{state: state.State{ID: "c", Resources: res}}}
 	if err := l.sendInitPidfd(sock); err != nil {
 		t.Fatal(err)
 	}

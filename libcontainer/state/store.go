@@ -1,4 +1,9 @@
-package libcontainer
+// Package state is a container's state on disk: its directory <root>/<id>,
+// the lock on it, the records in it (state.json, resources.json) and their
+// crash-safe writes (docs/crash-safety.md). store.go is the directory and
+// its writes; records.go what the records hold and how they are read back.
+// Package libcontainer acts on what they say.
+package state
 
 import (
 	"encoding/json"
@@ -15,10 +20,10 @@ import (
 
 // Files in a container's state directory <root>/<id>.
 const (
-	stateFile     = "state.json"     // State, rewritten atomically
-	configFile    = "config.json"    // the spec the container was created from
-	fifoFile      = "exec.fifo"      // exists from create until start
-	resourcesFile = "resources.json" // what create made on the host (records.go)
+	File          = "state.json"     // State, rewritten atomically
+	ConfigFile    = "config.json"    // the spec the container was created from
+	FifoFile      = "exec.fifo"      // exists from create until start
+	ResourcesFile = "resources.json" // what create made on the host (Records)
 )
 
 // ValidateID refuses ids that could name anything but one directory under
@@ -51,8 +56,8 @@ func validIDChars(id string) bool {
 	return true
 }
 
-// stateDir is a locked container state directory.
-type stateDir struct {
+// Dir is a locked container state directory.
+type Dir struct {
 	path string
 	fd   int // O_DIRECTORY, flock'ed exclusively while we act on the container
 }
@@ -60,7 +65,9 @@ type stateDir struct {
 // ErrNotExist reports a container that does not exist.
 var ErrNotExist = errors.New("container does not exist")
 
-// notExist is ErrNotExist naming the container.
+// NotExist is ErrNotExist naming the container id.
+func NotExist(id string) error { return notExist{id} }
+
 type notExist struct{ id string }
 
 func (e notExist) Error() string        { return "container " + e.id + " does not exist" }
@@ -93,9 +100,9 @@ func rootHint(err error) string {
 	return " (not root: pass --root DIR, a directory you may write, or set XDG_RUNTIME_DIR)"
 }
 
-// newStateDir creates and locks <root>/<id>; it fails with ErrExist if the
-// id is taken.
-func newStateDir(root, id string) (*stateDir, error) {
+// New creates and locks <root>/<id>; it fails with ErrExist if the id is
+// taken.
+func New(root, id string) (*Dir, error) {
 	if err := ensureRoot(root); err != nil {
 		return nil, err
 	}
@@ -114,9 +121,9 @@ func newStateDir(root, id string) (*stateDir, error) {
 	return d, nil
 }
 
-// openStateDir locks an existing <root>/<id>, waiting for any other teu
-// process acting on the same container.
-func openStateDir(root, id string) (*stateDir, error) {
+// Open locks an existing <root>/<id>, waiting for any other teu process
+// acting on the same container.
+func Open(root, id string) (*Dir, error) {
 	p := filepath.Join(root, id)
 	d, err := lockDir(p)
 	if errors.Is(err, os.ErrNotExist) {
@@ -125,7 +132,7 @@ func openStateDir(root, id string) (*stateDir, error) {
 	return d, err
 }
 
-func lockDir(p string) (*stateDir, error) {
+func lockDir(p string) (*Dir, error) {
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
@@ -140,32 +147,36 @@ func lockDir(p string) (*stateDir, error) {
 		unix.Close(fd)
 		return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrNotExist}
 	}
-	return &stateDir{path: p, fd: fd}, nil
+	return &Dir{path: p, fd: fd}, nil
 }
 
-func (d *stateDir) unlock() {
+// Path is the directory's path.
+func (d *Dir) Path() string { return d.path }
+
+// Unlock releases the lock taken by New or Open.
+func (d *Dir) Unlock() {
 	if d.fd >= 0 {
 		unix.Close(d.fd)
 		d.fd = -1
 	}
 }
 
-// remove deletes the directory; the lock goes with it. resources.json goes
+// Remove deletes the directory; the lock goes with it. resources.json goes
 // first: a delete killed half-way leaves a state.json that says stopped,
-// not one that looks damaged (records.go).
-func (d *stateDir) remove() error {
-	if err := os.Remove(d.file(resourcesFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+// not one that looks damaged (Read).
+func (d *Dir) Remove() error {
+	if err := os.Remove(d.File(ResourcesFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	err := os.RemoveAll(d.path)
-	d.unlock()
+	d.Unlock()
 	return err
 }
 
-// lockedByOther reports whether another process holds the lock on the
+// LockedByOther reports whether another process holds the lock on the
 // state dir p: a teu acting on the container, such as a create in
 // progress. Never blocks.
-func lockedByOther(p string) bool {
+func LockedByOther(p string) bool {
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return false
@@ -174,53 +185,54 @@ func lockedByOther(p string) bool {
 	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
 }
 
-func (d *stateDir) file(name string) string { return filepath.Join(d.path, name) }
+// File is the path of the file name in the directory.
+func (d *Dir) File(name string) string { return filepath.Join(d.path, name) }
 
-// jsonFile is one file of a save: its name in the state dir and its value.
-type jsonFile struct {
-	name string
-	v    any
+// JSONFile is one file of a save: its name in the state dir and its value.
+type JSONFile struct {
+	Name  string
+	Value any // json.RawMessage is stored as it is, anything else encoded
 }
 
-// save writes files into the state dir in order, each atomically and
-// durably (put), then syncs the directory, which makes the renames
+// Save writes files into the state dir in order, each atomically and
+// durably (Put), then syncs the directory, which makes the renames
 // durable. A reader, or a teu killed half-way, sees each file whole, old or
 // new, never torn; after a power loss too.
-func (d *stateDir) save(files ...jsonFile) error {
+func (d *Dir) Save(files ...JSONFile) error {
 	for _, f := range files {
-		if err := d.put(f); err != nil {
+		if err := d.Put(f); err != nil {
 			return err
 		}
 	}
-	return d.sync()
+	return d.Sync()
 }
 
-// put replaces one file: a temp file, fsync'd, renamed over the name (its
-// data is on disk before its name is).
-func (d *stateDir) put(f jsonFile) error {
-	data, ok := f.v.(json.RawMessage) // already JSON: stored as it is
+// Put replaces one file: a temp file, fsync'd, renamed over the name (its
+// data is on disk before its name is). Sync makes the rename durable.
+func (d *Dir) Put(f JSONFile) error {
+	data, ok := f.Value.(json.RawMessage) // already JSON: stored as it is
 	if !ok {
 		var err error
-		if data, err = json.Marshal(f.v); err != nil {
-			return fmt.Errorf("save %s: %w", f.name, err)
+		if data, err = json.Marshal(f.Value); err != nil {
+			return fmt.Errorf("save %s: %w", f.Name, err)
 		}
 	}
-	if err := writeAtDurable(d.fd, f.name, data); err != nil {
-		return fmt.Errorf("save %s: %w", d.file(f.name), err)
+	if err := writeAtDurable(d.fd, f.Name, data); err != nil {
+		return fmt.Errorf("save %s: %w", d.File(f.Name), err)
 	}
 	return nil
 }
 
-// sync makes the renames of put durable.
-func (d *stateDir) sync() error {
+// Sync makes the renames of Put durable.
+func (d *Dir) Sync() error {
 	if err := system.Retry(func() error { return unix.Fsync(d.fd) }); err != nil {
 		return fmt.Errorf("save %s: fsync: %w", d.path, err)
 	}
 	return nil
 }
 
-// writeJSON saves one file (save).
-func (d *stateDir) writeJSON(name string, v any) error { return d.save(jsonFile{name, v}) }
+// WriteJSON saves one file (Save).
+func (d *Dir) WriteJSON(name string, v any) error { return d.Save(JSONFile{name, v}) }
 
 // writeAtDurable replaces name in the directory dirfd with data: written to
 // name.tmp, fsync'd, renamed. Through the locked directory's fd, so a path
@@ -248,9 +260,9 @@ func writeAtDurable(dirfd int, name string, data []byte) error {
 	return err
 }
 
-// writeFileAtomic replaces path atomically (for files outside the state
+// WriteFileAtomic replaces path atomically (for files outside the state
 // dir, such as --pid-file).
-func writeFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
@@ -262,7 +274,8 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-func readJSON(path string, v any) error {
+// ReadJSON decodes the file path into v.
+func ReadJSON(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err

@@ -1,10 +1,11 @@
-package libcontainer
+package state
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -15,14 +16,33 @@ import (
 // make on the host into resources.json before it makes it (the cgroup
 // paths, the mounts it will make in the runtime's mount namespace) and the
 // processes it started as soon as it knows them, each save durable
-// (stateDir.save). So a create killed at any step leaves a record of all it
+// (Dir.Save). So a create killed at any step leaves a record of all it
 // made, and delete --force removes exactly that. resources.json is also
 // what survives a damaged state.json: a container is never reported
 // stopped, nor its state dir deleted, while what it holds is unaccounted for.
 
-// stateVersion is the format of state.json and resources.json. 0 is the
+// Version is the format of state.json and resources.json. 0 is the
 // format before versions, read as 1.
-const stateVersion = 1
+const Version = 1
+
+// State is what teu keeps in <root>/<id>/state.json.
+type State struct {
+	// Version of the format (const Version).
+	Version     int               `json:"version"`
+	ID          string            `json:"id"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Creating is true until create has finished; a container left so by a
+	// killed create can only be deleted with --force. Meanwhile
+	// resources.json holds its Resources.
+	Creating bool `json:"creating,omitempty"`
+	// NoNewKeyring: created with --no-new-keyring (exec does as the init).
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	Resources
+}
 
 // Resources is what a container holds on the host.
 type Resources struct {
@@ -41,7 +61,7 @@ type Resources struct {
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// CgroupParents: controller → the topmost directory create made above
 	// the container's cgroup (a cgroupsPath whose parents did not exist);
-	// delete removes those again once empty (cgroup.go, removeParents).
+	// delete removes those again once empty (libcontainer/cgroup.go).
 	CgroupParents map[string]string `json:"cgroup_parents,omitempty"`
 	// SystemdCgroup: the cgroup is a systemd scope (--systemd-cgroup).
 	SystemdCgroup bool `json:"systemd_cgroup,omitempty"`
@@ -60,13 +80,13 @@ type Resources struct {
 	// checkpoint. Once the dump is done it serves the pages with the
 	// container's processes still held (ptrace), and the checkpoint lets
 	// the lock go: delete --force ends this CRIU, without which they
-	// could not die (checkpoint.go).
+	// could not die (libcontainer/checkpoint.go).
 	CriuPid       int    `json:"criu_pid,omitempty"`
 	CriuStartTime uint64 `json:"criu_start_time,omitempty"`
 }
 
-// records is resources.json.
-type records struct {
+// Records is resources.json.
+type Records struct {
 	Version int    `json:"version"`
 	ID      string `json:"id"`
 	Bundle  string `json:"bundle"`
@@ -74,14 +94,9 @@ type records struct {
 	Resources
 }
 
-// records is the container's resources.json as it stands now.
-func (c *Container) records() *records {
-	return &records{Version: stateVersion, ID: c.state.ID, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Resources: c.state.Resources}
-}
-
 func checkVersion(v int) error {
-	if v < 0 || v > stateVersion {
-		return fmt.Errorf("format version %d, which this teu (version %d) does not know", v, stateVersion)
+	if v < 0 || v > Version {
+		return fmt.Errorf("format version %d, which this teu (version %d) does not know", v, Version)
 	}
 	return nil
 }
@@ -108,7 +123,7 @@ func (s *State) check(id string) error {
 	return checkResources(&s.Resources)
 }
 
-func (r *records) check(id string) error {
+func (r *Records) check(id string) error {
 	if err := checkVersion(r.Version); err != nil {
 		return err
 	}
@@ -121,50 +136,50 @@ func (r *records) check(id string) error {
 	return checkResources(&r.Resources)
 }
 
-// DamagedError reports a container whose state cannot be used: state.json
+// Damaged reports a container whose state cannot be used: state.json
 // missing, unreadable or invalid (or, while it is being created, its
 // resources.json). Only delete --force acts on it, with what
-// resources.json records.
-type DamagedError struct {
+// resources.json records (Recovered).
+type Damaged struct {
 	ID   string
 	Path string // the file that cannot be used
 	Err  error
-	rec  *records // resources.json, if it could be read
+	rec  *Records // resources.json, if it could be read
 	// recErr: why resources.json could not be read.
 	recErr error
 }
 
-func (e *DamagedError) Error() string {
+func (e *Damaged) Error() string {
 	msg := fmt.Sprintf("container %s: %s: %v", e.ID, e.Path, e.Err)
 	switch {
 	case e.rec == nil && e.Path == e.recPath():
 		return msg + "; delete --force refuses without this record of what it holds"
 	case e.rec == nil:
 		return fmt.Sprintf("%s; and %v: delete --force refuses without a record of what it holds", msg, e.recErr)
-	case initAlive(&e.rec.Resources):
-		return fmt.Sprintf("%s (its init, pid %d, is alive; delete --force removes what %s records)", msg, e.rec.InitPid, resourcesFile)
+	case e.rec.InitAlive():
+		return fmt.Sprintf("%s (its init, pid %d, is alive; delete --force removes what %s records)", msg, e.rec.InitPid, ResourcesFile)
 	}
-	return fmt.Sprintf("%s (delete --force removes what %s records)", msg, resourcesFile)
+	return fmt.Sprintf("%s (delete --force removes what %s records)", msg, ResourcesFile)
 }
 
-func (e *DamagedError) Unwrap() error { return e.Err }
+func (e *Damaged) Unwrap() error { return e.Err }
 
-func (e *DamagedError) recPath() string { return filepath.Join(filepath.Dir(e.Path), resourcesFile) }
+func (e *Damaged) recPath() string { return filepath.Join(filepath.Dir(e.Path), ResourcesFile) }
 
 // LivePid is the pid of the container's init if resources.json names one
 // that is alive, else 0: what `list` shows for a damaged container.
-func (e *DamagedError) LivePid() int {
-	if e.rec != nil && initAlive(&e.rec.Resources) {
+func (e *Damaged) LivePid() int {
+	if e.rec != nil && e.rec.InitAlive() {
 		return e.rec.InitPid
 	}
 	return 0
 }
 
-// readRecords reads and checks resources.json in the state dir p.
-func readRecords(p, id string) (*records, error) {
-	var r records
-	path := filepath.Join(p, resourcesFile)
-	if err := readJSON(path, &r); err != nil {
+// ReadRecords reads and checks resources.json in the state dir p.
+func ReadRecords(p, id string) (*Records, error) {
+	var r Records
+	path := filepath.Join(p, ResourcesFile)
+	if err := ReadJSON(path, &r); err != nil {
 		return nil, err
 	}
 	if err := r.check(id); err != nil {
@@ -173,14 +188,14 @@ func readRecords(p, id string) (*records, error) {
 	return &r, nil
 }
 
-// readState reads the state of container id from its state dir p. While
-// it is being created, its resources are resources.json's, which create
-// keeps ahead of what it makes. stub: neither file exists (a create that
-// died, or has not got so far, before it wrote anything; it made
-// nothing). An error is notExist (no dir) or a *DamagedError.
-func readState(p, id string) (st State, stub bool, err error) {
-	sp := filepath.Join(p, stateFile)
-	err = readJSON(sp, &st)
+// Read reads the state of container id from its state dir p. While it is
+// being created, its resources are resources.json's, which create keeps
+// ahead of what it makes. stub: neither file exists (a create that died,
+// or has not got so far, before it wrote anything; it made nothing). An
+// error is NotExist (no dir) or a *Damaged.
+func Read(p, id string) (st State, stub bool, err error) {
+	sp := filepath.Join(p, File)
+	err = ReadJSON(sp, &st)
 	if err == nil {
 		if cerr := st.check(id); cerr != nil {
 			err = cerr
@@ -190,16 +205,16 @@ func readState(p, id string) (st State, stub bool, err error) {
 		if !st.Creating {
 			return st, false, nil
 		}
-		rec, rerr := readRecords(p, id)
+		rec, rerr := ReadRecords(p, id)
 		switch {
 		case rerr == nil:
 			st.Resources = rec.Resources
 		case !errors.Is(rerr, os.ErrNotExist):
-			return st, false, &DamagedError{ID: id, Path: filepath.Join(p, resourcesFile), Err: rerr, recErr: rerr}
+			return st, false, &Damaged{ID: id, Path: filepath.Join(p, ResourcesFile), Err: rerr, recErr: rerr}
 		}
 		return st, false, nil
 	}
-	rec, rerr := readRecords(p, id)
+	rec, rerr := ReadRecords(p, id)
 	if errors.Is(err, os.ErrNotExist) {
 		if errors.Is(rerr, os.ErrNotExist) {
 			if _, serr := os.Stat(p); serr != nil {
@@ -213,10 +228,10 @@ func readState(p, id string) (st State, stub bool, err error) {
 	if errors.As(err, &perr) && perr.Path == sp {
 		err = perr.Err
 	}
-	return State{}, false, &DamagedError{ID: id, Path: sp, Err: trimPath(err, sp), rec: rec, recErr: rerr}
+	return State{}, false, &Damaged{ID: id, Path: sp, Err: trimPath(err, sp), rec: rec, recErr: rerr}
 }
 
-// trimPath drops "parse PATH: " from err, which DamagedError names anyway.
+// trimPath drops "parse PATH: " from err, which Damaged names anyway.
 func trimPath(err error, path string) error {
 	if u := errors.Unwrap(err); u != nil && err.Error() == "parse "+path+": "+u.Error() {
 		return u
@@ -224,20 +239,22 @@ func trimPath(err error, path string) error {
 	return err
 }
 
-// recovered is the state delete --force acts on for a damaged container:
-// what its resources.json records.
-func (e *DamagedError) recovered() (State, bool) {
+// Recovered is the state delete --force acts on for a damaged container:
+// what its resources.json records; false if it could not be read.
+func (e *Damaged) Recovered() (State, bool) {
 	if e.rec == nil {
 		return State{}, false
 	}
 	return State{Version: e.rec.Version, ID: e.ID, Bundle: e.rec.Bundle, Rootfs: e.rec.Rootfs, Creating: true, Resources: e.rec.Resources}, true
 }
 
-// initAlive reports whether r's init still exists (and is not a recycled
+// InitAlive reports whether r's init still exists (and is not a recycled
 // pid).
-func initAlive(r *Resources) bool { return alive(r.InitPid, r.InitStartTime) }
+func (r *Resources) InitAlive() bool { return Alive(r.InitPid, r.InitStartTime) }
 
-func alive(pid int, start uint64) bool {
+// Alive reports whether the process pid, started at start (field 22 of
+// /proc/PID/stat), still exists.
+func Alive(pid int, start uint64) bool {
 	fd, err := system.PidFD(pid, start)
 	if err != nil {
 		return false
