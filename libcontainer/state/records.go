@@ -110,30 +110,23 @@ func checkResources(r *Resources) error {
 
 // check validates a state read from the state dir of container id: a
 // zero value (a file holding "null") is no container.
-func (s *State) check(id string) error {
-	if err := checkVersion(s.Version); err != nil {
-		return err
-	}
-	switch {
-	case s.ID == "":
-		return errors.New("no container id in it")
-	case s.ID != id:
-		return fmt.Errorf("it names container %q, not %q", s.ID, id)
-	}
-	return checkResources(&s.Resources)
-}
+func (s *State) check(id string) error { return checkRecord(s.Version, s.ID, id, &s.Resources) }
 
-func (r *Records) check(id string) error {
-	if err := checkVersion(r.Version); err != nil {
+func (r *Records) check(id string) error { return checkRecord(r.Version, r.ID, id, &r.Resources) }
+
+// checkRecord is what state.json and resources.json must both be: a known
+// format version, naming container id, with sane pids.
+func checkRecord(version int, got, id string, r *Resources) error {
+	if err := checkVersion(version); err != nil {
 		return err
 	}
 	switch {
-	case r.ID == "":
+	case got == "":
 		return errors.New("no container id in it")
-	case r.ID != id:
-		return fmt.Errorf("it names container %q, not %q", r.ID, id)
+	case got != id:
+		return fmt.Errorf("it names container %q, not %q", got, id)
 	}
-	return checkResources(&r.Resources)
+	return checkResources(r)
 }
 
 // Damaged reports a container whose state cannot be used: state.json
