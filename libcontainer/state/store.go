@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/system"
@@ -274,13 +275,15 @@ func WriteFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// ReadJSON decodes the file path into v.
+// ReadJSON decodes the file path into v, with encoding/json/v2's decoder
+// in v1 mode: v1 would first build an encoder for every type v reaches,
+// which a command that only reads (state, kill, exec) never uses.
 func ReadJSON(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := jsonv1.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("parse %s: %w", path, err)
 	}
 	return nil
