@@ -41,9 +41,13 @@ save_state() {
 	cp "$TEU_ROOT/c1/state.json" "$TEU_ROOT/c1/resources.json" "$TEST_ROOT/saved/"
 }
 
-# recorded_pids: the processes c1's records name (init and create's own).
+# recorded_pids: the processes c1's records name (init and create's own),
+# as pid:start time, for pid_gone: a busy host may give a dead one's pid
+# to another process before the check.
 recorded_pids() {
-	jq -r '.init_pid, (.exec_pid // 0) | select(. > 0)' "$TEU_ROOT/c1/resources.json" 2>/dev/null || true
+	jq -r '(select(.init_pid > 0) | "\(.init_pid):\(.init_start_time)"),
+		(select((.exec_pid // 0) > 0) | "\(.exec_pid):\(.exec_start_time)")' \
+		"$TEU_ROOT/c1/resources.json" 2>/dev/null || true
 }
 
 # nothing_left: no state dir, process, mount or cgroup of c1; and none of

@@ -54,10 +54,22 @@ wait_for() {
 	return 1
 }
 
-# pid_gone PID: the process PID is gone (or a zombie).
+# pid_gone PID[:START]: the process PID is gone (or a zombie); with START
+# (field 22 of its stat, as teu records it), so is one that has the pid but
+# started at another time.
 pid_gone() {
-	[ ! -e "/proc/$1" ] && return 0
-	[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+	local pid=${1%%:*} start=
+	[[ $1 == *:* ]] && start=${1#*:}
+	[ ! -e "/proc/$pid" ] && return 0
+	# (comm may hold spaces: the fields after its ")" are counted.)
+	local stat
+	stat=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086 # split into stat's fields
+	set -- $stat
+	[ "$1" = Z ] && return 0
+	# Field 22 (the 20th after comm): another process that got the pid
+	# (pid_max is 32768 on some hosts) is not the one asked about.
+	[ -n "$start" ] && [ "${20}" != "$start" ]
 }
 
 # procs_in_test_root: pids of processes (not this shell and its parents)
