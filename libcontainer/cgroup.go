@@ -45,6 +45,10 @@ func (l *launcher) prepareCgroup() error {
 	// mostly, a rootless container's cgroup (the user may not write the
 	// cgroup above): their limits wait for the init's "ready".
 	cfg.LateLimits = cfg.Systemd || cfg.Rootless
+	if !cfg.Systemd {
+		// nil if it cannot be read: the driver reads it again and says why.
+		cfg.Host, _ = l.hostCgroups()
+	}
 	mgr, err := cgroups.New(cfg)
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
@@ -136,11 +140,28 @@ func (l *launcher) setupOutsideCgroup(pid int) {
 	if _, ok := l.cgroup.(cgroups.Persistent); !ok {
 		return
 	}
-	if err := cgroups.MoveToOwn(pid, l.c.state.CgroupPaths); err != nil {
+	host, err := l.hostCgroups()
+	if err == nil {
+		err = cgroups.MoveToOwn(pid, l.c.state.CgroupPaths, host)
+	}
+	if err != nil {
 		slog.Debug("init set-up stays in the container's cgroup", "error", err)
 	}
 	// Even if only partly moved: joinCgroupLate puts all of it back.
 	l.outside = true
+}
+
+// hostCgroups is the host's cgroup view (cgroups.ReadHost), read once for
+// the resolving of the cgroup, the init's moves and its cgroup mounts.
+func (l *launcher) hostCgroups() (*cgroups.Host, error) {
+	if l.host == nil {
+		h, err := cgroups.ReadHost()
+		if err != nil {
+			return nil, err
+		}
+		l.host = h
+	}
+	return l.host, nil
 }
 
 // joinCgroupLate moves the init into the container's cgroup once its

@@ -28,14 +28,11 @@ func newFs2(cfg cgroups.Config, paths map[string]string) (cgroups.Manager, error
 		}
 		return fs2.NewManager(cgroups.MountRoot, "/"+rel, &cfg)
 	}
-	hs, err := cgroups.Hierarchies()
+	host, err := cfg.HostView()
 	if err != nil {
 		return nil, err
 	}
-	own, err := cgroups.OwnCgroups()
-	if err != nil {
-		return nil, fmt.Errorf("read own cgroups: %w", err)
-	}
+	hs, own := host.Hierarchies, host.Own
 	for i := range hs {
 		h := &hs[i]
 		if !h.Unified || h.Mountpoint != cgroups.MountRoot {

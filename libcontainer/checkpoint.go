@@ -450,7 +450,11 @@ func externalMounts(spec *specs.Spec, bundle string, cgroupDirs map[string]strin
 			}
 			out = append(out, extMount{dest, src})
 		case (m.Type == "cgroup" || m.Type == "cgroup2") && !cgroupNS:
-			cv, err := rootfs.HostCgroupView(cgroupDirs)
+			host, err := cgroups.ReadHost()
+			if err != nil {
+				return nil, err
+			}
+			cv, err := rootfs.HostCgroupView(host, cgroupDirs)
 			if err != nil {
 				return nil, err
 			}

@@ -183,6 +183,8 @@ type launcher struct {
 	limitsSet bool
 	// cgroupTime: how long making the cgroup and moving took (--trace).
 	cgroupTime time.Duration
+	// host: the host's cgroup view, read once (hostCgroups).
+	host *cgroups.Host
 	// slots of the plan, and what the init part needs of the host
 	fifoSlot, consoleSlot int
 	treeFds               map[int]int  // mount index → child fd of its prepared tree
@@ -816,7 +818,11 @@ func (l *launcher) rootfsConfig() (*rootfs.Config, error) {
 	}
 	for _, m := range s.Mounts {
 		if m.Type == "cgroup" || m.Type == "cgroup2" {
-			cv, err := rootfs.HostCgroupView(l.c.state.CgroupPaths)
+			host, err := l.hostCgroups()
+			if err != nil {
+				return nil, err
+			}
+			cv, err := rootfs.HostCgroupView(host, l.c.state.CgroupPaths)
 			if err != nil {
 				return nil, err
 			}

@@ -41,6 +41,9 @@ type Config struct {
 	// For a driver whose cgroup the runtime cannot leave meanwhile
 	// (a systemd scope vanishes when empty).
 	LateLimits bool
+	// Host is the host's cgroup view if the caller has read it (ReadHost);
+	// nil: the driver reads it.
+	Host *Host
 }
 
 // FreezerState is a cgroup's freezer state.

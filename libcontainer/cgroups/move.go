@@ -10,16 +10,9 @@ import (
 // those hierarchies. The init does its set-up there, so that what the
 // runtime itself allocates is not charged to the container (see
 // libcontainer/launch.go); MoveInto puts it back before the user's process
-// runs.
-func MoveToOwn(pid int, paths map[string]string) error {
-	own, err := OwnCgroups()
-	if err != nil {
-		return err
-	}
-	hs, err := Hierarchies()
-	if err != nil {
-		return err
-	}
+// runs. host is the host's view (ReadHost).
+func MoveToOwn(pid int, paths map[string]string, host *Host) error {
+	hs, own := host.Hierarchies, host.Own
 	for key := range paths {
 		i := slices.IndexFunc(hs, func(h Hierarchy) bool {
 			if key == "" {

@@ -73,6 +73,36 @@ func v1Controllers(opts string) []string {
 	return out
 }
 
+// Host is the host's cgroup hierarchies and the caller's own cgroup in each
+// (as OwnCgroups gives them): what resolving, moving into and mounting
+// cgroups start from. A command reads it once (ReadHost) and passes it on:
+// each read is a parse of mountinfo and of /proc/self/cgroup.
+type Host struct {
+	Hierarchies []Hierarchy
+	Own         map[string]string
+}
+
+// ReadHost reads the host's cgroup hierarchies and our own cgroups.
+func ReadHost() (*Host, error) {
+	hs, err := Hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	own, err := OwnCgroups()
+	if err != nil {
+		return nil, fmt.Errorf("read own cgroups: %w", err)
+	}
+	return &Host{Hierarchies: hs, Own: own}, nil
+}
+
+// HostView is cfg.Host, or the host read now.
+func (cfg *Config) HostView() (*Host, error) {
+	if cfg.Host != nil {
+		return cfg.Host, nil
+	}
+	return ReadHost()
+}
+
 // OwnCgroups maps each controller ("cpu", "name=systemd"; "" for cgroup2)
 // to the calling process's cgroup in that hierarchy, from /proc/self/cgroup.
 func OwnCgroups() (map[string]string, error) {

@@ -1,15 +1,13 @@
 package rootfs
 
 import (
-	"bufio"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/plan"
 )
 
@@ -30,99 +28,55 @@ type CgroupHier struct {
 	Source string // the container's cgroup directory on the host, to bind without a cgroup namespace
 }
 
-// HostCgroupView reads the host's cgroup mounts and our own cgroups (the
-// init does its set-up in ours, outside the container's); dirs are the
+// HostCgroupView is what the container's cgroup mounts show of the host's
+// cgroups (host, from cgroups.ReadHost: the hierarchies and our own cgroups,
+// in which the init does its set-up, outside the container's); dirs are the
 // container's cgroups (controller → host dir, as in state.json), which
 // replace ours as bind sources.
-func HostCgroupView(dirs map[string]string) (CgroupView, error) {
-	mounts, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
-		return i.FSType != "cgroup" && i.FSType != "cgroup2", false
-	})
-	if err != nil {
-		return CgroupView{}, err
-	}
-	own, err := ownCgroups()
-	if err != nil {
-		return CgroupView{}, err
-	}
-	var v1 []*mountinfo.Info
-	var v2 *mountinfo.Info
-	for _, mi := range mounts {
-		switch {
-		case mi.FSType == "cgroup":
-			v1 = append(v1, mi)
-		case mi.FSType == "cgroup2" && (v2 == nil || mi.Mountpoint == "/sys/fs/cgroup"):
-			v2 = mi
+func HostCgroupView(host *cgroups.Host, dirs map[string]string) (CgroupView, error) {
+	var v1 []*cgroups.Hierarchy
+	var v2 *cgroups.Hierarchy
+	for i := range host.Hierarchies {
+		if h := &host.Hierarchies[i]; h.Unified {
+			v2 = h
+		} else if len(h.Controllers) > 0 {
+			v1 = append(v1, h)
 		}
 	}
-	source := func(mi *mountinfo.Info, ownPath, ctrl string) string {
+	source := func(h *cgroups.Hierarchy, ownPath, ctrl string) string {
 		if d, ok := dirs[ctrl]; ok {
 			return d
 		}
-		rel, err := filepath.Rel(mi.Root, ownPath)
+		rel, err := filepath.Rel(h.Root, ownPath)
 		if err != nil || strings.HasPrefix(rel, "..") {
 			rel = "."
 		}
-		return filepath.Join(mi.Mountpoint, rel)
+		return filepath.Join(h.Mountpoint, rel)
 	}
 	if len(v1) == 0 {
 		if v2 == nil {
 			return CgroupView{}, errors.New("no cgroup filesystem on the host")
 		}
-		return CgroupView{Hier: []CgroupHier{{FSType: "cgroup2", Source: source(v2, own[""], "")}}}, nil
+		return CgroupView{Hier: []CgroupHier{{FSType: "cgroup2", Source: source(v2, host.Own[""], "")}}}, nil
 	}
 	cv := CgroupView{Tmpfs: true}
-	for _, mi := range v1 {
-		subsys := v1Subsystems(mi.VFSOptions)
-		path, ok := own[subsys]
+	for _, h := range v1 {
+		first := h.Controllers[0]
+		path, ok := host.Own[first]
 		if !ok {
 			continue
 		}
-		data := subsys
-		if strings.HasPrefix(subsys, "name=") {
-			data = "none," + subsys
+		data := strings.Join(h.Controllers, ",")
+		if strings.HasPrefix(data, "name=") {
+			data = "none," + data
 		}
-		cv.Hier = append(cv.Hier, CgroupHier{Name: filepath.Base(mi.Mountpoint), FSType: "cgroup", Data: data,
-			Source: source(mi, path, strings.Split(subsys, ",")[0])})
+		cv.Hier = append(cv.Hier, CgroupHier{Name: filepath.Base(h.Mountpoint), FSType: "cgroup", Data: data,
+			Source: source(h, path, first)})
 	}
-	if v2 != nil && v2.Mountpoint != "/sys/fs/cgroup" {
-		cv.Hier = append(cv.Hier, CgroupHier{Name: filepath.Base(v2.Mountpoint), FSType: "cgroup2", Source: source(v2, own[""], "")})
+	if v2 != nil && v2.Mountpoint != cgroups.MountRoot {
+		cv.Hier = append(cv.Hier, CgroupHier{Name: filepath.Base(v2.Mountpoint), FSType: "cgroup2", Source: source(v2, host.Own[""], "")})
 	}
 	return cv, nil
-}
-
-// v1Subsystems picks the controller list ("cpu,cpuacct", "name=systemd")
-// out of a v1 cgroup mount's super options.
-func v1Subsystems(opts string) string {
-	var out []string
-	for _, o := range strings.Split(opts, ",") {
-		switch {
-		case o == "rw", o == "ro", o == "relatime", strings.HasPrefix(o, "release_agent="),
-			o == "noprefix", o == "clone_children", o == "xattr", o == "nsdelegate", o == "cpuset_v2_mode":
-		default:
-			out = append(out, o)
-		}
-	}
-	return strings.Join(out, ",")
-}
-
-// ownCgroups maps each hierarchy's controller list (as in /proc/self/cgroup;
-// "" for cgroup2) to our cgroup in it.
-func ownCgroups() (map[string]string, error) {
-	f, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	res := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) == 3 {
-			res[parts[1]] = parts[2]
-		}
-	}
-	return res, sc.Err()
 }
 
 // cgroup gives the container a view of its own cgroups at dest. With a

@@ -47,15 +47,11 @@ func NewManager(cfg cgroups.Config, paths map[string]string) (cgroups.Manager, e
 	if paths != nil {
 		return NewWithPaths(cfg, paths), nil
 	}
-	hs, err := cgroups.Hierarchies()
+	host, err := cfg.HostView()
 	if err != nil {
 		return nil, err
 	}
-	own, err := cgroups.OwnCgroups()
-	if err != nil {
-		return nil, fmt.Errorf("read own cgroups: %w", err)
-	}
-	p, err := ResolvePaths(&cfg, hs, own)
+	p, err := ResolvePaths(&cfg, host.Hierarchies, host.Own)
 	if err != nil {
 		return nil, err
 	}
