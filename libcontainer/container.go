@@ -181,11 +181,9 @@ func (c *Container) ProcessConfig() (*specs.Spec, error) {
 }
 
 // hooksAndNamespaces reads only what start, kill and delete need of the
-// stored spec: a *specs.Spec with its hooks and namespaces alone. Decoding
-// a whole specs.Spec costs a fresh teu process ~5 ms (bench/README.md):
-// encoding/json lists the fields of, and builds an encoder for, every type
-// a struct can reach (all of LinuxResources, Windows, VM...) before it
-// decodes a single value.
+// stored spec: a *specs.Spec with its hooks and namespaces alone, which
+// costs a fresh teu process a fraction of decoding the whole spec (every
+// type a specs.Spec reaches: bench/README.md). Create fills it in.
 func (c *Container) hooksAndNamespaces() (*specs.Spec, error) {
 	if c.hooksSpec == nil {
 		var s struct {

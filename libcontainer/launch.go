@@ -145,6 +145,12 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
 	l.fault.step("state saved")
+	// What start needs of the stored spec is what was just stored: `run`
+	// need not read it back (hooksAndNamespaces).
+	c.hooksSpec = &specs.Spec{Hooks: s.Hooks, Linux: &specs.Linux{}}
+	if s.Linux != nil {
+		c.hooksSpec.Linux.Namespaces = s.Linux.Namespaces
+	}
 	return c, nil
 }
 
