@@ -10,6 +10,7 @@ package nsenter
 #include <stdlib.h>
 #include "plan.h"
 #include "inherited.h"
+#include "prefault.h"
 
 static int decode_for_go(const char *buf, size_t len, unsigned *n) {
 	struct teu_part part;
@@ -71,3 +72,7 @@ func InheritedFds() (fds []int, ok bool) {
 	}
 	return fds, true
 }
+
+// prefaultOK is how many segments of the binary the constructor mapped in
+// (prefault.c), for tests.
+func prefaultOK() int { return int(C.teu_prefault_ok) }

@@ -1,13 +1,14 @@
 // nsexec.c: the C constructor that makes `teu init` the plan executor.
 //
 // Every teu process runs it before the Go runtime starts. In a teu command
-// it only notes the fds the caller passed (inherited.c) and returns. In
-// `teu init` (the container's init, or exec's process), started by teu with
-// _TEU_INIT_SOCK (the sync socket) and _TEU_INIT_PLAN (the plan pipe) set,
-// it never returns: it runs the plan the parent sends (executor.c), which
-// ends in the execve of the container's process. setns(2) into a user or
-// mount namespace and unshare(CLONE_NEWUSER) need a single-threaded
-// process, and no Go runtime ever starts in a container.
+// it maps its own image in (prefault.c), notes the fds the caller passed
+// (inherited.c) and returns. In `teu init` (the container's init, or exec's
+// process), started by teu with _TEU_INIT_SOCK (the sync socket) and
+// _TEU_INIT_PLAN (the plan pipe) set, it never returns: it runs the plan the
+// parent sends (executor.c), which ends in the execve of the container's
+// process. setns(2) into a user or mount namespace and
+// unshare(CLONE_NEWUSER) need a single-threaded process, and no Go runtime
+// ever starts in a container.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "executor.h"
 #include "inherited.h"
+#include "prefault.h"
 
 static int env_fd(const char *name)
 {
@@ -36,7 +38,8 @@ __attribute__((constructor)) static void teu_nsenter(void)
 	static struct teu_ctx c;
 
 	if (!getenv("_TEU_INIT_SOCK")) {
-		teu_note_inherited_fds(); // a teu command, not an init
+		teu_prefault_image(); // a teu command, not an init
+		teu_note_inherited_fds();
 		return;
 	}
 	memset(&c, 0, sizeof(c));

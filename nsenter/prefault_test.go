@@ -1,0 +1,75 @@
+package nsenter
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// smapsOf returns, per mapping of path in /proc/self/smaps, its
+// permissions and its Size, Rss and Private_Dirty in kB.
+func smapsOf(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var maps []map[string]string
+	var cur map[string]string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			cur = nil
+			if len(fields) == 6 && fields[5] == path {
+				cur = map[string]string{"perms": fields[1]}
+				maps = append(maps, cur)
+			}
+			continue
+		}
+		if cur != nil && len(fields) >= 2 {
+			cur[strings.TrimSuffix(fields[0], ":")] = fields[1]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return maps
+}
+
+// The constructor mapped the whole of this binary's code and read-only data
+// in, and wrote its data segment private, before the Go runtime started.
+func TestPrefaultImage(t *testing.T) {
+	if prefaultOK() == 0 {
+		t.Skip("kernel without MADV_POPULATE_READ/WRITE (before 5.14)")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := smapsOf(t, exe)
+	var code, data int
+	for _, m := range maps {
+		size, _ := strconv.Atoi(m["Size"])
+		rss, _ := strconv.Atoi(m["Rss"])
+		dirty, _ := strconv.Atoi(m["Private_Dirty"])
+		switch m["perms"] {
+		case "r-xp":
+			code++
+			if rss != size {
+				t.Errorf("code mapping: Rss %d kB of %d kB: not prefaulted", rss, size)
+			}
+		case "rw-p":
+			data++
+			if dirty != size {
+				t.Errorf("data mapping: Private_Dirty %d kB of %d kB: not written private at start", dirty, size)
+			}
+		}
+	}
+	if code == 0 || data == 0 {
+		t.Fatalf("no code or data mapping of %s in /proc/self/smaps: %v", exe, maps)
+	}
+}
