@@ -879,11 +879,15 @@ func (l *launcher) processPart(root int) error {
 	if err != nil {
 		return err
 	}
-	st := l.c.OCIState()
-	st.Status = specs.StateCreated
+	var stateJSON []byte // only startContainer hooks read it
+	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
+		st := l.c.OCIState()
+		st.Status = specs.StateCreated
+		stateJSON = initplan.StateJSON(&st)
+	}
 	return initplan.Process(&l.sp.b, &initplan.ProcOpts{
 		Spec: s, Preserve: l.preserve, ExtraEnv: l.extraEnv, Home: home, Path: path, BPF: l.seccompBPF,
-		ProcSlot: l.procSlot, FifoSlot: l.fifoSlot, State: initplan.StateJSON(&st), Trace: l.opts.Trace != nil || debugging(),
+		ProcSlot: l.procSlot, FifoSlot: l.fifoSlot, State: stateJSON, Trace: l.opts.Trace != nil || debugging(),
 		Userns: l.userns, SetgroupsDenied: l.setgroupsDenied,
 	})
 }
