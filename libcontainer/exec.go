@@ -2,7 +2,7 @@ package libcontainer
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -476,8 +476,10 @@ func ParseSubCgroup(vals []string) (map[string]string, error) {
 }
 
 // seccompCache holds the compiled filter for exec in the state directory:
-// sha256 of linux.seccomp as JSON, then the program. Once a container has
-// a compiled filter, exec skips libseccomp altogether.
+// the length of linux.seccomp as JSON (4 bytes, little-endian), that JSON,
+// then the program. Once a container has a compiled filter, exec skips
+// libseccomp altogether. The profile itself is the key, compared whole: a
+// hash of it would be the binary's only use of crypto/*.
 const seccompCache = "seccomp.bpf"
 
 // execSeccomp is the container's compiled filter (nil without one), from the
@@ -490,10 +492,11 @@ func (c *Container) execSeccomp(s *specs.Spec) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(prof)
+	key := binary.LittleEndian.AppendUint32(nil, uint32(len(prof)))
+	key = append(key, prof...)
 	path := filepath.Join(c.stateDirPath(), seccompCache)
-	if data, err := os.ReadFile(path); err == nil && len(data) > len(sum) && bytes.Equal(data[:len(sum)], sum[:]) {
-		return data[len(sum):], nil
+	if data, err := os.ReadFile(path); err == nil && len(data) > len(key) && bytes.Equal(data[:len(key)], key) {
+		return data[len(key):], nil
 	}
 	bpf, err := compileSeccomp(s)
 	if err != nil {
@@ -502,7 +505,7 @@ func (c *Container) execSeccomp(s *specs.Spec) ([]byte, error) {
 	// Best effort, and atomic: a unique temporary file renamed into place,
 	// so a concurrent exec reads a whole program or none.
 	if f, err := os.CreateTemp(c.stateDirPath(), seccompCache+".*"); err == nil {
-		_, werr := f.Write(append(sum[:], bpf...))
+		_, werr := f.Write(append(key, bpf...))
 		if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), path) != nil { //nolint:forbidigo // in the state dir
 			os.Remove(f.Name())
 		}
