@@ -13,38 +13,50 @@ import (
 // in clock ticks since boot. Together with the pid it names one process for
 // good: a recycled pid has a different start time.
 func StartTime(pid int) (uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	return parseStartTime(data)
-}
-
-func parseStartTime(stat []byte) (uint64, error) {
-	// comm (field 2) may hold spaces and parentheses: split after the last ')'.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("malformed stat line")
-	}
-	fields := bytes.Fields(stat[i+1:])
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("malformed stat line")
-	}
-	return strconv.ParseUint(string(fields[19]), 10, 64)
+	_, start, err := procStat(pid)
+	return start, err
 }
 
 // ProcessState returns the one-letter state of pid (R, S, Z, ...).
 func ProcessState(pid int) (byte, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	state, _, err := procStat(pid)
+	return state, err
+}
+
+// procStat reads /proc/<pid>/stat once, into a buffer on the stack (the line
+// is well under 1 KiB): the state letter and the start time.
+func procStat(pid int) (state byte, start uint64, err error) {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, err
+		return 0, 0, &os.PathError{Op: "open", Path: "/proc/" + strconv.Itoa(pid) + "/stat", Err: err}
 	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return 0, fmt.Errorf("malformed stat line")
+	defer unix.Close(fd)
+	var buf [2048]byte
+	var n int
+	if err := Retry(func() (err error) { n, err = unix.Read(fd, buf[:]); return err }); err != nil {
+		return 0, 0, fmt.Errorf("read /proc/%d/stat: %w", pid, err)
 	}
-	return data[i+2], nil
+	return parseStat(buf[:n])
+}
+
+func parseStartTime(stat []byte) (uint64, error) {
+	_, start, err := parseStat(stat)
+	return start, err
+}
+
+func parseStat(stat []byte) (state byte, start uint64, err error) {
+	// comm (field 2) may hold spaces and parentheses: split after the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("malformed stat line")
+	}
+	fields := bytes.Fields(stat[i+1:])
+	// fields[0] is field 3 (state); start time is field 22.
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return 0, 0, fmt.Errorf("malformed stat line")
+	}
+	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
+	return fields[0][0], start, err
 }
 
 // PidFD opens a pidfd for pid and checks that it still names the process
@@ -59,12 +71,8 @@ func PidFD(pid int, startTime uint64) (int, error) {
 		return -1, err
 	}
 	// The pidfd pins the pid, so checking after opening is race-free.
-	st, err := StartTime(pid)
-	if err != nil || st != startTime {
-		unix.Close(fd)
-		return -1, unix.ESRCH
-	}
-	if s, err := ProcessState(pid); err != nil || s == 'Z' || s == 'X' {
+	s, st, err := procStat(pid)
+	if err != nil || st != startTime || s == 'Z' || s == 'X' {
 		unix.Close(fd)
 		return -1, unix.ESRCH
 	}

@@ -16,6 +16,41 @@ func TestParseStartTime(t *testing.T) {
 	if _, err := parseStartTime([]byte("garbage")); err == nil {
 		t.Fatal("parseStartTime accepted garbage")
 	}
+	if st, start, err := parseStat(line); err != nil || st != 'S' || start != 987654 {
+		t.Fatalf("parseStat = %c, %d, %v; want S, 987654", st, start, err)
+	}
+	if _, _, err := parseStat([]byte("42 (x) SS 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19")); err == nil {
+		t.Fatal("parseStat accepted a state of two letters")
+	}
+}
+
+// A zombie is gone for PidFD, whatever its start time.
+func TestPidFDZombie(t *testing.T) {
+	p, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{})
+	if err != nil {
+		t.Skip(err)
+	}
+	defer p.Wait()
+	fd, err := unix.PidfdOpen(p.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	// Readable once it has exited; not reaped until p.Wait.
+	if _, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 10000); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := ProcessState(p.Pid); err != nil || st != 'Z' {
+		t.Fatalf("ProcessState of an exited child = %c, %v; want Z", st, err)
+	}
+	start, err := StartTime(p.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd, err := PidFD(p.Pid, start); err != unix.ESRCH {
+		unix.Close(fd)
+		t.Fatalf("PidFD of a zombie = %v, want ESRCH", err)
+	}
 }
 
 func TestPidFDSelf(t *testing.T) {
