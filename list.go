@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,22 +69,28 @@ that is alive), its error goes to stderr, and list exits 1.`,
 				retErr = exitError{1}
 			}
 		}()
+		// One write to stdout: tabwriter writes each cell and its padding
+		// on its own, and fmt.Println writes each line.
+		out := bufio.NewWriter(os.Stdout)
 		if c.Bool("quiet") {
 			for _, s := range states {
-				fmt.Println(s.ID)
+				fmt.Fprintln(out, s.ID)
 			}
-			return nil
+			return out.Flush()
 		}
 		if format == "json" {
 			return json.NewEncoder(os.Stdout).Encode(states)
 		}
-		w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+		w := tabwriter.NewWriter(out, 12, 1, 3, ' ', 0)
 		fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
 		for _, s := range states {
 			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.InitProcessPid, s.Status, s.Bundle,
 				s.Created.Format(time.RFC3339Nano), s.Owner)
 		}
-		return w.Flush()
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return out.Flush()
 	},
 }
 
