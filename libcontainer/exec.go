@@ -495,7 +495,7 @@ func (c *Container) execSeccomp(s *specs.Spec) ([]byte, error) {
 	key := binary.LittleEndian.AppendUint32(nil, uint32(len(prof)))
 	key = append(key, prof...)
 	path := filepath.Join(c.stateDirPath(), seccompCache)
-	if data, err := os.ReadFile(path); err == nil && len(data) > len(key) && bytes.Equal(data[:len(key)], key) {
+	if data, err := system.ReadFile(path); err == nil && len(data) > len(key) && bytes.Equal(data[:len(key)], key) {
 		return data[len(key):], nil
 	}
 	bpf, err := compileSeccomp(s)

@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // Rootless is runc's --rootless: with it, cgroups the caller may not
@@ -58,7 +60,7 @@ func rootlessAuto() bool {
 // inUserNS reports whether we run in a user namespace other than the
 // initial one (whose uid_map is the whole identity map).
 func inUserNS() bool {
-	data, err := os.ReadFile("/proc/self/uid_map")
+	data, err := system.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return false
 	}

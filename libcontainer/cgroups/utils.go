@@ -80,7 +80,7 @@ func unwrapPath(err error) error {
 
 // ReadFile returns dir/file's content.
 func ReadFile(dir, file string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	b, err := system.ReadFile(filepath.Join(dir, file))
 	return string(b), err
 }
 
@@ -143,7 +143,7 @@ func ReadProcs(dir string, recursive bool) ([]int, error) {
 	seen := map[int]bool{}
 	var walk func(d string) error
 	walk = func(d string) error {
-		data, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		data, err := system.ReadFile(filepath.Join(d, "cgroup.procs"))
 		if err != nil {
 			return err
 		}

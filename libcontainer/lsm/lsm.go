@@ -25,6 +25,8 @@ import (
 	"github.com/opencontainers/selinux/go-selinux"
 	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
+
+	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // AppArmorEnabled tells whether the host's kernel enforces AppArmor. Call it
@@ -33,7 +35,7 @@ var AppArmorEnabled = sync.OnceValue(func() bool {
 	if _, err := os.Stat("/sys/kernel/security/apparmor"); err != nil {
 		return false
 	}
-	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	b, err := system.ReadFile("/sys/module/apparmor/parameters/enabled")
 	return err == nil && strings.HasPrefix(string(b), "Y")
 })
 

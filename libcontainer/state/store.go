@@ -279,7 +279,7 @@ func WriteFileAtomic(path string, data []byte) error {
 // in v1 mode: v1 would first build an encoder for every type v reaches,
 // which a command that only reads (state, kill, exec) never uses.
 func ReadJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := system.ReadFile(path)
 	if err != nil {
 		return err
 	}

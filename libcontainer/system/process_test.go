@@ -1,6 +1,7 @@
 package system
 
 import (
+	"errors"
 	"os"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestPidFDZombie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fd, err := PidFD(p.Pid, start); err != unix.ESRCH {
+	if fd, err := PidFD(p.Pid, start); !errors.Is(err, unix.ESRCH) {
 		unix.Close(fd)
 		t.Fatalf("PidFD of a zombie = %v, want ESRCH", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // Manager is a container's cgroup on the unified hierarchy.
@@ -297,7 +298,7 @@ func removeTree(dir string) error {
 
 // readFields reads a space-separated one-line file (cgroup.controllers).
 func readFields(file string) ([]string, error) {
-	b, err := os.ReadFile(file)
+	b, err := system.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +314,7 @@ func writeFile(file, val string) error {
 }
 
 func readFile(file string) (string, error) {
-	b, err := os.ReadFile(file)
+	b, err := system.ReadFile(file)
 	return strings.TrimSpace(string(b)), err
 }
 

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teu-runtime/teu/libcontainer/cgroups"
+	"github.com/teu-runtime/teu/libcontainer/system"
 )
 
 // Usage is a snapshot of the cgroup's v2 counters, in the shape of runc's
@@ -132,7 +133,7 @@ func (m *Manager) pressure(u *Usage) error {
 // A missing file, or one the kernel refuses to read (EOPNOTSUPP: PSI
 // compiled in but off, psi=0), is nil: no pressure to report.
 func readPSI(file string) (*cgroups.PSIStats, error) {
-	b, err := os.ReadFile(file)
+	b, err := system.ReadFile(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.EOPNOTSUPP) {
 			return nil, nil
@@ -274,7 +275,7 @@ var ioOps = map[string]string{
 
 // ioUsage parses io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N ...".
 func (m *Manager) ioUsage(u *Usage) error {
-	b, err := os.ReadFile(filepath.Join(m.dir, "io.stat"))
+	b, err := system.ReadFile(filepath.Join(m.dir, "io.stat"))
 	if err != nil {
 		return err
 	}
