@@ -69,3 +69,14 @@ applied rlimits.bats 'prlimit --nofile=1024:"$(ulimit -Hn)" -p $$ # teu: patched
 #    anything more. The wait is for the same event, bounded at 60 s.
 sed -i 's/^\tout=\$(timeout 2 dd if=/\tout=$(timeout 60 dd if=/; s/^\(\tout=\$(timeout 60 dd if=.*\)$/\1 # teu: patched (slow TCG guest)/' checkpoint.bats
 applied checkpoint.bats 'out=$(timeout 60 dd if=/proc/self/fd/${lazy_r} bs=1 count=1 2>/dev/null | od) # teu: patched'
+
+# 5. helpers.bash's setup_recvtty starts the console socket's server
+#    (recvtty) in the background and returns at once; the test's first
+#    `runc run --console-socket` can then connect between recvtty's bind and
+#    its listen ("connection refused"). It never did in runc's CI; here,
+#    with the other chain's TCG guests taking the two cores, it did once
+#    (checkpoint.bats, "bad --parent-path"). The setup now also waits, at
+#    most 10 s, until `ss` lists the socket in state LISTEN (a bound socket
+#    shows as UNCONN until then; without ss, as before).
+sed -i 's|^\t("\$TESTBINDIR/recvtty" --pid-file "\$dir/pid" --mode null "\$CONSOLE_SOCKET" \&) \&$|&\n\t! command -v ss >/dev/null \|\| for _ in $(seq 1000); do ss -xH state listening \| grep -qF " $CONSOLE_SOCKET " \&\& break; sleep 0.01; done # teu: patched (recvtty may not listen yet)|' helpers.bash
+applied helpers.bash 'done # teu: patched (recvtty may not listen yet)'
