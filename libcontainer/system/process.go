@@ -23,25 +23,13 @@ func ProcessState(pid int) (byte, error) {
 	return state, err
 }
 
-// procStat reads /proc/<pid>/stat once, into a buffer on the stack (the line
-// is well under 1 KiB): the state letter and the start time.
+// procStat reads /proc/<pid>/stat once: the state letter and the start time.
 func procStat(pid int) (state byte, start uint64, err error) {
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	data, err := ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, &os.PathError{Op: "open", Path: "/proc/" + strconv.Itoa(pid) + "/stat", Err: err}
+		return 0, 0, err
 	}
-	defer unix.Close(fd)
-	var buf [2048]byte
-	var n int
-	if err := Retry(func() (err error) { n, err = unix.Read(fd, buf[:]); return err }); err != nil {
-		return 0, 0, fmt.Errorf("read /proc/%d/stat: %w", pid, err)
-	}
-	return parseStat(buf[:n])
-}
-
-func parseStartTime(stat []byte) (uint64, error) {
-	_, start, err := parseStat(stat)
-	return start, err
+	return parseStat(data)
 }
 
 func parseStat(stat []byte) (state byte, start uint64, err error) {
