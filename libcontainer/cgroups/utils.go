@@ -32,6 +32,40 @@ func WriteFile(dir, file, data string) error {
 	return nil
 }
 
+// WriteEach writes values to one control file of dir, each in its own
+// write(2) through one open: files such as devices.allow take one rule a
+// write, and an open of a cgroup file costs more than a write. An error
+// names the value that failed, as WriteFile does.
+func WriteEach(dir, file string, values ...string) error {
+	if dir == "" {
+		return fmt.Errorf("write %s: no cgroup directory", file)
+	}
+	path := filepath.Join(dir, file)
+	var fd int
+	err := system.Retry(func() (err error) {
+		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set %s: %w", file, err)
+	}
+	defer unix.Close(fd)
+	for _, v := range values {
+		var n int
+		err := system.Retry(func() (err error) {
+			n, err = unix.Write(fd, []byte(v))
+			return err
+		})
+		if err == nil && n < len(v) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return fmt.Errorf("set %s to %q (in %s): %w", file, v, dir, err)
+		}
+	}
+	return nil
+}
+
 // Write writes data to the existing cgroup file path: in one write, or a
 // write per line (lineByLine: files such as io.max take one entry a write).
 // Plain open(2)/write(2), each retried on EINTR: os.OpenFile would first

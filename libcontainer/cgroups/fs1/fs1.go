@@ -30,6 +30,10 @@ func init() { cgroups.Register(cgroups.DriverFs1, NewManager) }
 // of writes (a fake cgroupfs keeps only the last one).
 var writeFile = cgroups.WriteFile
 
+// writeEach writes values to one control file through one open (seam as
+// writeFile).
+var writeEach = cgroups.WriteEach
+
 // Manager is a container's set of v1 cgroups.
 type Manager struct {
 	mu    sync.Mutex

@@ -18,6 +18,7 @@ import (
 type fakeTree struct {
 	root   string
 	writes []string
+	opens  []string // files written through writeEach, one entry an open
 }
 
 func newFake(t *testing.T, files map[string]string) *fakeTree {
@@ -36,7 +37,16 @@ func newFake(t *testing.T, files map[string]string) *fakeTree {
 		f.writes = append(f.writes, rel+"="+data)
 		return old(dir, file, data)
 	}
-	t.Cleanup(func() { writeFile = old })
+	oldEach := writeEach
+	writeEach = func(dir, file string, values ...string) error {
+		rel, _ := filepath.Rel(f.root, filepath.Join(dir, file))
+		f.opens = append(f.opens, rel)
+		for _, v := range values {
+			f.writes = append(f.writes, rel+"="+v)
+		}
+		return oldEach(dir, file, values...)
+	}
+	t.Cleanup(func() { writeFile, writeEach = old, oldEach })
 	return f
 }
 
@@ -203,6 +213,16 @@ func TestSetDevicesDenyAllFirst(t *testing.T) {
 		"devices/ctr/devices.allow=b *:* m", "devices/ctr/devices.deny=c 1:3 w"}
 	if !reflect.DeepEqual(f.writes, want) {
 		t.Errorf("writes %v", f.writes)
+	}
+	// A run of rules for one file is written through one open of it.
+	wantOpens := []string{"devices/ctr/devices.deny", "devices/ctr/devices.allow", "devices/ctr/devices.deny"}
+	if !reflect.DeepEqual(f.opens, wantOpens) {
+		t.Errorf("opens %v, want %v", f.opens, wantOpens)
+	}
+	// Through one fd a plain file (not cgroupfs) holds both writes; two
+	// opens with O_TRUNC would leave the last alone.
+	if got := f.read(t, "devices/ctr/devices.allow"); got != "c 1:3 rwmb *:* m" {
+		t.Errorf("devices.allow holds %q", got)
 	}
 	// On update (no rules) nothing is written.
 	f.writes = nil

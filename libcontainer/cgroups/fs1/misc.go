@@ -123,25 +123,35 @@ func setDevices(dir string, r *specs.LinuxResources) error {
 	if r.Devices == nil {
 		return nil
 	}
-	rules := make([]string, len(r.Devices))
+	// Deny all, then the rules in order; a run of rules for one file goes
+	// through one open of it.
+	type rule struct{ file, value string }
+	rules := make([]rule, 1, len(r.Devices)+1)
+	rules[0] = rule{"devices.deny", "a"}
 	for i := range r.Devices {
 		s, err := deviceRule(&r.Devices[i])
 		if err != nil {
 			return fmt.Errorf("linux.resources.devices[%d]: %w", i, err)
 		}
-		rules[i] = s
-	}
-	if err := writeFile(dir, "devices.deny", "a"); err != nil {
-		return err
-	}
-	for i, s := range rules {
 		file := "devices.deny"
 		if r.Devices[i].Allow {
 			file = "devices.allow"
 		}
-		if err := writeFile(dir, file, s); err != nil {
+		rules = append(rules, rule{file, s})
+	}
+	for len(rules) > 0 {
+		n := 1
+		for n < len(rules) && rules[n].file == rules[0].file {
+			n++
+		}
+		values := make([]string, n)
+		for i := range values {
+			values[i] = rules[i].value
+		}
+		if err := writeEach(dir, rules[0].file, values...); err != nil {
 			return err
 		}
+		rules = rules[n:]
 	}
 	return nil
 }
