@@ -385,9 +385,6 @@ func (l *launcher) start() error {
 		}
 		l.fault.step(f.Name + " written")
 	}
-	if err := d.Sync(); err != nil {
-		return err
-	}
 	trace("save state", time.Since(t0))
 	t0 = time.Now()
 	err = sp.run(func(m plan.Msg, fd int) error {

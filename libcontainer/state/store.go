@@ -196,20 +196,25 @@ type JSONFile struct {
 }
 
 // Save writes files into the state dir in order, each atomically and
-// durably (Put), then syncs the directory, which makes the renames
-// durable. A reader, or a teu killed half-way, sees each file whole, old or
-// new, never torn; after a power loss too.
+// durably (Put). A reader, or a teu killed half-way, sees each file whole,
+// old or new, never torn; after a power loss too.
+//
+// The directory is not fsync'd: that would only make the renames durable,
+// and nothing a state names outlives a reboot. After a power loss each
+// file is absent, its old version or its new one, in any mix of them, and
+// each such mix is a state that delete --force removes (docs/crash-safety.md).
+// On a journaling /run each directory fsync is a journal commit of its own.
 func (d *Dir) Save(files ...JSONFile) error {
 	for _, f := range files {
 		if err := d.Put(f); err != nil {
 			return err
 		}
 	}
-	return d.Sync()
+	return nil
 }
 
-// Put replaces one file: a temp file, fsync'd, renamed over the name (its
-// data is on disk before its name is). Sync makes the rename durable.
+// Put replaces one file: a temp file, fsync'd, renamed over the name, so
+// that its name never holds less than its whole data.
 func (d *Dir) Put(f JSONFile) error {
 	data, ok := f.Value.(json.RawMessage) // already JSON: stored as it is
 	if !ok {
@@ -220,14 +225,6 @@ func (d *Dir) Put(f JSONFile) error {
 	}
 	if err := writeAtDurable(d.fd, f.Name, data); err != nil {
 		return fmt.Errorf("save %s: %w", d.File(f.Name), err)
-	}
-	return nil
-}
-
-// Sync makes the renames of Put durable.
-func (d *Dir) Sync() error {
-	if err := system.Retry(func() error { return unix.Fsync(d.fd) }); err != nil {
-		return fmt.Errorf("save %s: fsync: %w", d.path, err)
 	}
 	return nil
 }

@@ -328,6 +328,40 @@ damage() {
 	nothing_left
 }
 
+@test "crash: after a power loss, any mix of whole state files and temp files is removed" {
+	# The directory is not fsync'd (docs/crash-safety.md): after a power
+	# loss each file may be there, old or new, or not, and temp files may
+	# be left. The reboot is played by delete --force: nothing the files
+	# name lives any more, then each mix is put back.
+	teu create --bundle "$BUNDLE" c1
+	PIDS=$(recorded_pids)
+	cp -a "$TEU_ROOT/c1" "$TEST_ROOT/before"
+	teu delete --force c1
+	nothing_left
+	for mix in "" config.json "config.json state.json" "config.json resources.json" \
+		"state.json resources.json" "config.json state.json resources.json"; do
+		echo "== files: ${mix:-none}"
+		mkdir "$TEU_ROOT/c1"
+		for f in $mix; do
+			cp "$TEST_ROOT/before/$f" "$TEU_ROOT/c1/"
+		done
+		# A temp file cut short, as a write the loss interrupted leaves it.
+		head -c 20 "$TEST_ROOT/before/state.json" >"$TEU_ROOT/c1/state.json.tmp"
+		run teu state c1
+		if [ -e "$TEU_ROOT/c1/state.json" ] || [ ! -e "$TEU_ROOT/c1/resources.json" ]; then
+			[ "$status" -eq 0 ]
+			[ "$(jq -r .status <<<"$output")" = stopped ]
+		else
+			# resources.json alone: damaged, and the line says so.
+			assert_one_error_line
+			[[ "$output" == *"state.json: missing"* ]]
+		fi
+		run teu delete --force c1
+		[ "$status" -eq 0 ]
+		nothing_left
+	done
+}
+
 @test "crash: a killed create's damaged resources.json: delete --force refuses" {
 	# Killed once its init waits for start: the init lives on.
 	create_at "init ready"
