@@ -49,6 +49,7 @@ var (
 	flagReadme  = flag.String("readme", "", "replace the table between the bench markers in this file")
 	flagWork    = flag.String("workdir", "", "internal: the temp dir")
 	flagCleanup = flag.Bool("cleanup", false, "internal: only delete what a bench run in -workdir left")
+	flagStateFS = flag.String("state-fs", "tmpfs", "where the runtimes' --root dirs live: tmpfs (as /run on a systemd host, where engines keep them) or disk (the temp dir's filesystem)")
 )
 
 type runtime struct {
@@ -109,6 +110,23 @@ func outer() int {
 		fatalf("%v", err)
 	}
 	defer os.RemoveAll(work)
+	// The runtimes' state dirs (--root) on a tmpfs of their own, as
+	// engines keep them under /run, a tmpfs on systemd hosts. Mounted here,
+	// in our own mount namespace, so that the cleanup pass sees it too.
+	state := filepath.Join(work, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		fatalf("%v", err)
+	}
+	switch *flagStateFS {
+	case "tmpfs":
+		if err := unix.Mount("teubench", state, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"); err != nil {
+			fatalf("state tmpfs: %v", err)
+		}
+		defer unix.Unmount(state, unix.MNT_DETACH)
+	case "disk":
+	default:
+		fatalf("-state-fs %q: tmpfs or disk", *flagStateFS)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		fatalf("%v", err)
@@ -162,7 +180,7 @@ func (b *bench) setupRuntimes() {
 		} else {
 			fatalf("%s not found (apt-get install %s)", name, name)
 		}
-		b.rts = append(b.rts, &runtime{name: name, bin: bin, root: filepath.Join(b.work, "root-"+name), na: map[string]bool{}})
+		b.rts = append(b.rts, &runtime{name: name, bin: bin, root: filepath.Join(b.work, "state", "root-"+name), na: map[string]bool{}})
 	}
 	b.made = map[*runtime]map[string]bool{}
 	b.cpu = map[string]map[string]float64{}
@@ -1008,8 +1026,12 @@ func (b *bench) table(rows [][]string) string {
 	for _, r := range rows {
 		line(r)
 	}
-	fmt.Fprintf(&sb, "\n%d repetitions (parallel: %d), interleaved; %s; %s.\n", *flagReps, *flagParReps,
-		time.Now().UTC().Format("2006-01-02"), b.versions())
+	where := "on a tmpfs, as /run"
+	if *flagStateFS == "disk" {
+		where = "on the disk (-state-fs disk)"
+	}
+	fmt.Fprintf(&sb, "\n%d repetitions (parallel: %d), interleaved; state dirs %s; %s; %s.\n", *flagReps, *flagParReps,
+		where, time.Now().UTC().Format("2006-01-02"), b.versions())
 	sb.WriteString(b.floorModel())
 	return sb.String()
 }
