@@ -40,55 +40,47 @@ func WriteEach(dir, file string, values ...string) error {
 	if dir == "" {
 		return fmt.Errorf("write %s: no cgroup directory", file)
 	}
-	path := filepath.Join(dir, file)
-	var fd int
-	err := system.Retry(func() (err error) {
-		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("set %s: %w", file, err)
+	failed, err := writeChunks(filepath.Join(dir, file), values)
+	if err == nil {
+		return nil
 	}
-	defer unix.Close(fd)
-	for _, v := range values {
-		var n int
-		err := system.Retry(func() (err error) {
-			n, err = unix.Write(fd, []byte(v))
-			return err
-		})
-		if err == nil && n < len(v) {
-			err = io.ErrShortWrite
-		}
-		if err != nil {
-			return fmt.Errorf("set %s to %q (in %s): %w", file, v, dir, err)
-		}
+	if failed < 0 {
+		return fmt.Errorf("set %s: %w", file, unwrapPath(err))
 	}
-	return nil
+	return fmt.Errorf("set %s to %q (in %s): %w", file, values[failed], dir, unwrapPath(err))
 }
 
 // Write writes data to the existing cgroup file path: in one write, or a
 // write per line (lineByLine: files such as io.max take one entry a write).
-// Plain open(2)/write(2), each retried on EINTR: os.OpenFile would first
-// try every file in Go's poller (two fcntl and an epoll_ctl that cgroupfs
-// refuses). Errors are *os.PathError ("open" or "write").
+// Errors are *os.PathError ("open" or "write").
 func Write(path, data string, lineByLine bool) error {
+	chunks := []string{data}
+	if lineByLine {
+		chunks = strings.SplitAfter(data, "\n")
+		if len(chunks) > 1 && chunks[len(chunks)-1] == "" {
+			chunks = chunks[:len(chunks)-1] // after the last newline
+		}
+	}
+	_, err := writeChunks(path, chunks)
+	return err
+}
+
+// writeChunks opens the existing file path once and writes each chunk in a
+// write(2) of its own. Plain open(2)/write(2), each retried on EINTR:
+// os.OpenFile would first try every file in Go's poller (two fcntl and an
+// epoll_ctl that cgroupfs refuses). Errors are *os.PathError ("open" or
+// "write"), with the index of the chunk that failed (-1: the open).
+func writeChunks(path string, chunks []string) (int, error) {
 	var fd int
 	err := system.Retry(func() (err error) {
 		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 		return err
 	})
 	if err != nil {
-		return &os.PathError{Op: "open", Path: path, Err: err}
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	chunks := []string{data}
-	if lineByLine {
-		chunks = strings.SplitAfter(data, "\n")
-	}
 	for i, c := range chunks {
-		if c == "" && i > 0 {
-			continue // after the last newline
-		}
 		var n int
 		err := system.Retry(func() (err error) {
 			n, err = unix.Write(fd, []byte(c))
@@ -98,10 +90,10 @@ func Write(path, data string, lineByLine bool) error {
 			err = io.ErrShortWrite
 		}
 		if err != nil {
-			return &os.PathError{Op: "write", Path: path, Err: err}
+			return i, &os.PathError{Op: "write", Path: path, Err: err}
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 func unwrapPath(err error) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -36,5 +37,31 @@ func TestWrite(t *testing.T) {
 	err := WriteFile(dir, "nope", "1")
 	if err == nil || err.Error() != "set nope: no such file or directory" {
 		t.Fatalf("WriteFile of a missing file: %v", err)
+	}
+}
+
+// WriteEach writes each value through one open, and an error names the
+// file, and the value whose write failed.
+func TestWriteEach(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "devices.allow")
+	if err := os.WriteFile(p, []byte("old contents that are longer"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteEach(dir, "devices.allow", "c 1:3 rwm", "c 1:5 rwm"); err != nil {
+		t.Fatal(err)
+	}
+	// One fd, truncated once: a plain file keeps both writes.
+	if b, _ := os.ReadFile(p); string(b) != "c 1:3 rwmc 1:5 rwm" {
+		t.Fatalf("contents %q", b)
+	}
+	err := WriteEach(dir, "nope", "a")
+	if err == nil || err.Error() != "set nope: no such file or directory" {
+		t.Fatalf("missing file: %v", err)
+	}
+	// /dev/full takes the open and refuses the write.
+	err = WriteEach("/dev", "full", "c 1:3 rwm")
+	if !errors.Is(err, syscall.ENOSPC) || err.Error() != `set full to "c 1:3 rwm" (in /dev): no space left on device` {
+		t.Fatalf("failed write: %v", err)
 	}
 }
