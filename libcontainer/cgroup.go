@@ -53,20 +53,8 @@ func (l *launcher) prepareCgroup() error {
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
 	}
-	// A cgroup with processes in it belongs to someone else (the same id
-	// under another --root, or an engine's mistake): joining it would let
-	// our delete kill them. Checked before it is recorded, so that neither
-	// a failed create nor delete --force destroys it.
-	if mgr.Exists() {
-		dir := mgr.Paths()[pickPath(mgr.Paths())]
-		if pids, err := mgr.Pids(); err == nil && len(pids) > 0 {
-			return fmt.Errorf("container's cgroup is not empty: %d process(es) in %s", len(pids), dir)
-		}
-		// A frozen cgroup would freeze the init as it joins, and create
-		// would wait for it forever: refuse it, as runc does.
-		if st, err := mgr.FreezerState(); err == nil && st == cgroups.Frozen {
-			return fmt.Errorf("container's cgroup unexpectedly frozen: %s (thaw or remove it first)", dir)
-		}
+	if err := checkCgroupFree(mgr); err != nil {
+		return err
 	}
 	l.cgroupMgr, l.cgroupCfg = mgr, cfg
 	// systemd makes (and removes) the slices above its scopes itself.
@@ -76,6 +64,27 @@ func (l *launcher) prepareCgroup() error {
 	l.cgroupIntent = mgr.Paths()
 	l.c.state.CgroupPaths, l.c.state.CgroupParents = l.cgroupIntent, l.cgroupParents
 	l.c.state.RootlessCgroups = cfg.Rootless
+	return nil
+}
+
+// checkCgroupFree refuses a cgroup that exists with processes in it: it
+// belongs to someone else (the same id under another --root, or an
+// engine's mistake), and joining it would let our delete kill them.
+// Checked before it is recorded, so that neither a failed create (or
+// restore) nor delete --force destroys it. A frozen one would freeze the
+// init (or CRIU) as it joins, and we would wait for it forever: refused
+// too, as runc does.
+func checkCgroupFree(mgr cgroups.Manager) error {
+	if !mgr.Exists() {
+		return nil
+	}
+	dir := mgr.Paths()[pickPath(mgr.Paths())]
+	if pids, err := mgr.Pids(); err == nil && len(pids) > 0 {
+		return fmt.Errorf("container's cgroup is not empty: %d process(es) in %s", len(pids), dir)
+	}
+	if st, err := mgr.FreezerState(); err == nil && st == cgroups.Frozen {
+		return fmt.Errorf("container's cgroup unexpectedly frozen: %s (thaw or remove it first)", dir)
+	}
 	return nil
 }
 

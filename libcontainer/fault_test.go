@@ -14,14 +14,17 @@ func TestFaultsEnv(t *testing.T) {
 		"cgroup made:stop": {name: "cgroup made", stop: true},
 	} {
 		t.Setenv(FaultEnv, v)
-		f, err := newFaults()
+		f, err := newFaults(FaultEnv)
+		if v != "" {
+			want.env = FaultEnv
+		}
 		if err != nil || *f != want {
 			t.Errorf("%q: %+v, %v", v, f, err)
 		}
 	}
 	for _, v := range []string{"0", "-1", "3:kill", ":stop"} {
-		t.Setenv(FaultEnv, v)
-		if _, err := newFaults(); err == nil || !strings.Contains(err.Error(), FaultEnv) {
+		t.Setenv(RestoreFaultEnv, v)
+		if _, err := newFaults(RestoreFaultEnv); err == nil || !strings.Contains(err.Error(), RestoreFaultEnv) {
 			t.Errorf("%q: %v", v, err)
 		}
 	}

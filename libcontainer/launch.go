@@ -101,7 +101,7 @@ func Create(root string, o *CreateOpts) (c *Container, retErr error) {
 		rootfs = r
 	}
 
-	faults, err := newFaults()
+	faults, err := newFaults(FaultEnv)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.ID, err)
 	}

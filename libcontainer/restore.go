@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -78,6 +79,7 @@ type restorer struct {
 	extra []*os.File
 	// restored: the init is recorded in the state.
 	restored bool
+	fault    *faults
 }
 
 func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
@@ -136,7 +138,11 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 			return nil, err
 		}
 	}
-	r := &restorer{o: o, spec: s, criu: path, version: version}
+	faults, err := newFaults(RestoreFaultEnv)
+	if err != nil {
+		return nil, err
+	}
+	r := &restorer{o: o, spec: s, criu: path, version: version, fault: faults}
 	defer func() {
 		for _, f := range r.extra {
 			f.Close()
@@ -159,7 +165,7 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 		return nil, err
 	}
 	c = &Container{root: root, dir: d, state: state.State{
-		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfsPath, Created: time.Now().UTC(),
+		Version: state.Version, ID: o.ID, Bundle: o.Bundle, Rootfs: rootfsPath, Created: time.Now().UTC(),
 		Owner: ownerName(), Annotations: s.Annotations, Creating: true, Resources: state.Resources{SystemdCgroup: o.SystemdCgroup},
 	}}
 	r.c = c
@@ -179,6 +185,7 @@ func restore(root string, o *RestoreOpts) (c *Container, retErr error) {
 	if err := d.WriteJSON(state.File, &c.state); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
+	r.fault.step("state saved")
 	criuRoot := d.File(criuRootDir)
 	if err := os.Mkdir(criuRoot, 0o755); err != nil { //nolint:forbidigo // in the state dir
 		return nil, fmt.Errorf("make %s: %w", criuRoot, err)
@@ -436,25 +443,36 @@ func (r *restorer) applyCgroup(pid int, opts *rpc.CriuOpts) error {
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
 	}
-	if mgr.Exists() {
-		if pids, err := mgr.Pids(); err == nil && len(pids) > 0 {
-			return fmt.Errorf("cgroup %v is already in use by %d process(es)", mgr.Paths()[pickPath(mgr.Paths())], len(pids))
-		}
+	if err := checkCgroupFree(mgr); err != nil {
+		return err
 	}
 	r.cgroup = mgr
 	if !cfg.Systemd {
 		r.parents = newParents(mgr.Paths())
 	}
-	if err := mgr.Apply(pid); err != nil {
-		return fmt.Errorf("apply cgroup: %w", err)
-	}
-	if !cfg.Rootless || mgr.Exists() {
-		r.c.state.CgroupPaths = mgr.Paths()
-		r.c.state.CgroupParents = r.parents
-	}
+	// Recorded before it is made, as create does: a restore killed from
+	// here on leaves nothing delete --force does not know of.
+	r.c.state.CgroupPaths, r.c.state.CgroupParents = mgr.Paths(), r.parents
 	r.c.state.RootlessCgroups = cfg.Rootless
 	if err := r.c.dir.WriteJSON(state.File, &r.c.state); err != nil {
 		return fmt.Errorf("save state: %w", err)
+	}
+	r.fault.step("cgroup recorded")
+	if err := mgr.Apply(pid); err != nil {
+		return fmt.Errorf("apply cgroup: %w", err)
+	}
+	r.fault.step("cgroup made")
+	// What Apply made, if it skipped controllers; rootless with nothing
+	// delegated: no cgroup at all.
+	made, parents := mgr.Paths(), r.parents
+	if cfg.Rootless && !mgr.Exists() {
+		made, parents = nil, nil
+	}
+	if !maps.Equal(made, r.c.state.CgroupPaths) {
+		r.c.state.CgroupPaths, r.c.state.CgroupParents = made, parents
+		if err := r.c.dir.WriteJSON(state.File, &r.c.state); err != nil {
+			return fmt.Errorf("save state: %w", err)
+		}
 	}
 	if err := mgr.Set(cfg.Resources); err != nil {
 		return fmt.Errorf("set cgroup limits: %w", err)
@@ -506,7 +524,11 @@ func (r *restorer) notify(n *criu.Notification) error {
 				return err
 			}
 		}
-		return r.hooks(n.Pid)
+		if err := r.hooks(n.Pid); err != nil {
+			return err
+		}
+		r.fault.step("namespaces set up")
+		return nil
 	case "post-restore":
 		closeFds(n.Fds)
 		st, err := system.StartTime(n.Pid)
@@ -516,7 +538,11 @@ func (r *restorer) notify(n *criu.Notification) error {
 		r.c.state.InitPid, r.c.state.InitStartTime = n.Pid, st
 		r.restored = true
 		// Recorded at once: if restore dies now, delete --force finds it.
-		return r.c.dir.WriteJSON(state.File, &r.c.state)
+		if err := r.c.dir.WriteJSON(state.File, &r.c.state); err != nil {
+			return err
+		}
+		r.fault.step("init recorded")
+		return nil
 	case "orphan-pts-master":
 		return r.sendMaster(n.Fds)
 	}

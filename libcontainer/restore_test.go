@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/teu-runtime/teu/libcontainer/cgroups"
 	"github.com/teu-runtime/teu/libcontainer/criu"
 	"github.com/teu-runtime/teu/libcontainer/state"
 )
@@ -108,5 +110,75 @@ func TestRestoreRefusesEarly(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "new")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused restore left state: %v", err)
+	}
+}
+
+// restore records the cgroup's paths in state.json before Apply makes
+// it, as create does: if Apply fails (or restore is killed in it), delete
+// --force finds what it made.
+func TestRestoreRecordsCgroupFirst(t *testing.T) {
+	paths := map[string]string{"": "/fake/u"}
+	spec := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "s.slice:p:c"}}
+	newRestorer := func(t *testing.T) *restorer {
+		d, err := state.New(t.TempDir(), "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &Container{dir: d, state: state.State{Version: state.Version, ID: "c", Creating: true,
+			Resources: state.Resources{SystemdCgroup: true}}}
+		return &restorer{o: &RestoreOpts{}, c: c, spec: spec, fault: &faults{}}
+	}
+	saved := func(t *testing.T, r *restorer) map[string]string {
+		t.Helper()
+		st, _, err := state.Read(r.c.dir.Path(), "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.CgroupPaths
+	}
+
+	f := &fakeCgroup{paths: paths, applyErr: errors.New("no")}
+	useFakeCgroup(t, f)
+	r := newRestorer(t)
+	if err := r.applyCgroup(1, &rpc.CriuOpts{}); err == nil || err.Error() != "apply cgroup: no" {
+		t.Fatalf("applyCgroup = %v", err)
+	}
+	if got := saved(t, r); !reflect.DeepEqual(got, paths) {
+		t.Errorf("Apply failed; state.json records %v, want %v", got, paths)
+	}
+	if r.cgroup != f {
+		t.Error("the cgroup is not left for abort to remove")
+	}
+
+	// Refused before anything is recorded or made.
+	for name, f := range map[string]*fakeCgroup{
+		"busy":   {paths: paths, exists: true, pids: []int{42}},
+		"frozen": {paths: paths, exists: true, state: cgroups.Frozen},
+	} {
+		useFakeCgroup(t, f)
+		r := newRestorer(t)
+		err := r.applyCgroup(1, &rpc.CriuOpts{})
+		if err == nil || !strings.HasPrefix(err.Error(), "container's cgroup ") {
+			t.Errorf("%s: applyCgroup = %v", name, err)
+		}
+		if len(f.calls) != 0 || r.cgroup != nil || saved(t, r) != nil {
+			t.Errorf("%s: calls %v, manager %v, recorded %v", name, f.calls, r.cgroup, saved(t, r))
+		}
+	}
+
+	// Made: CRIU is told to restore where this process's cgroups are
+	// (the fake moved nothing).
+	f = &fakeCgroup{paths: paths}
+	useFakeCgroup(t, f)
+	r = newRestorer(t)
+	opts := &rpc.CriuOpts{}
+	if err := r.applyCgroup(os.Getpid(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := saved(t, r); !reflect.DeepEqual(got, paths) || !reflect.DeepEqual(f.calls, []string{"apply " + strconv.Itoa(os.Getpid()), "set"}) {
+		t.Errorf("recorded %v, calls %v", got, f.calls)
+	}
+	if len(opts.CgRoot) == 0 {
+		t.Error("no cgroup roots for CRIU")
 	}
 }

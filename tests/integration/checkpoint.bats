@@ -384,6 +384,51 @@ gone() {
 	[ "$(cnt)" = "$v1" ]
 }
 
+# restore's fault-injection hook (TEU_TEST_RESTORE_FAULT=N, as create's in
+# crash.bats): kill it after its Nth step, N = 1, 2, ... until one gets
+# through. After each, delete --force removes everything: state, cgroup and
+# whatever CRIU had restored.
+@test "checkpoint: a restore killed after any of its steps leaves nothing delete --force does not remove" {
+	requires_criu
+	update_config '.linux.cgroupsPath = "/criu-bats-killed"'
+	CGPATH=/sys/fs/cgroup/criu-bats-killed
+	teu run -d --bundle "$BUNDLE" criu-k
+	wait_cnt_above 3
+	teu checkpoint --image-path "$IMG" criu-k
+	steps=
+	for n in $(seq 1 20); do
+		st=0
+		# Its own process group, which teardown kills if the test fails.
+		setsid env TEU_TEST_RESTORE_FAULT="$n" "$TEU_BIN" --root "$TEU_ROOT" restore -d --bundle "$BUNDLE" \
+			--image-path "$IMG" criu-k </dev/null >"$TEST_ROOT/out" 2>&1 &
+		BG_PGIDS+=" $!"
+		wait "$!" || st=$?
+		[ "$st" -eq 0 ] && break
+		cat "$TEST_ROOT/out"
+		[ "$st" -eq 137 ]
+		steps+="$(sed -n 's/^teu: TEU_TEST_RESTORE_FAULT: killed after step [0-9]* (\(.*\))$/\1/p' "$TEST_ROOT/out")|"
+		pid=$(jq -r '.init_pid // 0' "$TEU_ROOT/criu-k/state.json")
+		run teu delete --force criu-k
+		[ "$status" -eq 0 ] || {
+			echo "after step $n ($steps): delete --force: $output" >&2
+			return 1
+		}
+		nothing_left criu-k || {
+			echo "after step $n ($steps)" >&2
+			return 1
+		}
+		[ "$pid" = 0 ] || gone "$pid"
+	done
+	echo "steps: $steps"
+	[ "$st" -eq 0 ]
+	[ "$steps" = "state saved|cgroup recorded|cgroup made|namespaces set up|init recorded|" ]
+	[ "$(teu state criu-k | jq -r .status)" = running ]
+	v=$(cnt)
+	wait_cnt_above "$v"
+	teu delete -f criu-k
+	nothing_left criu-k
+}
+
 @test "checkpoint: a corrupt image is one error and leaves nothing" {
 	command -v criu >/dev/null || skip "criu is not installed"
 	[ "$(id -u)" = 0 ] || skip "needs root"
