@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -62,13 +63,39 @@ func findFlag(flags []cli.Flag, arg string) cli.Flag {
 	}
 	name := flagName(arg)
 	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
+		if hasName(f, name) {
+			return f
 		}
 	}
 	return nil
+}
+
+// hasName: name is one of f's names. Not f.Names(), which runs a regexp
+// over each name at each call (urfave/cli's v1-migration check): that is
+// a flag's Name and Aliases as they are, since ours have no comma or space
+// (TestHasName), and reorderArgs asks for each flag at each argument.
+func hasName(f cli.Flag, name string) bool {
+	var n string
+	var aliases []string
+	switch f := f.(type) {
+	case *cli.BoolFlag:
+		n, aliases = f.Name, f.Aliases
+	case *cli.StringFlag:
+		n, aliases = f.Name, f.Aliases
+	case *cli.IntFlag:
+		n, aliases = f.Name, f.Aliases
+	case *cli.UintFlag:
+		n, aliases = f.Name, f.Aliases
+	case *cli.DurationFlag:
+		n, aliases = f.Name, f.Aliases
+	case *cli.GenericFlag:
+		n, aliases = f.Name, f.Aliases
+	case *cli.StringSliceFlag:
+		n, aliases = f.Name, f.Aliases
+	default:
+		return slices.Contains(f.Names(), name)
+	}
+	return n == name || slices.Contains(aliases, name)
 }
 
 func isFlag(flags []cli.Flag, arg string) bool { return findFlag(flags, arg) != nil }

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestReorderArgs(t *testing.T) {
@@ -23,5 +25,30 @@ func TestReorderArgs(t *testing.T) {
 		if got := strings.Join(reorderArgs(app, strings.Fields(tc.in)), " "); got != tc.want {
 			t.Errorf("reorderArgs(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// hasName answers as f.Names() would, for every flag of the app and of
+// each command, and for names it does not have.
+func TestHasName(t *testing.T) {
+	app := newApp()
+	check := func(where string, flags []cli.Flag) {
+		for _, f := range flags {
+			names := f.Names()
+			for _, n := range names {
+				if !hasName(f, n) {
+					t.Errorf("%s: %v: hasName(%q) = false", where, names, n)
+				}
+			}
+			for _, n := range []string{names[0] + "x", "", "x" + names[0]} {
+				if hasName(f, n) {
+					t.Errorf("%s: %v: hasName(%q) = true", where, names, n)
+				}
+			}
+		}
+	}
+	check("teu", app.Flags)
+	for _, c := range app.Commands {
+		check(c.Name, c.Flags)
 	}
 }
