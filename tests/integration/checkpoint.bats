@@ -64,12 +64,6 @@ counter_args() {
 	set_args sh -c "exec </dev/null >/dev/null 2>&1; ${1:-} i=0; while :; do i=\$((i+1)); echo \$i >/data/cnt.new; mv /data/cnt.new /data/cnt; sleep 0.1; done"
 }
 
-# sh_script SCRIPT: the container's process is sh -c SCRIPT, SCRIPT one
-# argument even if it has several lines.
-sh_script() {
-	jq --arg s "$1" '.process.args = ["sh", "-c", $s]' "$BUNDLE/config.json" >"$BUNDLE/config.json.new" &&
-		mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
-}
 
 cnt() { cat "$DATA/cnt" 2>/dev/null || echo 0; }
 
@@ -238,7 +232,7 @@ gone() {
 	# A server and a client in the container's own network namespace,
 	# connected over lo: the client sends 1, 2, 3... the server stores them.
 	# (one argument, newlines kept: set_args makes one of each line)
-	sh_script 'exec </dev/null >/dev/null 2>&1
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1
 		nc -l -p 5000 -e sh -c "exec cat >/data/recv" &
 		until grep -q ":1388 [0-9A-F]*:0000 0A" /proc/net/tcp /proc/net/tcp6; do sleep 0.1; done
 		i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done | nc 127.0.0.1 5000

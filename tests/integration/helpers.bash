@@ -50,9 +50,16 @@ update_config() {
 
 # set_args ARG...: the container's process.args.
 set_args() {
-	local json
-	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
-	update_config ".process.args = $json"
+	# Each one whole, newlines included, through --arg (jq 1.6 would read
+	# an argument of --args that begins with "-" as an option of its own).
+	local a i=0 list= opts=()
+	for a in "$@"; do
+		opts+=(--arg "a$i" "$a")
+		list+="${list:+,}\$a$i"
+		i=$((i + 1))
+	done
+	jq "${opts[@]}" ".process.args = [$list]" "$BUNDLE/config.json" >"$BUNDLE/config.json.new" &&
+		mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
 }
 
 # run_sh SCRIPT: run a container that executes SCRIPT with sh; sets
