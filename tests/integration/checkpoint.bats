@@ -423,6 +423,67 @@ gone() {
 	nothing_left criu-k
 }
 
+# The same walk with N:stop: while restore is stopped after a step, state
+# and list say creating (or that there is no container yet), never stopped;
+# then it is killed and delete --force removes everything.
+@test "checkpoint: a restore stopped after any of its steps is creating, never stopped; killed, it is deleted" {
+	requires_criu
+	update_config '.linux.cgroupsPath = "/criu-bats-stopped"'
+	CGPATH=/sys/fs/cgroup/criu-bats-stopped
+	teu run -d --bundle "$BUNDLE" criu-s
+	wait_cnt_above 3
+	teu checkpoint --image-path "$IMG" criu-s
+	for n in $(seq 1 20); do
+		setsid env TEU_TEST_RESTORE_FAULT="$n:stop" "$TEU_BIN" --root "$TEU_ROOT" restore -d --bundle "$BUNDLE" \
+			--image-path "$IMG" criu-s </dev/null >"$TEST_ROOT/out" 2>&1 &
+		rs=$!
+		BG_PGIDS+=" $rs"
+		# Until it stops or exits (bounded: a slow guest).
+		for _ in $(seq 600); do
+			[ "$(awk '{print $3}' "/proc/$rs/stat" 2>/dev/null)" != T ] || break
+			gone "$rs" && break
+			sleep 0.05
+		done
+		if gone "$rs"; then
+			wait "$rs" # it got through
+			break
+		fi
+		step=$(cat "$TEST_ROOT/out")
+		run teu state criu-s
+		if [ "$status" -eq 0 ]; then
+			st=$(jq -r .status <<<"$output")
+			[ "$st" = creating ] || {
+				echo "$step: state says $st" >&2
+				return 1
+			}
+			[ "$(teu list -f json | jq -r '.[0].status')" = creating ]
+		else
+			[[ "$output" == *"does not exist"* ]] || {
+				echo "$step: $output" >&2
+				return 1
+			}
+		fi
+		pid=$(jq -r '.init_pid // 0' "$TEU_ROOT/criu-s/state.json" 2>/dev/null || echo 0)
+		kill -9 "$rs"
+		wait "$rs" || true
+		run teu delete --force criu-s
+		[ "$status" -eq 0 ] || {
+			echo "$step: delete --force: $output" >&2
+			return 1
+		}
+		nothing_left criu-s || {
+			echo "after $step" >&2
+			return 1
+		}
+		[ "$pid" = 0 ] || gone "$pid"
+	done
+	# Every step was stopped at, and the restore after the last got through.
+	[ "$n" -eq 6 ]
+	[ "$(teu state criu-s | jq -r .status)" = running ]
+	teu delete -f criu-s
+	nothing_left criu-s
+}
+
 @test "checkpoint: a corrupt image is one error and leaves nothing" {
 	command -v criu >/dev/null || skip "criu is not installed"
 	[ "$(id -u)" = 0 ] || skip "needs root"
