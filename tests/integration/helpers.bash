@@ -52,7 +52,7 @@ update_config() {
 set_args() {
 	# Each one whole, newlines included, through --arg (jq 1.6 would read
 	# an argument of --args that begins with "-" as an option of its own).
-	local a i=0 list= opts=()
+	local a i=0 list='' opts=()
 	for a in "$@"; do
 		opts+=(--arg "a$i" "$a")
 		list+="${list:+,}\$a$i"
