@@ -195,14 +195,18 @@ fi
 
 # The root image (TEU_VM_ROOT_IMAGE) needs a virtio disk with ext4 on it;
 # those modules (and crc32c, which ext4 asks the crypto API for) are
-# listed apart and loaded only in that mode.
+# listed apart and loaded only in that mode. The list is whole whatever
+# WANT held (SEEN starts empty): it is cached for every lane, and a
+# checkpoint lane's WANT has crc32c too. ("v2": lists cached before that
+# lacked crc32c.)
 DISK_WANT="virtio_blk crc32c_generic ext4"
-DMODLIST=$KDIR/modules-$(echo "$DISK_WANT" | sha256sum | cut -c1-8)
+DMODLIST=$KDIR/modules-$(echo "v2 $DISK_WANT" | sha256sum | cut -c1-8)
 if [[ -s $DMODLIST ]]; then
 	mapfile -t DORDER <"$DMODLIST"
 else
 	keep=("${ORDER[@]}")
 	ORDER=()
+	SEEN=()
 	for m in $DISK_WANT; do want_mod "$m"; done
 	DORDER=("${ORDER[@]}")
 	ORDER=("${keep[@]}")
