@@ -13,6 +13,7 @@ if [[ -z ${TEU_PODMAN_NS:-} ]]; then
 fi
 source "$(dirname "$0")/lib.sh"
 eng_setup
+mkdir -p /run/teu # teu makes it on first use; a fresh machine has none yet
 mount -t tmpfs -o mode=0711 teu-podman-state /run/teu
 mkdir -p /var/lib/containers # podman makes it on first use; a fresh machine has none yet
 mount -t tmpfs -o mode=0700 teu-podman-cache /var/lib/containers
