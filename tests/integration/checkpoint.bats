@@ -86,10 +86,12 @@ cgdir() { jq -r '.cgroup_paths[""] // .cgroup_paths.pids' "$TEU_ROOT/$1/state.js
 # nothing_left ID: no state, no cgroup under CGPATH (if set), no criu-root
 # mount, no process with ID's old pid.
 nothing_left() {
+	# Each check returns: called as `nothing_left ID || ...`, a failed
+	# command in here would not stop the function (errexit is off there).
 	run teu state "$1"
-	[ "$status" -ne 0 ]
-	[ ! -e "$TEU_ROOT/$1" ]
-	! grep -q criu-root /proc/self/mountinfo
+	[ "$status" -ne 0 ] || { echo "state of $1: $output" >&2; return 1; }
+	[ ! -e "$TEU_ROOT/$1" ] || { echo "state dir of $1 left" >&2; return 1; }
+	! grep -q criu-root /proc/self/mountinfo || { echo "criu-root mount left" >&2; return 1; }
 	if [ -n "${CGPATH:-}" ]; then
 		[ ! -e "$CGPATH" ] || { echo "cgroup $CGPATH left" >&2; return 1; }
 	fi
@@ -378,17 +380,38 @@ gone() {
 	[ "$(cnt)" = "$v1" ]
 }
 
+# checkpointed_in ID CGROUP: ID runs in cgroup CGROUP and is checkpointed
+# to $IMG, for the restore fault walks below.
+checkpointed_in() {
+	update_config ".linux.cgroupsPath = \"/$2\""
+	CGPATH=/sys/fs/cgroup/$2
+	teu run -d --bundle "$BUNDLE" "$1"
+	wait_cnt_above 3
+	teu checkpoint --image-path "$IMG" "$1"
+}
+
+# deleted_after_fault ID PID WHEN: delete --force removes all a killed
+# restore of ID left: state, cgroup, and its init PID (0: none recorded).
+deleted_after_fault() {
+	run teu delete --force "$1"
+	[ "$status" -eq 0 ] || {
+		echo "after $3: delete --force: $output" >&2
+		return 1
+	}
+	nothing_left "$1" || {
+		echo "after $3" >&2
+		return 1
+	}
+	[ "$2" = 0 ] || gone "$2"
+}
+
 # restore's fault-injection hook (TEU_TEST_RESTORE_FAULT=N, as create's in
 # crash.bats): kill it after its Nth step, N = 1, 2, ... until one gets
 # through. After each, delete --force removes everything: state, cgroup and
 # whatever CRIU had restored.
 @test "checkpoint: a restore killed after any of its steps leaves nothing delete --force does not remove" {
 	requires_criu
-	update_config '.linux.cgroupsPath = "/criu-bats-killed"'
-	CGPATH=/sys/fs/cgroup/criu-bats-killed
-	teu run -d --bundle "$BUNDLE" criu-k
-	wait_cnt_above 3
-	teu checkpoint --image-path "$IMG" criu-k
+	checkpointed_in criu-k criu-bats-killed
 	steps=
 	for n in $(seq 1 20); do
 		st=0
@@ -402,16 +425,7 @@ gone() {
 		[ "$st" -eq 137 ]
 		steps+="$(sed -n 's/^teu: TEU_TEST_RESTORE_FAULT: killed after step [0-9]* (\(.*\))$/\1/p' "$TEST_ROOT/out")|"
 		pid=$(jq -r '.init_pid // 0' "$TEU_ROOT/criu-k/state.json")
-		run teu delete --force criu-k
-		[ "$status" -eq 0 ] || {
-			echo "after step $n ($steps): delete --force: $output" >&2
-			return 1
-		}
-		nothing_left criu-k || {
-			echo "after step $n ($steps)" >&2
-			return 1
-		}
-		[ "$pid" = 0 ] || gone "$pid"
+		deleted_after_fault criu-k "$pid" "step $n ($steps)"
 	done
 	echo "steps: $steps"
 	[ "$st" -eq 0 ]
@@ -428,11 +442,7 @@ gone() {
 # then it is killed and delete --force removes everything.
 @test "checkpoint: a restore stopped after any of its steps is creating, never stopped; killed, it is deleted" {
 	requires_criu
-	update_config '.linux.cgroupsPath = "/criu-bats-stopped"'
-	CGPATH=/sys/fs/cgroup/criu-bats-stopped
-	teu run -d --bundle "$BUNDLE" criu-s
-	wait_cnt_above 3
-	teu checkpoint --image-path "$IMG" criu-s
+	checkpointed_in criu-s criu-bats-stopped
 	for n in $(seq 1 20); do
 		setsid env TEU_TEST_RESTORE_FAULT="$n:stop" "$TEU_BIN" --root "$TEU_ROOT" restore -d --bundle "$BUNDLE" \
 			--image-path "$IMG" criu-s </dev/null >"$TEST_ROOT/out" 2>&1 &
@@ -466,16 +476,7 @@ gone() {
 		pid=$(jq -r '.init_pid // 0' "$TEU_ROOT/criu-s/state.json" 2>/dev/null || echo 0)
 		kill -9 "$rs"
 		wait "$rs" || true
-		run teu delete --force criu-s
-		[ "$status" -eq 0 ] || {
-			echo "$step: delete --force: $output" >&2
-			return 1
-		}
-		nothing_left criu-s || {
-			echo "after $step" >&2
-			return 1
-		}
-		[ "$pid" = 0 ] || gone "$pid"
+		deleted_after_fault criu-s "$pid" "$step"
 	done
 	# Every step was stopped at, and the restore after the last got through.
 	[ "$n" -eq 6 ]

@@ -54,7 +54,9 @@ recorded_pids() {
 # the pids in $PIDS.
 nothing_left() {
 	local p
-	assert_nothing_left c1
+	# (Called as `nothing_left || ...`: errexit is off in here, so each
+	# check returns by itself.)
+	assert_nothing_left c1 || return 1
 	if [ -n "$(our_dirs)" ]; then
 		echo "cgroups left behind: $(our_dirs)" >&2
 		return 1
