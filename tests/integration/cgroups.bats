@@ -558,7 +558,8 @@ block_dev() {
 	set_args sh -c 'ls /sys/fs/cgroup | grep "^misc\."; sleep 100'
 	teu run -d --bundle "$BUNDLE" misc > "$TEST_ROOT/out"
 	d=$(cg_dir misc misc)
-	[ -e "$d/misc.max" ] && [ -e "$d/misc.current" ]
+	[ -e "$d/misc.max" ]
+	[ -e "$d/misc.current" ]
 	wait_for grep -qx misc.max "$TEST_ROOT/out"
 	# Each resource the kernel has (none without, e.g., SEV) can be limited
 	# through the unified map; an unknown one is refused by the kernel.

@@ -115,7 +115,9 @@ gone() {
 	run teu state criu-cnt
 	[ "$status" -ne 0 ]
 	[ ! -d "$cg" ]
-	[ -e "$IMG/inventory.img" ] && [ -e "$IMG/descriptors.json" ] && [ -e "$WORK/dump.log" ]
+	[ -e "$IMG/inventory.img" ]
+	[ -e "$IMG/descriptors.json" ]
+	[ -e "$WORK/dump.log" ]
 	v1=$(cnt)
 	sleep 0.5 # nothing to wait for: it must not count
 	[ "$(cnt)" = "$v1" ]
@@ -125,7 +127,8 @@ gone() {
 	# It counts on from its memory, not from 1.
 	wait_cnt_above "$v1"
 	v2=$(cnt)
-	[ "$v2" -gt "$v1" ] && [ "$v2" -lt $((v1 + 200)) ]
+	[ "$v2" -gt "$v1" ]
+	[ "$v2" -lt $((v1 + 200)) ]
 	# A normal container: pid, cgroup recorded and holding it, exec, kill, delete.
 	pid=$(pid_of criu-cnt)
 	cg=$(cgdir criu-cnt)

@@ -117,7 +117,7 @@ entry() {
 		[ -z "$(teu list -q)" ]
 		[ ! -e "$TEU_ROOT/f-$k" ]
 		# poststop does not run for a container that was never created.
-		! grep -q '^poststop|' "$LOG"
+		refute grep -q '^poststop|' "$LOG"
 	done
 }
 

@@ -30,7 +30,7 @@ load helpers
 	[ "${lines[0]}" = 1 ]
 	for n in pid mnt net ipc uts cgroup; do
 		host=$(readlink /proc/self/ns/$n)
-		! printf '%s\n' "$output" | grep -qx "$host"
+		refute grep -qx "$host" <<<"$output"
 	done
 }
 
