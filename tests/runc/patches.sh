@@ -76,9 +76,10 @@ applied checkpoint.bats 'out=$(timeout 60 dd if=/proc/self/fd/${lazy_r} bs=1 cou
 #    its listen ("connection refused"). It never did in runc's CI; here,
 #    with the other chain's TCG guests taking the two cores, it did once
 #    (checkpoint.bats, "bad --parent-path"). The setup now also waits, at
-#    most 10 s, until `ss` lists the socket in state LISTEN (a bound socket
-#    shows as UNCONN until then; without ss, as before). The checkpoint
-#    lane's guest had no ss until 2026-12-07, when its "checkpoint/restore
-#    and exec" lost that race ("connect to console socket: no such file").
-sed -i 's|^\t("\$TESTBINDIR/recvtty" --pid-file "\$dir/pid" --mode null "\$CONSOLE_SOCKET" \&) \&$|&\n\t! command -v ss >/dev/null \|\| for _ in $(seq 1000); do ss -xH state listening \| grep -qF " $CONSOLE_SOCKET " \&\& break; sleep 0.01; done # teu: patched (recvtty may not listen yet)|' helpers.bash
+#    most 10 s, until /proc/net/unix lists the socket as listening (flag
+#    __SO_ACCEPTCON, 00010000; a socket only bound has none). (It asked
+#    `ss` before, and did not wait where ss was missing: the checkpoint
+#    lane's guest, whose "checkpoint/restore and exec" lost the race once,
+#    2026-12-07: "connect to console socket: no such file".)
+sed -i 's|^\t("\$TESTBINDIR/recvtty" --pid-file "\$dir/pid" --mode null "\$CONSOLE_SOCKET" \&) \&$|&\n\tfor _ in $(seq 1000); do grep -F " 00010000 " /proc/net/unix \| grep -qF " $CONSOLE_SOCKET" \&\& break; sleep 0.01; done # teu: patched (recvtty may not listen yet)|' helpers.bash
 applied helpers.bash 'done # teu: patched (recvtty may not listen yet)'

@@ -94,13 +94,12 @@ export TEU_VM_MODULES="crc32c_generic inet_diag tcp_diag udp_diag raw_diag unix_
 tun veth dummy nfnetlink nf_tables nft_compat nft_ct nft_reject_inet nf_conntrack_netlink x_tables xt_mark xt_conntrack"
 TEU_VM_MODULES=$(echo $TEU_VM_MODULES)
 # CRIU dumps tmpfs contents with GNU tar (busybox's lacks its options);
-# lib.sh removes with GNU rm's --one-file-system. runc's setup_recvtty, as
-# tests/runc/patches.sh patches it, waits for its socket with ss.
+# lib.sh removes with GNU rm's --one-file-system.
 xt=$(dirname "$(realpath "$(command -v xtables-nft-multi)")")
 # (iptables-nft loads its matches from libxtables' directory, by its real path)
 xtlib=$(realpath "$(ldconfig -p | sed -n 's@.*=> \(.*\)/libxtables\.so.*@\1@p' | head -n1)")/xtables
 [[ -d $xtlib ]] || die "no xtables extensions at $xtlib"
-TEU_VM_EXTRA="$(command -v criu) $(command -v ip) $(command -v ss) $xt/xtables-nft-multi $xtlib $(command -v tar) $(command -v gawk) $(realpath "$(command -v mktemp)")
+TEU_VM_EXTRA="$(command -v criu) $(command -v ip) $xt/xtables-nft-multi $xtlib $(command -v tar) $(command -v gawk) $(realpath "$(command -v mktemp)")
 $(command -v rm) $(command -v containerd) $(command -v ctr) $(command -v containerd-shim-runc-v2) ${TEU_VM_EXTRA:-}"
 export TEU_VM_EXTRA
 export TEU_VM_BATS=1
