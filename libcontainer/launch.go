@@ -276,6 +276,7 @@ func (l *launcher) start() error {
 		return err
 	}
 	l.sp = sp
+	sp.b.Grow(200 + 4*len(l.spec.Mounts)) // a container's plan: ~220 steps for runc's default mounts
 	defer sp.close()
 	exe, err := sealedSelf()
 	if err != nil {

@@ -7,7 +7,10 @@ package nsenter
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Werror -O2
+#include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "plan.h"
 #include "inherited.h"
 #include "prefault.h"
@@ -18,6 +21,27 @@ static int decode_for_go(const char *buf, size_t len, unsigned *n) {
 	*n = part.n;
 	free(part.steps);
 	return rc;
+}
+
+// malloc_arenas counts glibc's malloc arenas (malloc_info's <heap>s), -1
+// when it cannot tell.
+static int malloc_arenas(void) {
+	char *buf = NULL;
+	size_t len = 0;
+	int n = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -1;
+	if (malloc_info(0, f) != 0) {
+		fclose(f);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	for (char *p = buf; (p = strstr(p, "<heap nr=")); p++)
+		n++;
+	free(buf);
+	return n;
 }
 */
 import "C"
@@ -72,6 +96,9 @@ func InheritedFds() (fds []int, ok bool) {
 	}
 	return fds, true
 }
+
+// mallocArenas is how many malloc arenas glibc has made, for tests.
+func mallocArenas() int { return int(C.malloc_arenas()) }
 
 // prefaultOK is how many segments of the binary the constructor mapped in
 // (prefault.c), for tests.

@@ -11,6 +11,7 @@
 // ever starts in a container.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +40,10 @@ __attribute__((constructor)) static void teu_nsenter(void)
 
 	if (!getenv("_TEU_INIT_SOCK")) {
 		teu_prefault_image(); // a teu command, not an init
+		// One malloc arena: glibc gives every thread that touches
+		// malloc one of its own, and each Go thread frees the struct
+		// that started it (cgo). C here mallocs little, on one thread.
+		mallopt(M_ARENA_MAX, 1);
 		teu_note_inherited_fds();
 		return;
 	}

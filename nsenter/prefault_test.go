@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -86,4 +88,42 @@ func TestPrefaultImage(t *testing.T) {
 	if code == 0 || data == 0 {
 		t.Fatalf("no code or data mapping of %s in /proc/self/smaps: %v", exe, maps)
 	}
+}
+
+// The constructor keeps glibc's malloc to one arena: every thread the Go
+// runtime starts frees the C struct that started it, and glibc would give
+// each such thread an arena of its own (a 64 MiB reservation, two munmaps,
+// an mprotect and a fault; then more page tables to tear down at exit).
+func TestOneMallocArena(t *testing.T) {
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			// A locked goroutine that blocks keeps its thread: the
+			// runtime must start others meanwhile.
+			runtime.LockOSThread()
+			wg.Done()
+			<-stop
+		}()
+	}
+	wg.Wait()
+	defer close(stop)
+	if n := mallocArenas(); n != 1 {
+		t.Fatalf("glibc malloc has %d arenas, want 1 (threads: %d)", n, threads(t))
+	}
+}
+
+func threads(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }

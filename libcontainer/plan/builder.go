@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,10 @@ type Builder struct {
 	used  [MaxSlots]bool
 	err   error
 }
+
+// Grow makes room for n more steps at once: a container's plan has a few
+// hundred, which append would otherwise copy at each doubling.
+func (b *Builder) Grow(n int) { b.steps = slices.Grow(b.steps, n) }
 
 // Add appends a step and returns it, for the caller to set its control
 // flow (SkipOK, AltErrnos, SkipAlt).

@@ -25,6 +25,7 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -117,7 +118,7 @@ func (p *Part) Encode() ([]byte, error) {
 	if len(p.Steps) > MaxSteps || p.First < 0 || p.First > 1<<31 {
 		return nil, errors.New("plan part too large")
 	}
-	b := make([]byte, 0, 256)
+	b := make([]byte, 0, p.encodedSize()) // one allocation: no regrowth
 	b = append(b, Magic...)
 	b = binary.LittleEndian.AppendUint16(b, Version)
 	b = binary.LittleEndian.AppendUint16(b, 0)
@@ -135,6 +136,23 @@ func (p *Part) Encode() ([]byte, error) {
 	}
 	binary.LittleEndian.PutUint32(b[8:], uint32(len(b)))
 	return b, nil
+}
+
+// encodedSize is the length Encode's output has (or more, for a part
+// Encode refuses).
+func (p *Part) encodedSize() int {
+	n := 20
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		n += 16
+		if s.Late {
+			n += 1 + 4 + len(s.Desc) + 1
+		}
+		for _, a := range s.Args {
+			n += 1 + 8 + 4 + len(a.Bytes) + 1
+		}
+	}
+	return min(n, MaxPart+1)
 }
 
 func appendStep(b []byte, s *Step, after int) ([]byte, error) {
@@ -182,7 +200,7 @@ func appendStep(b []byte, s *Step, after int) ([]byte, error) {
 		case KindInt:
 			b = binary.LittleEndian.AppendUint64(b, uint64(a.Int))
 		case KindStr:
-			if strings.IndexByte(string(a.Bytes), 0) >= 0 {
+			if bytes.IndexByte(a.Bytes, 0) >= 0 {
 				return nil, fmt.Errorf("argument %d: NUL in string %q", i, a.Bytes)
 			}
 			b = binary.LittleEndian.AppendUint32(b, uint32(len(a.Bytes)))
