@@ -45,60 +45,74 @@ static const char *rel(const char *path)
 }
 
 // create_in_root makes path's missing components inside root (the last one
-// a directory, or an empty file with MKFILE), resolving every prefix again
-// from root, so a component made a symlink meanwhile still resolves inside.
+// a directory, or an empty file with MKFILE). It starts below the deepest
+// prefix that resolves (usually the parent: one lookup, not one a
+// component) and opens each component it makes through root again, so a
+// component made a symlink meanwhile still resolves inside.
 static int create_in_root(int root, const char *path, int64_t how, mode_t perm, uint64_t resolve)
 {
 	char buf[4096];
-	size_t len = strlen(path);
-	int dir = -1, r = 0;
+	size_t n = 0;
+	char *p;
+	int dir;
 
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	if ((dir = openat2_in(root, ".", O_PATH, resolve)) < 0)
-		return dir;
-	for (char *p = buf; *p;) {
-		char *end;
-		int last, fd;
-		char save;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		end = strchr(p, '/');
-		if (!end)
-			end = p + strlen(p);
-		save = *end;
-		*end = '\0';
-		last = strspn(end + (save ? 1 : 0), "/") == strlen(end + (save ? 1 : 0));
-		fd = openat2_in(root, rel(buf), O_PATH, resolve);
-		if (fd == -ENOENT) {
-			if (last && (how & TEU_HOW_MKFILE)) {
-				int f = openat(dir, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
-				if (f >= 0)
-					close(f);
-				r = f < 0 && errno != EEXIST ? -errno : 0;
-			} else {
-				// A file's parents are directories anyone may walk.
-				mode_t dmode = (how & TEU_HOW_MKFILE) ? 0755 : perm & 07777;
-				r = mkdirat(dir, p, dmode) < 0 && errno != EEXIST ? -errno : 0;
-			}
-			if (r == 0)
-				fd = openat2_in(root, rel(buf), O_PATH, resolve);
-			else
-				fd = r;
-		}
-		if (dir >= 0)
-			close(dir);
-		dir = fd;
-		if (fd < 0)
-			return fd;
-		*end = save;
-		p = end;
+	// buf: path's components, joined by single slashes.
+	for (const char *s = path; *s; s++) {
+		if (*s == '/' && (n == 0 || buf[n - 1] == '/'))
+			continue;
+		if (n + 1 >= sizeof(buf))
+			return -ENAMETOOLONG;
+		buf[n++] = *s;
 	}
-	return dir;
+	if (n > 0 && buf[n - 1] == '/')
+		n--;
+	buf[n] = '\0';
+	if (n == 0)
+		return openat2_in(root, ".", O_PATH, resolve);
+	for (p = buf + n;;) {
+		char *slash = memrchr(buf, '/', (size_t)(p - buf));
+
+		if (!slash) {
+			dir = openat2_in(root, ".", O_PATH, resolve);
+			p = buf;
+			break;
+		}
+		*slash = '\0';
+		dir = openat2_in(root, buf, O_PATH, resolve);
+		*slash = '/';
+		if (dir != -ENOENT) {
+			p = slash + 1;
+			break;
+		}
+		p = slash;
+	}
+	if (dir < 0)
+		return dir;
+	// p is the first missing component: make it and each after it.
+	for (;;) {
+		char *end = strchr(p, '/');
+		int fd, r;
+
+		if (end)
+			*end = '\0';
+		if (!end && (how & TEU_HOW_MKFILE)) {
+			int f = openat(dir, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
+			if (f >= 0)
+				close(f);
+			r = f < 0 && errno != EEXIST ? -errno : 0;
+		} else {
+			// A file's parents are directories anyone may walk.
+			mode_t dmode = (how & TEU_HOW_MKFILE) ? 0755 : perm & 07777;
+			r = mkdirat(dir, p, dmode) < 0 && errno != EEXIST ? -errno : 0;
+		}
+		fd = r == 0 ? openat2_in(root, buf, O_PATH, resolve) : r;
+		close(dir);
+		dir = fd;
+		if (fd < 0 || !end)
+			return fd;
+		*end = '/';
+		p = end + 1;
+	}
 }
 
 static int open_in_root(struct teu_ctx *c, const struct teu_arg *a)

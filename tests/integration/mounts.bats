@@ -220,6 +220,26 @@ start_and_wait() {
 	[ -d "$TEST_ROOT/src/sub" ]
 }
 
+@test "mounts: a destination's missing directories are made inside the rootfs, for a file destination too" {
+	echo in-file >"$TEST_ROOT/hostfile"
+	mkdir -p "$BUNDLE/rootfs/real"
+	ln -s /real "$BUNDLE/rootfs/lnk"
+	add_mount '{"destination": "/a/b/c", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}'
+	add_mount '{"destination": "/lnk/d/e", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}'
+	add_mount "{\"destination\": \"/x/y/z/file\", \"type\": \"bind\", \"source\": \"$TEST_ROOT/hostfile\", \"options\": [\"bind\"]}"
+	run_sh 'cat /x/y/z/file; grep -cE " /(a/b/c|real/d/e) " /proc/self/mountinfo'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = in-file ]
+	[ "${lines[1]}" = 2 ]
+	[ -d "$BUNDLE/rootfs/a/b/c" ]
+	[ -d "$BUNDLE/rootfs/real/d/e" ]
+	[ -L "$BUNDLE/rootfs/lnk" ]
+	[ -d "$BUNDLE/rootfs/x/y/z" ]
+	[ -f "$BUNDLE/rootfs/x/y/z/file" ]
+	[ ! -e /real/d ]
+}
+
 @test "mounts: a destination symlink climbing out of the rootfs is refused" {
 	mkdir "$TEST_ROOT/src"
 	ln -s ../../../../../../../../"$TEST_ROOT"/outside "$BUNDLE/rootfs/etc/esc"
