@@ -131,7 +131,7 @@ func (m *Manager) Apply(pid int) error {
 		if !seen {
 			if name == "cpuset" || m.paths["cpuset"] == dir {
 				err = ensureCpuset(dir, m.cfg.Resources)
-			} else if err = os.MkdirAll(dir, 0o755); err != nil {
+			} else if err = mkdirAll(dir); err != nil {
 				err = fmt.Errorf("create cgroup %s: %w", dir, err)
 			}
 			if err == nil && pid > 0 {
@@ -430,6 +430,16 @@ func (m *Manager) Exists() bool {
 // hierarchy. A new cpuset cgroup starts with empty cpuset.cpus and
 // cpuset.mems, and no task can join it until they are set: each new
 // directory gets its parent's values first, then the spec's, if any.
+// mkdirAll is os.MkdirAll that tries the mkdir first: a new container's
+// cgroup is one directory below one that exists, so one syscall makes it
+// where MkdirAll stats the path and its parent first.
+func mkdirAll(dir string) error {
+	if err := unix.Mkdir(dir, 0o755); err == nil {
+		return nil
+	}
+	return os.MkdirAll(dir, 0o755)
+}
+
 func ensureCpuset(dir string, r *specs.LinuxResources) error {
 	if err := ensureCpusetDir(dir); err != nil {
 		return err
