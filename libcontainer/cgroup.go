@@ -134,9 +134,9 @@ func (l *launcher) setLateLimits() error {
 	return nil
 }
 
-// setupOutsideCgroup moves the init, which nsexec.c's intermediate forked
-// inside the container's cgroup (so that a new cgroup namespace is rooted
-// there), back to our own cgroups for its set-up: the Go runtime, mounts
+// setupOutsideCgroup moves the executor (the init, or its parent before it
+// forks the init), placed in the container's cgroup so that a new cgroup
+// namespace is rooted there, back to our own cgroups for its set-up: the Go runtime, mounts
 // and the rest are then charged to the runtime's caller, not to the
 // container, whose limits may be far tighter (a 512 KiB memory limit, a
 // pids limit of 1). joinCgroupLate puts it back before the user's process

@@ -327,6 +327,7 @@ func (l *launcher) start() error {
 	if err != nil {
 		return err
 	}
+	l.chooseNoFork(boot)
 	// An unprivileged parent denies setgroups to write a gid map of its
 	// own gid (rootless.go).
 	l.setgroupsDenied = hasNewNs(s, specs.UserNamespace) && os.Geteuid() != 0 && ownIDOnly(s.Linux.GIDMappings, os.Getegid())
@@ -344,8 +345,8 @@ func (l *launcher) start() error {
 		l.c.state.MountsPending = true
 		l.c.state.MountsBefore = sortedIDs(l.mountsBefore)
 	}
-	// The init is the intermediate's child; when that exits it becomes
-	// ours, so that a death during setup can be told (initDeath).
+	// Where the executor forks the init, the init becomes ours when the
+	// executor exits, so that a death during setup can be told (initDeath).
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	if o.Trace != nil || debugging() {
 		sp.Timings = l.traceSteps
@@ -388,24 +389,30 @@ func (l *launcher) start() error {
 	}
 	trace("save state", time.Since(t0))
 	t0 = time.Now()
+	initIs := func(pid int) error {
+		// (The phrases are runc's debug lines for the same points.)
+		slog.Debug("nsexec container setup done: namespaces joined and made", "pid", pid)
+		slog.Debug("child process in init(): the container's init runs the plan", "pid", pid)
+		if err := l.forked(pid); err != nil {
+			return err
+		}
+		// The cgroup is made while the executor waits, in the middle
+		// of the namespaces: its time is told apart.
+		trace("cgroup", l.cgroupTime)
+		trace("namespaces", time.Since(t0)-l.cgroupTime)
+		t0 = time.Now()
+		return nil
+	}
 	err = sp.run(func(m plan.Msg, fd int) error {
 		if fd >= 0 {
 			defer unix.Close(fd)
 		}
 		switch {
-		case m.Type == plan.MsgPid:
-			// (The phrases are runc's debug lines for the same points.)
-			slog.Debug("nsexec container setup done: namespaces joined and made", "pid", m.A)
-			slog.Debug("child process in init(): the container's init runs the plan", "pid", m.A)
-			if err := l.forked(int(m.A)); err != nil {
-				return err
-			}
-			// The cgroup is made while the executor waits, in the middle
-			// of the namespaces: its time is told apart.
-			trace("cgroup", l.cgroupTime)
-			trace("namespaces", time.Since(t0)-l.cgroupTime)
-			t0 = time.Now()
-			return nil
+		case m.Type == plan.MsgPid: // the executor forked the init
+			return initIs(int(m.A))
+		case m.Type == plan.MsgSync && m.A == plan.TagInit: // the executor is the init
+			sp.Pid = sp.cmd.Process.Pid
+			return initIs(sp.Pid)
 		case m.Type == plan.MsgSync && m.A == plan.TagUserns:
 			if err := writeIDMaps(sp.cmd.Process.Pid, l.spec.Linux); err != nil {
 				return err
@@ -588,6 +595,19 @@ func (l *launcher) bootOpts() (*initplan.BootOpts, error) {
 	return o, nil
 }
 
+// chooseNoFork makes the executor the init itself where nothing needs it
+// to fork (initplan.NoFork): the spawn then makes the new pid namespace,
+// and no intermediate process is made, reported, killed and reaped.
+func (l *launcher) chooseNoFork(boot *initplan.BootOpts) {
+	if !initplan.NoFork(boot) {
+		return
+	}
+	boot.NoFork, l.sp.NoFork = true, true
+	if boot.Clone&unix.CLONE_NEWPID != 0 {
+		l.sp.Cloneflags = unix.CLONE_NEWPID
+	}
+}
+
 // markOwned marks the joins whose namespace the joined user namespace
 // owns (NS_GET_USERNS): they are joined after it. Without the ioctl, all
 // are joined before it.
@@ -651,6 +671,13 @@ func (l *launcher) forked(pid int) error {
 	}
 	if err := l.setupPart(); err != nil {
 		return err
+	}
+	if l.sp.NoFork {
+		// It waits at its TagInit sync, then reads the part: answered
+		// first, so that a part bigger than the pipe cannot block us.
+		if err := l.sp.reply(); err != nil {
+			return err
+		}
 	}
 	if err := l.sp.send(); err != nil {
 		return err

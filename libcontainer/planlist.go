@@ -80,6 +80,7 @@ func PlanListing(o *CreateOpts) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	l.chooseNoFork(boot)
 	initplan.Boot(b, boot)
 	if err := l.setupPart(); err != nil {
 		return "", err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -31,6 +32,10 @@ type spawn struct {
 	keep  []*os.File // closed with the spawn
 	// Pid is the executor after its fork (the init, exec's process).
 	Pid int
+	// NoFork: the executor is the init (initplan.BootOpts.NoFork), made
+	// with Cloneflags; there is no intermediate to release.
+	NoFork     bool
+	Cloneflags uintptr
 	// Timings receives how long each step took, when the plan asks for
 	// them (OpTimings): first is the index of the first step.
 	Timings func(first int, us []uint32)
@@ -96,10 +101,18 @@ func (sp *spawn) start(exe *os.File, stdin, stdout, stderr *os.File) error {
 		ExtraFiles: sp.extra,
 		Dir:        "/",
 	}
+	if sp.Cloneflags != 0 {
+		sp.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: sp.Cloneflags}
+	}
 	if err := system.CloseExecFrom(3); err != nil {
 		return fmt.Errorf("close fds: %w", err)
 	}
 	if err := sp.cmd.Start(); err != nil {
+		var errno syscall.Errno
+		if sp.Cloneflags&unix.CLONE_NEWPID != 0 && errors.As(err, &errno) {
+			// As the executor's unshare step would have said it.
+			return fmt.Errorf("unshare namespaces pid: %w", errno)
+		}
 		return fmt.Errorf("start init: %w", err)
 	}
 	sp.child.Close()
@@ -193,7 +206,9 @@ func (sp *spawn) run(handle func(m plan.Msg, fd int) error) error {
 		if err != nil {
 			return err
 		}
-		if m.Type != plan.MsgPid && !(m.Type == plan.MsgSync && m.A == plan.TagReady) {
+		// TagReady gets no answer; TagInit's handler answers before it
+		// sends the part the executor reads next.
+		if m.Type != plan.MsgPid && !(m.Type == plan.MsgSync && (m.A == plan.TagReady || m.A == plan.TagInit)) {
 			if err := sp.reply(); err != nil {
 				return err
 			}
@@ -233,9 +248,10 @@ func parseRights(oob []byte) (int, error) {
 // After its fork the executor waits for that child (nsenter's fork_step),
 // so that a parent killed before it recorded the child leaves a process
 // whose exit says the child is gone too. It is killed and reaped; its
-// child is then ours (we are its subreaper) or init's.
+// child is then ours (we are its subreaper) or init's. With NoFork the
+// executor is the init: nothing to release.
 func (sp *spawn) release() {
-	if sp.cmd.ProcessState == nil {
+	if !sp.NoFork && sp.cmd.ProcessState == nil {
 		sp.cmd.Process.Kill()
 		sp.cmd.Wait()
 	}

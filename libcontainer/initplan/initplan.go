@@ -44,13 +44,36 @@ type BootOpts struct {
 	Timens      string // time namespace offsets
 	CgroupSync  bool   // create: the parent places us in the cgroup for the cgroup namespace
 	RootSlot    int    // exec without a mount namespace: chroot into the init's root (-1: none)
+	// NoFork: the executor is the init. The spawn made the new pid
+	// namespace (if any) with the process, so nothing needs a child: no
+	// fork, and a TagInit sync where its pid would be reported (NoFork).
+	NoFork bool
+}
+
+// NoFork says whether an init with these namespaces can be the executor
+// itself, its pid namespace made by the spawn (unix.CLONE_NEWPID in the
+// clone flags): not when it makes or joins a user namespace (made first,
+// or joined, and the other namespaces must belong to it), makes a time
+// namespace or joins a pid one (both apply to children only).
+func NoFork(o *BootOpts) bool {
+	if o.Clone&(unix.CLONE_NEWUSER|unix.CLONE_NEWTIME) != 0 {
+		return false
+	}
+	for _, j := range o.Joins {
+		switch j.Type {
+		case unix.CLONE_NEWUSER, unix.CLONE_NEWPID, unix.CLONE_NEWTIME:
+			return false
+		}
+	}
+	return true
 }
 
 // Boot emits the first part: oom_score_adj while we may, then not
 // dumpable until the final execve (a process of the container, even with
 // CAP_SYS_PTRACE, must not ptrace us or read our fds: CVE-2016-9962),
 // joins, new namespaces, and the fork that makes the init PID 1 of a new
-// pid namespace. The part ends reading the next one.
+// pid namespace (or, NoFork, the sync that reports the executor as the
+// init). The part ends reading the next one.
 func Boot(b *plan.Builder, o *BootOpts) {
 	if o.OOMScoreAdj != nil {
 		b.Addf(plan.OpWrite, []plan.Arg{plan.Str("/proc/self/oom_score_adj"), plan.Blob([]byte(fmt.Sprint(*o.OOMScoreAdj)))},
@@ -96,7 +119,11 @@ func Boot(b *plan.Builder, o *BootOpts) {
 		b.Add("id maps", plan.OpSync, plan.Int(plan.TagUserns))
 		b.Add("set not dumpable", plan.OpDumpable, plan.Int(0))
 	}
-	if rest := o.Clone &^ (unix.CLONE_NEWUSER | unix.CLONE_NEWCGROUP); rest != 0 {
+	rest := o.Clone &^ (unix.CLONE_NEWUSER | unix.CLONE_NEWCGROUP)
+	if o.NoFork {
+		rest &^= unix.CLONE_NEWPID // the spawn made it
+	}
+	if rest != 0 {
 		b.Addf(plan.OpUnshare, []plan.Arg{plan.Int(int64(rest))}, "unshare namespaces %s", nsList(rest))
 	}
 	// A new cgroup namespace is rooted at the cgroup we are in: the parent
@@ -119,8 +146,12 @@ func Boot(b *plan.Builder, o *BootOpts) {
 	if o.Clone&unix.CLONE_NEWUSER != 0 {
 		b.Add("become root in the user namespace", plan.OpSetresid, plan.Int(0), plan.Int(0))
 	}
-	// New pid and time namespaces apply to children only.
-	b.Add("fork", plan.OpFork)
+	if o.NoFork {
+		b.Add("report the init", plan.OpSync, plan.Int(plan.TagInit))
+	} else {
+		// New pid and time namespaces apply to children only.
+		b.Add("fork", plan.OpFork)
+	}
 	b.Add("read the plan", plan.OpContinue)
 }
 

@@ -3,6 +3,7 @@ package initplan
 import (
 	"encoding/binary"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -247,5 +248,40 @@ func TestSchedAttr(t *testing.T) {
 	if le.Uint32(b[4:]) != 6 || le.Uint64(b[8:]) != 1 || int32(le.Uint32(b[16:])) != -3 || le.Uint32(b[20:]) != 7 ||
 		le.Uint64(b[24:]) != 10 || le.Uint64(b[32:]) != 20 || le.Uint64(b[40:]) != 30 || le.Uint32(b[52:]) != 1024 {
 		t.Errorf("sched_attr = %v", b)
+	}
+}
+
+// The executor is the init wherever nothing needs a child of it: the pid
+// namespace is then the spawn's, and no step forks.
+func TestNoFork(t *testing.T) {
+	common := uint32(unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP)
+	for _, tc := range []struct {
+		name string
+		o    BootOpts
+		want bool
+	}{
+		{"new namespaces", BootOpts{Clone: common}, true},
+		{"host pid namespace", BootOpts{Clone: unix.CLONE_NEWNS}, true},
+		{"joined net namespace", BootOpts{Clone: common, Joins: []NsJoin{{Type: unix.CLONE_NEWNET}}}, true},
+		{"new user namespace", BootOpts{Clone: common | unix.CLONE_NEWUSER}, false},
+		{"joined user namespace", BootOpts{Clone: common, Joins: []NsJoin{{Type: unix.CLONE_NEWUSER}}}, false},
+		{"new time namespace", BootOpts{Clone: common | unix.CLONE_NEWTIME}, false},
+		{"joined pid namespace", BootOpts{Clone: unix.CLONE_NEWNS, Joins: []NsJoin{{Type: unix.CLONE_NEWPID}}}, false},
+		{"joined time namespace", BootOpts{Clone: unix.CLONE_NEWNS, Joins: []NsJoin{{Type: unix.CLONE_NEWTIME}}}, false},
+	} {
+		if got := NoFork(&tc.o); got != tc.want {
+			t.Errorf("%s: NoFork %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	b := &plan.Builder{}
+	Boot(b, &BootOpts{RootSlot: -1, Clone: common, CgroupSync: true, NoFork: true})
+	l := b.Listing()
+	for _, want := range []string{"unshare namespaces mnt,net\n", "sync 2", "unshare cgroup namespace", "sync 3", "sync 9  # report the init"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("boot part lacks %q:\n%s", want, l)
+		}
+	}
+	if o := ops(b); slices.Contains(o, plan.OpFork) || o[len(o)-1] != plan.OpContinue {
+		t.Errorf("boot part: %v", o)
 	}
 }

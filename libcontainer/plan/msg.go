@@ -28,6 +28,7 @@ const (
 	TagSeccomp   = 6 // fd of the seccomp notify listener, for the agent
 	TagJoin      = 7 // exec: move the process into the container's cgroup
 	TagReady     = 8 // the init waits on exec.fifo next; the sync socket closes
+	TagInit      = 9 // no fork: the executor is the init (the spawn made its pid namespace); the parent answers, then sends the set-up part
 	// TagTree+i: the detached tree of mount i's source inside the
 	// container (fd), for the parent to idmap.
 	TagTree = 100

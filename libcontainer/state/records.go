@@ -50,10 +50,11 @@ type Resources struct {
 	// container's init, a recycled pid never.
 	InitPid       int    `json:"init_pid"`
 	InitStartTime uint64 `json:"init_start_time"`
-	// ExecPid, ExecStartTime: create's `teu init` before its fork. Until
-	// create has recorded the init, it waits for it (nsenter/exec_proc.c,
-	// fork_step): a create killed before that leaves a process whose exit
-	// says the unrecorded init is gone too.
+	// ExecPid, ExecStartTime: create's `teu init` before its fork (or the
+	// init itself, where it does not fork). Until create has recorded the
+	// init, it waits for it (nsenter/exec_proc.c, fork_step): a create
+	// killed before that leaves a process whose exit says the unrecorded
+	// init is gone too.
 	ExecPid       int    `json:"exec_pid,omitempty"`
 	ExecStartTime uint64 `json:"exec_start_time,omitempty"`
 	// CgroupPaths is the container's cgroup, controller → directory ("" for
